@@ -1,0 +1,389 @@
+"""The Python HTTP client of the emulator: one method per HNS (V1) and HCN (V2) operation.
+
+Failures raise the ``hns.errors`` class of the HRESULT the server sent, so a test can
+write ``with pytest.raises(PortAlreadyExists):``; the exception keeps ``.hresult`` and the
+exact Windows ``.message``. Transport failures (server down, timeout) stay ``httpx``
+errors.
+
+Naming: V1 methods carry the HNSCall object names (``create_network``, ``attach_endpoint``,
+``create_policy_list``); V2 methods are the computenetwork.dll exports in snake case with
+an ``hcn_`` prefix (``hcn_create_network`` = ``HcnCreateNetwork``). Bodies may be given as
+a dict (encoded here) or as JSON text (sent byte for byte, so a test can send bad JSON).
+
+The server comes from ``url=`` or ``HNS_EMULATOR_URL`` (default
+``http://127.0.0.1:5588``); the bearer token from ``token=`` or ``HNS_EMULATOR_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from types import TracebackType
+from typing import Any, Final
+
+import httpx
+
+from api.wire import DEFAULT_QUERY, E_FAIL, error_from_body, is_error_body
+from hns.errors import HnsError, error_for_hresult
+
+__all__ = ["DEFAULT_URL", "HnsClient", "HnsError", "JsonBody", "raise_for_body"]
+
+DEFAULT_URL: Final[str] = "http://127.0.0.1:5588"
+
+#: A request body: an object to encode, or JSON text sent as given.
+JsonBody = dict[str, Any] | list[Any] | str | None
+
+
+def _encode(body: JsonBody) -> bytes | None:
+    if body is None:
+        return None
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body).encode("utf-8")
+
+
+def _query_text(query: dict[str, Any] | str | None) -> str:
+    if query is None:
+        return DEFAULT_QUERY
+    return query if isinstance(query, str) else json.dumps(query)
+
+
+class HnsClient:
+    """A synchronous client of one emulator.
+
+    ``http`` lets a test hand in a ready ``httpx.Client`` (for example Starlette's
+    ``TestClient`` over an in-process app); otherwise one is made for ``url``.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.url = (url or os.environ.get("HNS_EMULATOR_URL") or DEFAULT_URL).rstrip("/")
+        token = token if token is not None else os.environ.get("HNS_EMULATOR_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if http is None:
+            self._http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
+            self._owned = True
+        else:
+            http.headers.update(headers)
+            self._http = http
+            self._owned = False
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owned:
+            self._http.close()
+
+    def __enter__(self) -> HnsClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: JsonBody = None,
+        *,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One HTTP request; the decoded JSON answer, or None for an empty one.
+
+        Raises the HnsError subclass of the answer's HRESULT on any HNS-shaped failure.
+        """
+        content = _encode(body)
+        headers = {"Content-Type": content_type} if content is not None else None
+        response = self._http.request(method, path, content=content, params=params, headers=headers)
+        if not response.content:
+            if response.is_error:
+                raise error_for_hresult(E_FAIL, f"HTTP {response.status_code}")
+            return None
+        try:
+            data = response.json()
+        except ValueError:
+            raise error_for_hresult(E_FAIL, f"HTTP {response.status_code}: not JSON") from None
+        if response.is_error or is_error_body(data):
+            if is_error_body(data):
+                raise error_from_body(data)
+            raise error_for_hresult(E_FAIL, f"HTTP {response.status_code}")
+        return data
+
+    def _v1(self, method: str, path: str, body: JsonBody = None) -> Any:
+        envelope = self.request(method, path, body)
+        if not isinstance(envelope, dict):
+            raise error_for_hresult(E_FAIL, "answer is not a V1 envelope")
+        return envelope.get("Output")
+
+    # -- call mirrors ----------------------------------------------------------------
+
+    def hns_call(self, method: str, path: str, request: JsonBody = None) -> Any:
+        """One ``vmcompute.dll!HNSCall`` through ``POST /hnscall``; returns ``Output``."""
+        text = request if isinstance(request, str) or request is None else json.dumps(request)
+        envelope = self.request(
+            "POST", "/hnscall", {"Method": method, "Path": path, "Request": text}
+        )
+        if is_error_body(envelope):  # pragma: no cover - request() already raised
+            raise error_from_body(envelope)
+        return envelope.get("Output")
+
+    def hcn_call(self, function: str, id: str | None = None, settings: JsonBody = None) -> Any:
+        """One ``computenetwork.dll!Hcn*`` call through ``POST /hcn/call``.
+
+        Returns the decoded ``Properties`` (None when the call returns none).
+        """
+        text = settings if isinstance(settings, str) or settings is None else json.dumps(settings)
+        answer = self.request(
+            "POST", "/hcn/call", {"Function": function, "Id": id, "Settings": text}
+        )
+        if answer.get("HResult"):
+            result = answer.get("Result")
+            body = json.loads(result) if isinstance(result, str) else {}
+            if is_error_body(body):
+                raise error_from_body(body)
+            raise error_for_hresult(int(answer["HResult"]))
+        properties = answer.get("Properties")
+        return None if properties is None else json.loads(properties)
+
+    # -- V1 (HNSCall paths) ----------------------------------------------------------
+
+    def globals_version(self) -> dict[str, int]:
+        version: dict[str, int] = self._v1("GET", "/globals/version")
+        return version
+
+    def list_networks(self) -> list[dict[str, Any]]:
+        return list(self._v1("GET", "/networks/") or [])
+
+    def get_network(self, id: str) -> dict[str, Any]:
+        network: dict[str, Any] = self._v1("GET", f"/networks/{id}")
+        return network
+
+    def create_network(self, network: JsonBody) -> dict[str, Any]:
+        created: dict[str, Any] = self._v1("POST", "/networks/", network)
+        return created
+
+    def modify_network(self, id: str, request: JsonBody) -> Any:
+        """``POST /networks/<id>`` (switch extension toggles)."""
+        return self._v1("POST", f"/networks/{id}", request)
+
+    def delete_network(self, id: str) -> None:
+        self._v1("DELETE", f"/networks/{id}")
+
+    def list_endpoints(self) -> list[dict[str, Any]]:
+        return list(self._v1("GET", "/endpoints/") or [])
+
+    def get_endpoint(self, id: str) -> dict[str, Any]:
+        endpoint: dict[str, Any] = self._v1("GET", f"/endpoints/{id}")
+        return endpoint
+
+    def create_endpoint(self, endpoint: JsonBody) -> dict[str, Any]:
+        created: dict[str, Any] = self._v1("POST", "/endpoints/", endpoint)
+        return created
+
+    def update_endpoint(self, id: str, endpoint: JsonBody) -> Any:
+        """``POST /endpoints/<id>``: replaces the endpoint with ``endpoint``."""
+        return self._v1("POST", f"/endpoints/{id}", endpoint)
+
+    def delete_endpoint(self, id: str) -> None:
+        self._v1("DELETE", f"/endpoints/{id}")
+
+    def attach_endpoint(self, id: str, request: JsonBody) -> Any:
+        return self._v1("POST", f"/endpoints/{id}/attach", request)
+
+    def detach_endpoint(self, id: str, request: JsonBody) -> Any:
+        return self._v1("POST", f"/endpoints/{id}/detach", request)
+
+    def endpoint_stats(self, id: str) -> dict[str, Any]:
+        stats: dict[str, Any] = self._v1("GET", f"/endpointstats/{id}")
+        return stats
+
+    def list_policy_lists(self) -> list[dict[str, Any]]:
+        return list(self._v1("GET", "/policylists/") or [])
+
+    def get_policy_list(self, id: str) -> dict[str, Any]:
+        policy_list: dict[str, Any] = self._v1("GET", f"/policylists/{id}")
+        return policy_list
+
+    def create_policy_list(self, policy_list: JsonBody) -> dict[str, Any]:
+        created: dict[str, Any] = self._v1("POST", "/policylists/", policy_list)
+        return created
+
+    def delete_policy_list(self, id: str) -> None:
+        self._v1("DELETE", f"/policylists/{id}")
+
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        return list(self._v1("GET", "/namespaces/") or [])
+
+    def get_namespace(self, id: str) -> dict[str, Any]:
+        namespace: dict[str, Any] = self._v1("GET", f"/namespaces/{id}")
+        return namespace
+
+    def create_namespace(self, namespace: JsonBody = None) -> dict[str, Any]:
+        created: dict[str, Any] = self._v1("POST", "/namespaces/", namespace or {})
+        return created
+
+    def delete_namespace(self, id: str) -> None:
+        self._v1("DELETE", f"/namespaces/{id}")
+
+    def add_namespace_resource(self, id: str, resource: JsonBody) -> Any:
+        return self._v1("POST", f"/namespaces/{id}/addresource", resource)
+
+    def remove_namespace_resource(self, id: str, resource: JsonBody) -> Any:
+        return self._v1("POST", f"/namespaces/{id}/removeresource", resource)
+
+    # -- V2 (HCN) --------------------------------------------------------------------
+
+    def _enumerate(self, kind: str, query: dict[str, Any] | str | None) -> list[str]:
+        ids = self.request("GET", f"/hcn/{kind}", params={"query": _query_text(query)})
+        return [str(i) for i in ids or []]
+
+    def _create(self, kind: str, settings: JsonBody) -> dict[str, Any]:
+        created: dict[str, Any] = self.request("POST", f"/hcn/{kind}", settings)
+        return created
+
+    def _query(self, kind: str, id: str, query: dict[str, Any] | str | None) -> dict[str, Any]:
+        props: dict[str, Any] = self.request(
+            "GET", f"/hcn/{kind}/{id}", params={"query": _query_text(query)}
+        )
+        return props
+
+    def _modify(self, kind: str, id: str, request: JsonBody) -> None:
+        self.request("POST", f"/hcn/{kind}/{id}/modify", request)
+
+    def _delete(self, kind: str, id: str) -> None:
+        self.request("DELETE", f"/hcn/{kind}/{id}")
+
+    def hcn_enumerate_networks(self, query: dict[str, Any] | str | None = None) -> list[str]:
+        return self._enumerate("networks", query)
+
+    def hcn_create_network(self, settings: JsonBody) -> dict[str, Any]:
+        return self._create("networks", settings)
+
+    def hcn_query_network_properties(
+        self, id: str, query: dict[str, Any] | str | None = None
+    ) -> dict[str, Any]:
+        return self._query("networks", id, query)
+
+    def hcn_modify_network(self, id: str, request: JsonBody) -> None:
+        self._modify("networks", id, request)
+
+    def hcn_delete_network(self, id: str) -> None:
+        self._delete("networks", id)
+
+    def hcn_enumerate_endpoints(self, query: dict[str, Any] | str | None = None) -> list[str]:
+        return self._enumerate("endpoints", query)
+
+    def hcn_create_endpoint(self, settings: JsonBody) -> dict[str, Any]:
+        return self._create("endpoints", settings)
+
+    def hcn_query_endpoint_properties(
+        self, id: str, query: dict[str, Any] | str | None = None
+    ) -> dict[str, Any]:
+        return self._query("endpoints", id, query)
+
+    def hcn_modify_endpoint(self, id: str, request: JsonBody) -> None:
+        self._modify("endpoints", id, request)
+
+    def hcn_delete_endpoint(self, id: str) -> None:
+        self._delete("endpoints", id)
+
+    def hcn_enumerate_load_balancers(self, query: dict[str, Any] | str | None = None) -> list[str]:
+        return self._enumerate("loadbalancers", query)
+
+    def hcn_create_load_balancer(self, settings: JsonBody) -> dict[str, Any]:
+        return self._create("loadbalancers", settings)
+
+    def hcn_query_load_balancer_properties(
+        self, id: str, query: dict[str, Any] | str | None = None
+    ) -> dict[str, Any]:
+        return self._query("loadbalancers", id, query)
+
+    def hcn_modify_load_balancer(self, id: str, request: JsonBody) -> None:
+        self._modify("loadbalancers", id, request)
+
+    def hcn_delete_load_balancer(self, id: str) -> None:
+        self._delete("loadbalancers", id)
+
+    def hcn_enumerate_namespaces(self, query: dict[str, Any] | str | None = None) -> list[str]:
+        return self._enumerate("namespaces", query)
+
+    def hcn_create_namespace(self, settings: JsonBody) -> dict[str, Any]:
+        return self._create("namespaces", settings)
+
+    def hcn_query_namespace_properties(
+        self, id: str, query: dict[str, Any] | str | None = None
+    ) -> dict[str, Any]:
+        return self._query("namespaces", id, query)
+
+    def hcn_modify_namespace(self, id: str, request: JsonBody) -> None:
+        self._modify("namespaces", id, request)
+
+    def hcn_delete_namespace(self, id: str) -> None:
+        self._delete("namespaces", id)
+
+    def hcn_enumerate_sdn_routes(self, query: dict[str, Any] | str | None = None) -> list[str]:
+        return self._enumerate("sdnroutes", query)
+
+    def hcn_create_sdn_route(self, settings: JsonBody) -> dict[str, Any]:
+        return self._create("sdnroutes", settings)
+
+    def hcn_query_sdn_route_properties(
+        self, id: str, query: dict[str, Any] | str | None = None
+    ) -> dict[str, Any]:
+        return self._query("sdnroutes", id, query)
+
+    def hcn_modify_sdn_route(self, id: str, request: JsonBody) -> None:
+        self._modify("sdnroutes", id, request)
+
+    def hcn_delete_sdn_route(self, id: str) -> None:
+        self._delete("sdnroutes", id)
+
+    # -- emulator control ------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        health: dict[str, Any] = self.request("GET", "/_emulator/health")
+        return health
+
+    def reset(self) -> None:
+        self.request("POST", "/_emulator/reset")
+
+    def dump_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.request("GET", "/_emulator/state")
+        return state
+
+    def load_state(self, state: dict[str, Any] | str) -> None:
+        self.request("PUT", "/_emulator/state", state)
+
+    def import_capture(self, text: str) -> list[str]:
+        """Load a real-host capture (V1 envelope, ConvertTo-Json output, ...); its ids."""
+        answer = self.request("POST", "/_emulator/import", text, content_type="text/plain")
+        return [str(i) for i in answer.get("IDs", [])]
+
+    def get_profile(self) -> dict[str, Any]:
+        profile: dict[str, Any] = self.request("GET", "/_emulator/profile")
+        return profile
+
+    def set_profile(self, name: str) -> dict[str, Any]:
+        profile: dict[str, Any] = self.request("PUT", "/_emulator/profile", {"Profile": name})
+        return profile
+
+    def reboot(self) -> None:
+        self.request("POST", "/_emulator/reboot")
+
+
+def raise_for_body(body: Any) -> None:
+    """Raise the HnsError a failure document stands for (helper for other front ends)."""
+    if is_error_body(body):
+        raise error_from_body(body)
