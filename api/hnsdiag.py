@@ -8,10 +8,11 @@ Commands (hns-api.md section 3.1)::
 
 Output, copied from the real samples in fixtures/api/ (from shared/fixtures/real/):
 
-- table (no flag): one section per object type, ``<Type>:`` then a header row, rows, and
-  a blank line. Names are left-aligned in 16 columns plus a space and never cut, so a long
-  name pushes its row out of line. Network ids print upper case; endpoint, namespace and
-  load balancer ids lower case. Namespaces and load balancers use ``|`` columns.
+- table (no flag): one section per object type, ``<Type>:`` then a header row and rows;
+  a blank line between sections. Names are left-aligned in 16 columns plus a space and
+  never cut, so a long name pushes its row out of line. Network ids print upper case;
+  endpoint, namespace and load balancer ids lower case. Namespaces and load balancers
+  use ``|`` columns.
 - ``-d``: each object as one line of compact JSON, keys sorted.
 - ``-df``: each object as pretty JSON the way Windows' serializer writes it: 4-space
   indent, ``"Key":value`` with no space after the colon, keys sorted, and an empty object
@@ -125,6 +126,8 @@ def render_table(snap: Snapshot, types: Sequence[str]) -> str:
         if kind not in types:
             continue
         objects = snap.get(kind, [])
+        if lines:
+            lines.append("")  # a blank line between sections, none after the last
         lines.append(f"{TITLES[kind]}:")
         if kind == "networks":
             lines += _network_rows(objects)
@@ -134,7 +137,6 @@ def render_table(snap: Snapshot, types: Sequence[str]) -> str:
             lines += _namespace_rows(objects)
         else:
             lines += _load_balancer_rows(objects)
-        lines.append("")
     return "\n".join(lines) + "\n"
 
 
