@@ -89,7 +89,7 @@ def _looks_like_hns(value: Any) -> bool:
     for item in items:
         if not isinstance(item, dict):
             return False
-        if not (_OBJECT_KEYS & item.keys()) or "AddressPrefix" in item:
+        if "ID" not in item or not (_OBJECT_KEYS & item.keys()) or "AddressPrefix" in item:
             return False
     return True
 

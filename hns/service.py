@@ -432,6 +432,8 @@ class HnsService:
             return [o["ID"] for o in self._filter(kind, flt)]
         if verb == "Create":
             return self._hcn_create(kind, id, settings)
+        if verb == "Modify" and kind == "route":
+            raise RequestUnsupported(detail="SDN routes have no modify")
         if id is None:
             raise InvalidArg(detail=f"{function} needs an id")
         self._check_guid(id)
