@@ -1,2 +1,110 @@
 """Bytes on the wire: Ethernet, ARP, IPv4/IPv6, ICMP, TCP, UDP, VXLAN (RFC 7348), pcap and
-the underlay transports. Imports nothing above it."""
+the underlay transports. Imports nothing above it.
+
+Modules (one concept each):
+
+    errors    DecodeError (header, offset, reason) and DecapError
+    addr      IPv4/IPv6 int <-> text, MAC bytes <-> text
+    checksum  RFC 1071 checksum, RFC 1624 incremental update, pseudo-headers
+    headers   the header codecs (frozen slotted dataclasses with unpack/pack)
+    frame     Frame, decode_frame / encode_frame, flow_key, inner_flow_hash
+    encap     encapsulate / decapsulate, EncapTemplate (fast path), Decapsulated
+
+The public API is re-exported here; docs/vxlan.md describes it and the choices made.
+"""
+
+from __future__ import annotations
+
+from .addr import (
+    BROADCAST_MAC,
+    ZERO_MAC,
+    ip_from_text,
+    ip_to_text,
+    ipv4_from_text,
+    ipv4_to_text,
+    ipv6_from_text,
+    ipv6_to_text,
+    mac_from_text,
+    mac_to_text,
+)
+from .checksum import checksum, incremental_update, pseudo_header_sum
+from .encap import (
+    DEFAULT_TTL,
+    OUTER_IPV4_LENGTH,
+    OUTER_IPV6_LENGTH,
+    Decapsulated,
+    EncapTemplate,
+    decapsulate,
+    encapsulate,
+)
+from .errors import DecapError, DecodeError
+from .frame import FlowKey, Frame, decode_frame, encode_frame, flow_key, inner_flow_hash
+from .headers import (
+    ARP,
+    ETH_P_8021Q,
+    ETH_P_ARP,
+    ETH_P_IPV4,
+    ETH_P_IPV6,
+    IPPROTO_ICMP,
+    IPPROTO_ICMPV6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    TCP,
+    UDP,
+    VXLAN_PORT,
+    Ethernet,
+    ICMPv4,
+    ICMPv6,
+    IPv4,
+    IPv6,
+    VXLANHeader,
+)
+
+__all__ = [
+    "ARP",
+    "BROADCAST_MAC",
+    "DEFAULT_TTL",
+    "ETH_P_8021Q",
+    "ETH_P_ARP",
+    "ETH_P_IPV4",
+    "ETH_P_IPV6",
+    "IPPROTO_ICMP",
+    "IPPROTO_ICMPV6",
+    "IPPROTO_TCP",
+    "IPPROTO_UDP",
+    "OUTER_IPV4_LENGTH",
+    "OUTER_IPV6_LENGTH",
+    "TCP",
+    "UDP",
+    "VXLAN_PORT",
+    "ZERO_MAC",
+    "DecapError",
+    "Decapsulated",
+    "DecodeError",
+    "EncapTemplate",
+    "Ethernet",
+    "FlowKey",
+    "Frame",
+    "ICMPv4",
+    "ICMPv6",
+    "IPv4",
+    "IPv6",
+    "VXLANHeader",
+    "checksum",
+    "decapsulate",
+    "decode_frame",
+    "encapsulate",
+    "encode_frame",
+    "flow_key",
+    "incremental_update",
+    "inner_flow_hash",
+    "ip_from_text",
+    "ip_to_text",
+    "ipv4_from_text",
+    "ipv4_to_text",
+    "ipv6_from_text",
+    "ipv6_to_text",
+    "mac_from_text",
+    "mac_to_text",
+    "pseudo_header_sum",
+]
