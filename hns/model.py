@@ -253,7 +253,7 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
     if v1:
         policies = parse_policies(net.get("Policies"), NETWORK_POLICY_TYPES, profile, v1=True)
         for ptype, (key, setting) in _NETWORK_V1_FIELDS.items():
-            if net.get(key) not in (None, "", False):
+            if net.get(key) is not None and net.get(key) != "":
                 flat = {"Type": ptype, "Settings": {setting: net[key]}}
                 policies += parse_policies([flat], NETWORK_POLICY_TYPES, profile, v1=False)
         out["Policies"] = policies
