@@ -1,0 +1,498 @@
+"""The VFP object model: Switch -> Port -> Layer -> Group -> Rule, plus a port's mapping
+spaces, NAT pools and tags.
+
+Glossary
+--------
+Switch    holds ports, the clock (injectable, for flow TTLs) and the VXLAN UDP port.
+Port      one vNIC: GUID id, friendly name, MAC, Enabled/Blocked state, layers, spaces,
+          NAT pools, tags, the unified flow table, counters and a generation number that
+          every policy change bumps (stale unified flows are then re-simulated).
+Layer     a match-action table owned by one controller: id, name, priority, stateful or
+          stateless, flags (1 default allow, ...), groups, and its flow table.
+Group     the atomic unit of policy: direction IN/OUT, IPv4/IPv6, priority, optional group
+          condition, match type priority-based or LPM; holds rules and their classifier.
+Rule      id, friendly name, priority, flags (1 terminating, 2 stateful, 8 track TCP ...),
+          flow TTL, conditions and one action.
+
+Every mutation goes through a method here so that the port's generation is bumped and
+the group's classifier rebuilt; objects must not be changed behind these methods.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vfp.actions import Action, ActionContext, Block
+from vfp.addr import ip_width
+from vfp.classifier import IndexedClassifier, LinearClassifier, Lookup
+from vfp.conditions import Conditions
+from vfp.errors import AlreadyExists, DropReason, InvalidRule, NotFound
+from vfp.flows import FlowKey, LayerFlow, UftEntry
+from vfp.packet import VXLAN_PORT, Packet
+
+RULE_FLAG_NAMES = {
+    1: "terminating", 2: "stateful", 4: "non-syn only", 8: "track tcp state",
+    16: "syn-only", 32: "skip hairpinning", 128: "opt-condition", 4096: "audit matches",
+    16384: "mirror", 32768: "monitoring ping",
+}
+LAYER_FLAG_NAMES = {
+    1: "Default Allow", 2: "Hairpin", 4: "Clear TNI", 8: "Update flows on address change",
+    16: "Monitoring ping responder",
+}
+TERMINATING = 1
+STATEFUL = 2
+TRACK_TCP = 8
+DEFAULT_ALLOW = 1
+
+IN = "IN"
+OUT = "OUT"
+
+
+def flag_names(flags: int, names: dict[int, str]) -> list[str]:
+    return [name for bit, name in sorted(names.items()) if flags & bit]
+
+
+@dataclass(eq=False)
+class Rule:
+    """A rule: conditions plus one action, with priority, flags and flow TTL."""
+
+    id: str
+    priority: int
+    action: Action = field(default_factory=Block)
+    conditions: Conditions = field(default_factory=Conditions)
+    flags: int = TERMINATING
+    ttl: int = 0
+    name: str = ""
+    order: int = 0
+    counter: list[int] = field(default_factory=lambda: [0, 0])  # [packets, bytes]
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = self.id
+
+    @property
+    def terminating(self) -> bool:
+        return bool(self.flags & TERMINATING)
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self.flags & STATEFUL)
+
+    @property
+    def tracks_tcp(self) -> bool:
+        return bool(self.flags & TRACK_TCP)
+
+    def validate(self, version: int) -> None:
+        if not 0 <= self.priority <= 65535:
+            raise InvalidRule("priority", f"{self.priority} is not within 0..65535")
+        if not 0 <= self.flags < 1 << 32:
+            raise InvalidRule("flags", f"{self.flags} is not a 32-bit flag set")
+        if not 0 <= self.ttl <= 0xFFFFFFFF:
+            raise InvalidRule("flow TTL", f"{self.ttl} is negative or too large")
+        if not self.id and not self.name:
+            raise InvalidRule("id", "a rule needs an id or a friendly name")
+        self.conditions.validate(version)
+        self.action.validate()
+
+
+class Group:
+    """Rules of one direction and address family; picks one winning rule per packet."""
+
+    def __init__(
+        self,
+        id: str,
+        priority: int,
+        direction: str,
+        *,
+        version: int = 4,
+        name: str = "",
+        conditions: Conditions | None = None,
+        lpm: bool = False,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        if direction not in (IN, OUT):
+            raise InvalidRule("direction", f"{direction!r} is not IN or OUT")
+        if version not in (4, 6):
+            raise InvalidRule("type", f"IPv{version} is not IPv4 or IPv6")
+        if not 0 <= priority <= 65535:
+            raise InvalidRule("priority", f"{priority} is not within 0..65535")
+        self.id = id
+        self.name = name or id
+        self.priority = priority
+        self.direction = direction
+        self.version = version
+        self.conditions = conditions or Conditions()
+        self.conditions.validate(version)
+        self.lpm = lpm
+        self.rules: dict[str, Rule] = {}
+        self._order = itertools.count()
+        self._classifier: IndexedClassifier | None = None
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        self._classifier = None
+        if self._on_change is not None:
+            self._on_change()
+
+    def add_rule(self, rule: Rule) -> Rule:
+        rule.validate(self.version)
+        key = rule.id or rule.name
+        if key in self.rules:
+            raise AlreadyExists("rule", key)
+        rule.order = next(self._order)
+        self.rules[key] = rule
+        self._changed()
+        return rule
+
+    def add_rules(self, rules: list[Rule]) -> None:
+        """Add many rules at once (one rebuild, one generation bump)."""
+        for rule in rules:
+            rule.validate(self.version)
+            key = rule.id or rule.name
+            if key in self.rules:
+                raise AlreadyExists("rule", key)
+            rule.order = next(self._order)
+            self.rules[key] = rule
+        self._changed()
+
+    def remove_rule(self, rule_id: str) -> None:
+        if rule_id not in self.rules:
+            raise NotFound("rule", rule_id)
+        del self.rules[rule_id]
+        self._changed()
+
+    def get_rule(self, rule_id: str) -> Rule:
+        try:
+            return self.rules[rule_id]
+        except KeyError:
+            raise NotFound("rule", rule_id) from None
+
+    def classifier(self) -> IndexedClassifier:
+        if self._classifier is None:
+            self._classifier = IndexedClassifier(
+                list(self.rules.values()), lpm=self.lpm, width=ip_width(self.version)
+            )
+        return self._classifier
+
+    def linear(self) -> LinearClassifier:
+        return LinearClassifier(list(self.rules.values()), lpm=self.lpm,
+                                width=ip_width(self.version))
+
+    def classify(self, k: Lookup, tags: dict[str, frozenset[int]] | None = None) -> Rule | None:
+        found = self.classifier().classify(k, tags)
+        assert found is None or isinstance(found, Rule)
+        return found
+
+
+class Layer:
+    """An ordered set of groups owned by one controller, with its flow table."""
+
+    def __init__(
+        self,
+        id: str,
+        priority: int,
+        *,
+        name: str = "",
+        stateful: bool = True,
+        flags: int = 0,
+        last_group_wins: bool = True,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        if not 0 <= priority <= 65535:
+            raise InvalidRule("priority", f"{priority} is not within 0..65535")
+        if not 0 <= flags < 1 << 32:
+            raise InvalidRule("flags", f"{flags} is not a 32-bit flag set")
+        self.id = id
+        self.name = name or id
+        self.priority = priority
+        self.stateful = stateful
+        self.flags = flags
+        self.last_group_wins = last_group_wins
+        self.groups: dict[str, Group] = {}
+        self.flows: dict[FlowKey, LayerFlow] = {}
+        self.counter = [0, 0]  # [packets, bytes]
+        self._on_change = on_change
+        self._sorted: list[Group] | None = None
+
+    @property
+    def default_allow(self) -> bool:
+        return bool(self.flags & DEFAULT_ALLOW)
+
+    def _changed(self) -> None:
+        self._sorted = None
+        if self._on_change is not None:
+            self._on_change()
+
+    def add_group(self, group: Group) -> Group:
+        if group.id in self.groups:
+            raise AlreadyExists("group", group.id)
+        group._on_change = self._changed
+        self.groups[group.id] = group
+        self._changed()
+        return group
+
+    def remove_group(self, group_id: str) -> None:
+        if group_id not in self.groups:
+            raise NotFound("group", group_id)
+        del self.groups[group_id]
+        self._changed()
+
+    def get_group(self, group_id: str) -> Group:
+        try:
+            return self.groups[group_id]
+        except KeyError:
+            raise NotFound("group", group_id) from None
+
+    def sorted_groups(self) -> list[Group]:
+        if self._sorted is None:
+            self._sorted = sorted(self.groups.values(), key=lambda g: g.priority)
+        return self._sorted
+
+
+@dataclass
+class Mapping:
+    """A CA -> PA mapping in a map space (vfpctrl /add-mapping)."""
+
+    ca: int
+    pa: int
+    mac: int = 0
+    vni: int = 0
+    flags: int = 0
+
+
+@dataclass
+class MapSpace:
+    id: str
+    name: str = ""
+    mappings: dict[int, Mapping] = field(default_factory=dict)
+
+
+@dataclass
+class NatRange:
+    ip: int
+    port_start: int
+    port_end: int
+
+
+@dataclass
+class NatPool:
+    """A dynamic NAT pool: ranges of (IP, port) handed out one per flow."""
+
+    id: str
+    name: str = ""
+    ranges: list[NatRange] = field(default_factory=list)
+    allocations: dict[tuple[int, int, int, int, int], tuple[int, int]] = field(
+        default_factory=dict
+    )
+    in_use: set[tuple[int, int]] = field(default_factory=set)
+
+    def pick(self, flow: tuple[int, int, int, int, int], commit: bool) -> tuple[int, int] | None:
+        got = self.allocations.get(flow)
+        if got is not None:
+            return got
+        for r in self.ranges:
+            for port in range(r.port_start, r.port_end + 1):
+                if (r.ip, port) not in self.in_use:
+                    if commit:
+                        self.allocations[flow] = (r.ip, port)
+                        self.in_use.add((r.ip, port))
+                    return r.ip, port
+        return None
+
+    def release(self, flow: tuple[int, int, int, int, int]) -> None:
+        got = self.allocations.pop(flow, None)
+        if got is not None:
+            self.in_use.discard(got)
+
+
+@dataclass
+class FlowSettings:
+    """Per-port flow TTLs in seconds (vfpctrl /set-port-flow-settings)."""
+
+    default_ttl: float = 240.0
+    half_open_ttl: float = 30.0
+    time_wait_ttl: float = 10.0
+    unified_flows: bool = True
+
+
+class Port(ActionContext):
+    """One vNIC port of the switch: its policy, flow tables and counters."""
+
+    def __init__(
+        self,
+        switch: Switch,
+        id: str,
+        *,
+        name: str = "",
+        mac: int = 0,
+        vm_name: str = "",
+    ) -> None:
+        self.switch = switch
+        self.id = id
+        self.name = name or id
+        self._mac = mac
+        self.vm_name = vm_name
+        self.enabled = True
+        self.blocked = False
+        self.blocked_on_restore = False
+        self.layers: dict[str, Layer] = {}
+        self.spaces: dict[str, MapSpace] = {}
+        self.nat_pools: dict[str, NatPool] = {}
+        self.tags: dict[str, frozenset[int]] = {}
+        self.generation = 1
+        self.settings = FlowSettings()
+        self.uft: dict[str, dict[bytes, UftEntry]] = {IN: {}, OUT: {}}
+        self.counters: dict[str, list[int]] = {IN: [0, 0], OUT: [0, 0]}
+        self.drops: dict[str, Counter[DropReason]] = {IN: Counter(), OUT: Counter()}
+        self._sorted: list[Layer] | None = None
+        self.dry_run = False
+
+    # -- ActionContext ------------------------------------------------------------------
+    @property
+    def mac(self) -> int:
+        return self._mac
+
+    @property
+    def vxlan_port(self) -> int:
+        return self.switch.vxlan_port
+
+    def lookup_mapping(self, space: str, ca: int) -> tuple[int, int, int] | None:
+        s = self.spaces.get(space)
+        m = None if s is None else s.mappings.get(ca)
+        return None if m is None else (m.pa, m.mac, m.vni)
+
+    def allocate_snat(self, pool: str, p: Packet) -> tuple[int, int] | None:
+        np_ = self.nat_pools.get(pool)
+        if np_ is None:
+            return None
+        return np_.pick(p.five_tuple(), commit=not self.dry_run)
+
+    # -- policy changes -----------------------------------------------------------------
+    def bump(self) -> None:
+        """Record a policy change: every unified flow of this port becomes stale."""
+        self.generation += 1
+        self._sorted = None
+
+    def add_layer(self, layer: Layer) -> Layer:
+        if layer.id in self.layers:
+            raise AlreadyExists("layer", layer.id)
+        layer._on_change = self.bump
+        self.layers[layer.id] = layer
+        self.bump()
+        return layer
+
+    def remove_layer(self, layer_id: str) -> None:
+        if layer_id not in self.layers:
+            raise NotFound("layer", layer_id)
+        del self.layers[layer_id]
+        self.bump()
+
+    def get_layer(self, layer_id: str) -> Layer:
+        try:
+            return self.layers[layer_id]
+        except KeyError:
+            raise NotFound("layer", layer_id) from None
+
+    def sorted_layers(self) -> list[Layer]:
+        """Layers by ascending priority number (the outbound order)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.layers.values(), key=lambda lay: lay.priority)
+        return self._sorted
+
+    def add_space(self, space_id: str, name: str = "") -> MapSpace:
+        if space_id in self.spaces:
+            raise AlreadyExists("space", space_id)
+        space = MapSpace(space_id, name or space_id)
+        self.spaces[space_id] = space
+        self.bump()
+        return space
+
+    def add_mapping(self, space_id: str, mapping: Mapping) -> None:
+        space = self.spaces.get(space_id)
+        if space is None:
+            raise NotFound("space", space_id)
+        if not 0 <= mapping.vni < 1 << 24:
+            raise InvalidRule("VNI", f"{mapping.vni} is not a 24-bit VNI")
+        if not 0 <= mapping.mac < 1 << 48:
+            raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
+        space.mappings[mapping.ca] = mapping
+        self.bump()
+
+    def remove_mapping(self, space_id: str, ca: int) -> None:
+        space = self.spaces.get(space_id)
+        if space is None or ca not in space.mappings:
+            raise NotFound("mapping", str(ca))
+        del space.mappings[ca]
+        self.bump()
+
+    def add_nat_pool(self, pool_id: str, ranges: list[NatRange], name: str = "") -> NatPool:
+        for r in ranges:
+            if not 0 <= r.port_start <= r.port_end <= 65535:
+                raise InvalidRule("NAT range", f"{r.port_start}-{r.port_end}")
+        pool = NatPool(pool_id, name or pool_id, list(ranges))
+        self.nat_pools[pool_id] = pool
+        self.bump()
+        return pool
+
+    def set_tag(self, name: str, ips: frozenset[int]) -> None:
+        self.tags[name] = ips
+        self.bump()
+
+    def set_state(self, *, enabled: bool | None = None, blocked: bool | None = None) -> None:
+        if enabled is not None:
+            self.enabled = enabled
+        if blocked is not None:
+            self.blocked = blocked
+        self.bump()
+
+    def clear_flows(self) -> None:
+        for table in self.uft.values():
+            table.clear()
+        for layer in self.layers.values():
+            layer.flows.clear()
+
+
+class Switch:
+    """The VFP switch: ports by GUID, the clock and the VXLAN UDP port."""
+
+    def __init__(
+        self,
+        *,
+        name: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        vxlan_port: int = VXLAN_PORT,
+    ) -> None:
+        self.name = name or "vSwitch"
+        self.friendly_name = self.name
+        self.clock = clock
+        self.vxlan_port = vxlan_port
+        self.ports: dict[str, Port] = {}
+
+    def add_port(self, port_id: str, *, name: str = "", mac: int = 0, vm_name: str = "") -> Port:
+        if port_id in self.ports:
+            raise AlreadyExists("port", port_id)
+        if not 0 <= mac < 1 << 48:
+            raise InvalidRule("MAC", f"{mac} is not a 48-bit MAC")
+        port = Port(self, port_id, name=name, mac=mac, vm_name=vm_name)
+        self.ports[port_id] = port
+        return port
+
+    def remove_port(self, port_id: str) -> None:
+        if port_id not in self.ports:
+            raise NotFound("port", port_id)
+        del self.ports[port_id]
+
+    def get_port(self, ref: str) -> Port:
+        """A port by GUID (case-insensitive) or friendly name."""
+        port = self.ports.get(ref)
+        if port is not None:
+            return port
+        low = ref.lower()
+        for p in self.ports.values():
+            if p.id.lower() == low or p.name == ref:
+                return p
+        raise NotFound("port", ref)
