@@ -319,31 +319,31 @@ class HnsService:
         return [self._endpoint_v1(e) for e in self._objs["endpoint"].values()]
 
     def _v1_get_endpoint(self, ident: str | None, _req: str | None) -> Any:
-        return self._endpoint_v1(self._get("endpoint", ident))
+        return self._endpoint_v1(self._v1_endpoint(ident))
 
     def _v1_create_endpoint(self, _ident: str | None, req: str | None) -> Any:
         return self._endpoint_v1(self._create_endpoint(parse_json(req), v1=True))
 
     def _v1_update_endpoint(self, ident: str | None, req: str | None) -> Any:
-        old = self._get("endpoint", ident)
+        old = self._v1_endpoint(ident)
         return self._endpoint_v1(self._create_endpoint(parse_json(req), v1=True, replace=old))
 
     def _v1_attach(self, ident: str | None, req: str | None) -> Any:
         body = parse_json(req, allow_empty=True) or {}
         if not isinstance(body, dict):
             raise InvalidJson(detail="attach request is not an object")
-        self._attach(self._get("endpoint", ident), body)
+        self._attach(self._v1_endpoint(ident), body)
         return None
 
     def _v1_detach(self, ident: str | None, req: str | None) -> Any:
         body = parse_json(req, allow_empty=True) or {}
         if not isinstance(body, dict):
             raise InvalidJson(detail="detach request is not an object")
-        self._detach(self._get("endpoint", ident), body)
+        self._detach(self._v1_endpoint(ident), body)
         return None
 
     def _v1_endpoint_stats(self, ident: str | None, _req: str | None) -> Any:
-        ep = self._get("endpoint", ident)
+        ep = self._v1_endpoint(ident)
         return {"BytesReceived": 0, "BytesSent": 0, "DroppedPacketsIncoming": 0,
                 "DroppedPacketsOutgoing": 0, "EndpointId": ep["ID"], "InstanceId": ep["ID"],
                 "PacketsReceived": 0, "PacketsSent": 0}
@@ -1004,16 +1004,23 @@ class HnsService:
 
     # ---- generic get / delete --------------------------------------------------------------
 
-    def _get(self, kind: str, ident: str | None) -> Json:
+    def _get(self, kind: str, ident: str | None,
+             missing: type[HnsError] = ElementNotFound) -> Json:
         if ident is None:
-            raise ElementNotFound(detail=f"no {kind} id")
+            raise missing(detail=f"no {kind} id")
         obj = self._objs[kind].get(_key(ident.strip("{}")))
         if obj is None:
-            raise ElementNotFound(detail=f"{kind} {ident}")
+            raise missing(detail=f"{kind} {ident}")
         return obj
 
-    def _delete(self, kind: str, ident: str | None) -> None:
-        obj = self._get(kind, ident)
+    def _v1_endpoint(self, ident: str | None) -> Json:
+        """V1 endpoint lookups answer HCN_E_ENDPOINT_NOT_FOUND (Azure/azure-container-
+        networking#715: "hns failed with error : The endpoint was not found. ")."""
+        return self._get("endpoint", ident, EndpointNotFound)
+
+    def _delete(self, kind: str, ident: str | None,
+                missing: type[HnsError] = ElementNotFound) -> None:
+        obj = self._get(kind, ident, missing)
         key = _key(obj["ID"])
         puts: list[tuple[str, Json]] = []
         deletes: list[tuple[str, str]] = []
@@ -1228,8 +1235,10 @@ _Handler = Callable[[HnsService, str | None, str | None], Any]
 
 
 def _delete_handler(kind: str) -> _Handler:
+    missing = EndpointNotFound if kind == "endpoint" else ElementNotFound
+
     def handler(self: HnsService, ident: str | None, _req: str | None) -> Any:
-        self._delete(kind, ident)
+        self._delete(kind, ident, missing)
         return None
     return handler
 
