@@ -109,6 +109,7 @@ class LayerFlow:
     peer: LayerFlow | None = None
     packets: int = 0
     octets: int = 0
+    idle: float = 0.0
 
     def idle_ttl(self, half_open: float, time_wait: float) -> float:
         if self.tcp is None:
@@ -121,7 +122,15 @@ class LayerFlow:
         return self.ttl
 
     def touch(self, now: float, half_open: float, time_wait: float) -> None:
-        self.expires = now + self.idle_ttl(half_open, time_wait)
+        self.idle = self.idle_ttl(half_open, time_wait)
+        self.expires = now + self.idle
+        if self.peer is not None:
+            self.peer.idle = self.idle
+            self.peer.expires = self.expires
+
+    def refresh(self, now: float) -> None:
+        """Fast-path refresh: the TCP state (hence the idle TTL) cannot change there."""
+        self.expires = now + self.idle
         if self.peer is not None:
             self.peer.expires = self.expires
 

@@ -72,7 +72,7 @@ class Outer:
     sport: int
     vni: int
     dport: int = VXLAN_PORT
-    ttl: int = 64
+    ttl: int = 128  # the Windows default
     tos: int = 0
 
 

@@ -205,7 +205,7 @@ def process(port: Port, frame: bytes, direction: str) -> Result:
                     c[0] += 1
                     c[1] += n
                 for fl in e.flows:
-                    fl.expires = now + fl.ttl if fl.tcp is None else fl.expires
+                    fl.refresh(now)
                 if e.allowed:
                     return Result(True, e.apply(frame), fast=True)
                 port.drops[direction][e.reason or DropReason.RULE_BLOCK] += 1
@@ -360,9 +360,9 @@ def _create_pair(
     ttl = float(rule.ttl) if rule.ttl else port.settings.default_ttl
     tcp = TcpConn() if rule.tracks_tcp and before.proto == TCP else None
     fwd = LayerFlow(layer, layer_key(direction, before), rule, ht, True, before, direction,
-                    ttl, now + ttl, port.generation, tcp)
+                    ttl, now + ttl, port.generation, tcp, idle=ttl)
     rev = LayerFlow(layer, reply_key(direction, after), rule, ht.reverse(before), False,
-                    before, direction, ttl, now + ttl, port.generation, tcp, fwd)
+                    before, direction, ttl, now + ttl, port.generation, tcp, fwd, idle=ttl)
     fwd.peer = rev
     layer.flows[fwd.key] = fwd
     layer.flows[rev.key] = rev

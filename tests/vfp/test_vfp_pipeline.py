@@ -1,0 +1,250 @@
+"""Layer evaluation, stateful flows, TCP tracking, TTLs, the unified flow table."""
+
+from __future__ import annotations
+
+import pytest
+from vfp_scenarios import DR_MAC, POD_MAC, Clock, acl_port, ip
+
+import vxlan
+from vfp import (
+    DEFAULT_ALLOW,
+    IN,
+    OUT,
+    STATEFUL,
+    TERMINATING,
+    Allow,
+    Block,
+    DropReason,
+    Group,
+    InvalidRule,
+    Layer,
+    LbNat,
+    Nat,
+    Rule,
+    Switch,
+    conditions,
+    process,
+)
+from vfp.packet import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Outer, build_frame, parse_frame
+
+POD = ip("10.244.1.5")
+REMOTE = ip("10.244.4.7")
+
+
+def out_frame(flags: int = TCP_ACK, payload: bytes = b"data", sport: int = 40000) -> bytes:
+    return build_frame(6, POD, sport, REMOTE, 80, src_mac=POD_MAC, tcp_flags=flags,
+                       payload=payload)
+
+
+def reply_frame(flags: int = TCP_ACK, payload: bytes = b"resp", sport: int = 80,
+                dport: int = 40000) -> bytes:
+    outer = Outer(0x1, 0x2, ip("192.168.1.20"), ip("192.168.1.10"), 5555, 4096)
+    return build_frame(6, REMOTE, sport, POD, dport, tcp_flags=flags, payload=payload,
+                       outer=outer)
+
+
+def test_outbound_overlay_packet_is_encapsulated_to_remote_pa() -> None:
+    _, port = acl_port()
+    r = process(port, out_frame(TCP_SYN), OUT)
+    assert r.allowed
+    assert r.output is not None
+    d = vxlan.decapsulate(r.output)
+    assert d.vni == 4096
+    assert d.dst_pa == ip("192.168.1.20")
+    assert d.src_pa == ip("192.168.1.10")
+    inner = vxlan.decode_frame(d.inner)
+    assert inner.eth.dst == DR_MAC.to_bytes(6, "big")
+    assert inner.ip is not None
+    assert inner.ip.dst == REMOTE
+
+
+def test_inbound_unsolicited_packet_is_blocked_but_reply_passes() -> None:
+    _, port = acl_port()
+    blocked = process(port, reply_frame(TCP_SYN), IN)
+    assert not blocked.allowed
+    assert blocked.reason is DropReason.RULE_BLOCK
+    assert process(port, out_frame(TCP_SYN), OUT).allowed
+    reply = process(port, reply_frame(TCP_SYN | TCP_ACK), IN)
+    assert reply.allowed
+    assert reply.output is not None
+    assert reply.output == reply_frame(TCP_SYN | TCP_ACK)[50:]
+    assert port.drops[IN][DropReason.RULE_BLOCK] == 1
+
+
+def test_second_packet_takes_fast_path_with_identical_bytes() -> None:
+    _, port = acl_port()
+    process(port, out_frame(TCP_SYN), OUT)
+    first = process(port, out_frame(), OUT)
+    second = process(port, out_frame(), OUT)
+    assert not first.fast
+    assert second.fast
+    assert first.output == second.output
+
+
+def test_policy_change_makes_unified_flow_stale_and_resimulated() -> None:
+    _, port = acl_port()
+    process(port, out_frame(TCP_SYN), OUT)
+    process(port, out_frame(), OUT)
+    assert process(port, out_frame(), OUT).fast
+    gen = port.generation
+    enc = port.get_layer("VNET_ENCAP_LAYER").get_group("VNET_GROUP_ENCAP_IPV4_OUT")
+    enc.remove_rule("REMOTESUBNETROUTE_10.244.4.0_24")
+    assert port.generation > gen
+    r = process(port, out_frame(), OUT)
+    assert not r.fast
+    assert r.allowed
+    assert r.output is not None
+    assert len(r.output) == len(out_frame())  # no longer encapsulated
+
+
+def test_new_block_rule_ends_existing_stateful_flow() -> None:
+    _, port = acl_port()
+    process(port, out_frame(TCP_SYN), OUT)
+    assert process(port, reply_frame(TCP_SYN | TCP_ACK), IN).allowed
+    gout = port.get_layer("ACL_ENDPOINT_LAYER").get_group("ACL_ENDPOINT_GROUP_IPV4_OUT")
+    gout.add_rule(Rule("deny-remote", 10, Block(), conditions=conditions(dst_ip="10.244.4.7")))
+    assert not process(port, reply_frame(), IN).allowed
+    assert not process(port, out_frame(), OUT).allowed
+
+
+def test_flow_expires_after_ttl_on_injected_clock() -> None:
+    clock = Clock()
+    _, port = acl_port(clock)
+    process(port, out_frame(TCP_SYN), OUT)
+    process(port, reply_frame(TCP_SYN | TCP_ACK), IN)
+    process(port, out_frame(), OUT)
+    assert process(port, reply_frame(), IN).allowed
+    clock.now += 239
+    assert process(port, reply_frame(), IN).allowed  # refreshed the flow
+    clock.now += 241
+    assert not process(port, reply_frame(), IN).allowed
+
+
+def test_fast_path_hits_refresh_layer_flows() -> None:
+    clock = Clock()
+    _, port = acl_port(clock)
+    process(port, out_frame(TCP_SYN), OUT)
+    process(port, reply_frame(TCP_SYN | TCP_ACK), IN)
+    for _ in range(5):
+        clock.now += 200
+        assert process(port, out_frame(), OUT).allowed
+    assert process(port, reply_frame(), IN).allowed
+
+
+def test_tcp_fin_moves_flow_to_time_wait_ttl() -> None:
+    clock = Clock()
+    _, port = acl_port(clock)
+    process(port, out_frame(TCP_SYN), OUT)
+    process(port, reply_frame(TCP_SYN | TCP_ACK), IN)
+    process(port, out_frame(), OUT)
+    process(port, out_frame(TCP_FIN | TCP_ACK), OUT)
+    process(port, reply_frame(TCP_FIN | TCP_ACK), IN)
+    clock.now += port.settings.time_wait_ttl + 1
+    assert not process(port, reply_frame(), IN).allowed
+
+
+def test_tcp_rst_removes_flow_pair() -> None:
+    _, port = acl_port()
+    process(port, out_frame(TCP_SYN), OUT)
+    assert process(port, reply_frame(TCP_RST), IN).allowed
+    assert not port.get_layer("ACL_ENDPOINT_LAYER").flows
+    assert not process(port, reply_frame(), IN).allowed
+
+
+def test_half_open_flow_expires_with_half_open_ttl() -> None:
+    clock = Clock()
+    _, port = acl_port(clock)
+    process(port, out_frame(TCP_SYN), OUT)
+    clock.now += port.settings.half_open_ttl + 1
+    assert not process(port, reply_frame(TCP_SYN | TCP_ACK), IN).allowed
+
+
+def _nat_port(action: Nat | LbNat) -> tuple[Switch, Layer]:
+    sw = Switch(clock=Clock())
+    port = sw.add_port("p1", mac=POD_MAC)
+    lay = port.add_layer(Layer("SLB_NAT_LAYER", 50, stateful=True, flags=DEFAULT_ALLOW))
+    g = lay.add_group(Group("SLB_GROUP_NAT_IPv4_OUT", 1, OUT))
+    g.add_rule(Rule("LB_1", 100, action, flags=TERMINATING | STATEFUL, ttl=240,
+                    conditions=conditions(proto="6", dst_ip="10.96.0.10", dst_port="443")))
+    return sw, lay
+
+
+def test_lbnat_rewrites_vip_to_a_dip_and_reply_is_reverse_natted() -> None:
+    dips = ((ip("10.244.1.10"), 8443), (ip("10.244.1.11"), 8443))
+    sw, _ = _nat_port(LbNat(dips))
+    port = sw.get_port("p1")
+    f = build_frame(6, POD, 5000, ip("10.96.0.10"), 443, tcp_flags=TCP_SYN)
+    r = process(port, f, OUT)
+    assert r.output is not None
+    out = parse_frame(r.output)
+    assert not isinstance(out, DropReason)
+    assert (out.dst_ip, out.dport) in dips
+    back = build_frame(6, out.dst_ip, 8443, POD, 5000, tcp_flags=TCP_SYN | TCP_ACK)
+    rr = process(port, back, IN)
+    assert rr.output is not None
+    rep = parse_frame(rr.output)
+    assert not isinstance(rep, DropReason)
+    assert (rep.src_ip, rep.sport) == (ip("10.96.0.10"), 443)
+
+
+def test_lbnat_source_ip_distribution_is_sticky_per_source() -> None:
+    dips = tuple((ip(f"10.244.1.{i}"), None) for i in range(10, 20))
+    action = LbNat(dips, distribution="source-ip")
+    sw, _ = _nat_port(action)
+    port = sw.get_port("p1")
+    chosen = set()
+    for sport in range(5000, 5020):
+        r = process(port, build_frame(6, POD, sport, ip("10.96.0.10"), 443), OUT)
+        assert r.output is not None
+        out = parse_frame(r.output)
+        assert not isinstance(out, DropReason)
+        chosen.add(out.dst_ip)
+    assert len(chosen) == 1
+
+
+def test_rule_with_impossible_value_is_refused_naming_field() -> None:
+    g = Group("G", 1, OUT)
+    with pytest.raises(InvalidRule) as err:
+        g.add_rule(Rule("r", 70000, Allow()))
+    assert err.value.field == "priority"
+    with pytest.raises(InvalidRule) as err:
+        g.add_rule(Rule("r", 1, Allow(), conditions=conditions(dst_port="80-70000")))
+    assert err.value.field == "destination port"
+    with pytest.raises(InvalidRule) as err:
+        g.add_rule(Rule("r", 1, LbNat(())))
+    assert err.value.field == "DIP list"
+    with pytest.raises(InvalidRule) as err:
+        Group("G6", 1, OUT).add_rule(Rule("r", 1, conditions=conditions(proto="300")))
+    assert err.value.field == "protocol"
+
+
+def test_blocked_port_drops_everything() -> None:
+    _, port = acl_port()
+    port.set_state(blocked=True)
+    r = process(port, out_frame(TCP_SYN), OUT)
+    assert not r.allowed
+    assert r.reason is DropReason.PORT_BLOCKED
+
+
+def test_layer_default_blocks_without_default_allow_flag() -> None:
+    sw = Switch(clock=Clock())
+    port = sw.add_port("p")
+    port.add_layer(Layer("L", 1, stateful=False))
+    r = process(port, out_frame(), OUT)
+    assert not r.allowed
+    assert r.reason is DropReason.LAYER_DEFAULT
+    assert process(port, out_frame(), OUT).fast  # policy drops are cached too
+
+
+def test_non_terminating_rule_lets_later_group_decide() -> None:
+    sw = Switch(clock=Clock())
+    port = sw.add_port("p")
+    lay = port.add_layer(Layer("L", 1, stateful=False))
+    g1 = lay.add_group(Group("G1", 1, OUT))
+    g2 = lay.add_group(Group("G2", 2, OUT))
+    g1.add_rule(Rule("soft-deny", 1, Block(), flags=0))
+    g2.add_rule(Rule("allow", 1, Allow(), flags=0))
+    assert process(port, out_frame(), OUT).allowed
+    g1.remove_rule("soft-deny")
+    g1.add_rule(Rule("hard-deny", 1, Block(), flags=TERMINATING))
+    assert not process(port, out_frame(), OUT).allowed
