@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -301,3 +302,39 @@ def test_cli_load_dump_into_running_server_via_url(
     with HnsClient(b.url) as client:
         assert sorted(n["Name"] for n in client.list_networks())[-1] == "vxlan0"
         assert len(client.list_networks()) == 2
+
+
+def test_readme_serve_command_console_script_serves(tmp_path: Path) -> None:
+    """``hns-emulator serve --state ./hns-state.sqlite`` (the README's run command)."""
+    import shutil
+
+    import httpx
+    from conftest import free_port
+
+    exe = shutil.which("hns-emulator")
+    if exe is None:
+        pytest.skip("the hns-emulator console script is not installed (pip install -e .)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "serve", "--state", "./hns-state.sqlite", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(400):
+            try:
+                if httpx.get(f"{url}/globals/version", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.05)
+        answer = httpx.get(f"{url}/globals/version", timeout=5).json()
+        assert answer["Success"] is True
+        assert (tmp_path / "hns-state.sqlite").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
