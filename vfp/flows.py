@@ -145,6 +145,8 @@ def fast_key(f: bytes, vxlan_port: bytes) -> bytes | None:
     if n < 34 or f[12] != 8 or f[13] or f[14] != 0x45 or f[20] & 0x3F or f[21]:
         return None
     if f[23] == UDP and n >= 84 and f[36:38] == vxlan_port:
+        if (f[16] << 8 | f[17]) + 14 != n:
+            return None  # trailing bytes after the outer datagram: slow path
         inner = _inner_key(f, 50, n)
         if inner is None:
             return None
