@@ -123,11 +123,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _text(body: bytes) -> str | None:
-    """The body as text for the backend; an empty body is no request at all."""
+    """The body as text for the backend; an empty body is no request at all.
+
+    A UTF-8 byte-order mark is dropped: PowerShell's ``Out-File``/``Set-Content`` write
+    one, and ``Invoke-RestMethod -InFile`` sends it along.
+    """
     if not body.strip():
         return None
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidJson() from None
 

@@ -295,3 +295,9 @@ def test_openapi_document_lists_every_route(http: TestClient) -> None:
     ):
         assert p in paths
     assert http.get("/docs").status_code == 200
+
+
+def test_v1_body_with_utf8_bom_is_accepted(http: TestClient, fake: FakeHnsService) -> None:
+    r = http.post("/networks", content=b'\xef\xbb\xbf{"Name":"bom"}')
+    assert r.json()["Output"]["Name"] == "bom"
+    assert fake.calls[-1][3] == '{"Name":"bom"}'
