@@ -1014,9 +1014,10 @@ class HnsService:
         return obj
 
     def _v1_endpoint(self, ident: str | None) -> Json:
-        """V1 endpoint lookups answer HCN_E_ENDPOINT_NOT_FOUND (Azure/azure-container-
-        networking#715: "hns failed with error : The endpoint was not found. ")."""
-        return self._get("endpoint", ident, EndpointNotFound)
+        """A V1 endpoint lookup.  The issue fixes "missing id -> Element not found." for
+        every open and delete; one real host answered a V1 endpoint DELETE with
+        HCN_E_ENDPOINT_NOT_FOUND instead (azure-container-networking#715), see docs/hns.md."""
+        return self._get("endpoint", ident, ElementNotFound)
 
     def _delete(self, kind: str, ident: str | None,
                 missing: type[HnsError] = ElementNotFound) -> None:
@@ -1235,10 +1236,8 @@ _Handler = Callable[[HnsService, str | None, str | None], Any]
 
 
 def _delete_handler(kind: str) -> _Handler:
-    missing = EndpointNotFound if kind == "endpoint" else ElementNotFound
-
     def handler(self: HnsService, ident: str | None, _req: str | None) -> Any:
-        self._delete(kind, ident, missing)
+        self._delete(kind, ident)
         return None
     return handler
 

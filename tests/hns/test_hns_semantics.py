@@ -341,9 +341,12 @@ def test_unknown_path_and_function_are_request_unsupported(svc: HnsService) -> N
            lambda: svc.hcn_call("HcnModifySdnRoute", "5ac8a6b6-1dd4-4d0e-a3ff-2a9d1e1c8a11", "{}"))
 
 
-def test_v1_missing_endpoint_is_endpoint_not_found(svc: HnsService) -> None:
+
+def test_v1_missing_endpoint_is_element_not_found(svc: HnsService) -> None:
     missing = "5ac8a6b6-1dd4-4d0e-a3ff-2a9d1e1c8a11"
     for method, path in (("GET", f"/endpoints/{missing}"), ("DELETE", f"/endpoints/{missing}"),
-                         ("POST", f"/endpoints/{missing}/attach")):
-        expect(errors.EndpointNotFound, 0x803B0002, "The endpoint was not found.",
+                         ("POST", f"/endpoints/{missing}/attach"),
+                         ("DELETE", f"/policylists/{missing}"),
+                         ("DELETE", f"/namespaces/{missing}")):
+        expect(errors.ElementNotFound, 0x80070490, "Element not found.",
                lambda method=method, path=path: svc.hns_call(method, path, "{}"))
