@@ -1072,7 +1072,7 @@ class HnsService:
             key = _key(obj["ID"])
             old = self._objs[kind].get(key)
             if old is not None:
-                self._unindex(kind, old)
+                self._unindex(kind, old, replaced_by=obj)
             self._objs[kind][key] = obj
             self._index(kind, obj)
 
@@ -1131,14 +1131,20 @@ class HnsService:
             for proto, port, vip in self._lb_reservations(obj):
                 self._ports.setdefault((proto, port), {})[vip] = key
 
-    def _unindex(self, kind: str, obj: Json) -> None:
+    def _unindex(self, kind: str, obj: Json, replaced_by: Json | None = None) -> None:
         key = _key(obj["ID"])
         if kind == "network":
             self._net_by_name.pop(obj["Name"].casefold(), None)
-            self._net_eps.pop(key, None)
-            self._mac_pools.pop(key, None)
+            if replaced_by is None:
+                self._net_eps.pop(key, None)
+                self._mac_pools.pop(key, None)
+            # A modified network keeps its endpoints and the allocators of unchanged
+            # subnets (their cursors and freed addresses).
+            kept = {} if replaced_by is None else {
+                s["ID"]: s for s in model.subnets_of(replaced_by)}
             for subnet in model.subnets_of(obj):
-                self._pools.pop(subnet["ID"], None)
+                if kept.get(subnet["ID"]) != subnet:
+                    self._pools.pop(subnet["ID"], None)
         elif kind == "endpoint":
             net_key = _key(obj["HostComputeNetwork"])
             self._net_eps.get(net_key, set()).discard(key)

@@ -350,3 +350,51 @@ def test_v1_missing_endpoint_is_element_not_found(svc: HnsService) -> None:
                          ("DELETE", f"/namespaces/{missing}")):
         expect(errors.ElementNotFound, 0x80070490, "Element not found.",
                lambda method=method, path=path: svc.hns_call(method, path, "{}"))
+
+
+def test_network_modify_keeps_endpoints_and_allocators(svc: HnsService) -> None:
+    net = create_network(svc)
+    first = create_endpoint(svc, net["ID"])
+    svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps({
+        "ResourceType": "Policy", "RequestType": "Add",
+        "Settings": {"Policies": [{"Type": "HostRoute", "Settings": {}}]}}))
+    svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps({
+        "ResourceType": "DNS", "RequestType": "Update",
+        "Settings": {"ServerList": ["10.96.0.10"]}}))
+    second = create_endpoint(svc, net["ID"])
+    assert second["IpConfigurations"][0]["IpAddress"] == "10.0.0.3"
+    assert svc.hns_call("GET", f"/networks/{net['ID']}")["CurrentEndpointCount"] == 2
+    assert sorted(svc.hcn_call("HcnEnumerateEndpoints", None, json.dumps(
+        {"Filter": json.dumps({"VirtualNetwork": net["ID"]})}))) == \
+        sorted([first["ID"], second["ID"]])
+    svc.hcn_call("HcnDeleteNetwork", net["ID"])
+    assert svc.hcn_call("HcnEnumerateEndpoints", None, None) == []
+
+
+def test_network_subnet_add_and_remove(svc: HnsService) -> None:
+    net = create_network(svc)
+    add = {"ResourceType": "Subnet", "RequestType": "Add", "Settings": {"Subnets": [
+        {"IpAddressPrefix": "10.1.0.0/24",
+         "Routes": [{"NextHop": "10.1.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}}
+    svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps(add))
+    create_endpoint(svc, net["ID"], IpConfigurations=[{"IpAddress": "10.1.0.9"}])
+    expect(errors.PolicyAlreadyExists, 0x803B0012,
+           "Policy information already exists on this object.",
+           lambda: svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps(add)))
+    svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps(dict(add, RequestType="Remove")))
+    got = svc.hcn_call("HcnQueryNetworkProperties", net["ID"], None)
+    assert [s["IpAddressPrefix"] for s in got["Ipams"][0]["Subnets"]] == ["10.0.0.0/24"]
+
+
+def test_network_extension_toggle_through_v1(svc: HnsService) -> None:
+    net = svc.hns_call("POST", "/networks/", json.dumps({"Name": "nat", "Type": "nat"}))
+    vfp = "F74F241B-440F-4433-BB28-00F89EAD20D8"
+    svc.hns_call("POST", f"/networks/{net['ID']}",
+                 json.dumps({"Extensions": [{"Id": vfp, "IsEnabled": True}]}))
+    got = svc.hns_call("GET", f"/networks/{net['ID']}")
+    assert {e["Id"]: e["IsEnabled"] for e in got["Extensions"]}[vfp] is True
+    expect(errors.SwitchExtensionNotFound, 0x803B001F,
+           "The specified switch extension does not exist on this switch.",
+           lambda: svc.hns_call("POST", f"/networks/{net['ID']}", json.dumps(
+               {"Extensions": [{"Id": "1b4f9f53-6c0e-4b0c-9a57-2f3e5d8c7a10",
+                                "IsEnabled": True}]})))
