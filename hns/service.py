@@ -771,23 +771,32 @@ class HnsService:
             if "PrefixLength" not in config:
                 config["PrefixLength"] = _prefix_len(subnet["IpAddressPrefix"])
             self._default_gateway(ep, subnet)
-        if configs or remote or not subnets:
+        if any(c.get("IpAddress") for c in configs) or remote or not subnets:
             return
-        subnet = next((s for s in subnets if ":" not in s["IpAddressPrefix"]), subnets[0])
+        configs.clear()  # IP-less configurations ask for an address
+        v4 = next((s for s in subnets if ":" not in s["IpAddressPrefix"]), None)
+        v6 = next((s for s in subnets if ":" in s["IpAddressPrefix"]), None)
+        wanted = [s for s in (v4, v6) if s is not None]
+        if v4 is not None and v6 is not None and not self._profile.supports("IPv6DualStack"):
+            wanted = [v4]
+        for subnet in wanted:
+            self._allocate_ip(ep, subnet, net_key)
+
+    def _allocate_ip(self, ep: Json, subnet: Json, net_key: str) -> None:
         pool = self._pools.get(subnet["ID"])
         if pool is None:
             return
         version = ipaddress.ip_network(subnet["IpAddressPrefix"], strict=False).version
+        make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
 
         def used(value: int) -> bool:
-            return (net_key, str(ipaddress.ip_address(value))) in self._local_ips
+            return (net_key, str(make(value))) in self._local_ips
 
         value = pool.peek(used)
         if value is None:
             raise InvalidIp(detail=f"subnet {subnet['IpAddressPrefix']} has no free address")
-        address = ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value)
-        configs.append({"IpAddress": str(address),
-                        "PrefixLength": _prefix_len(subnet["IpAddressPrefix"])})
+        ep["IpConfigurations"].append({"IpAddress": str(make(value)),
+                                       "PrefixLength": _prefix_len(subnet["IpAddressPrefix"])})
         self._default_gateway(ep, subnet)
 
     @staticmethod

@@ -398,3 +398,27 @@ def test_network_extension_toggle_through_v1(svc: HnsService) -> None:
            lambda: svc.hns_call("POST", f"/networks/{net['ID']}", json.dumps(
                {"Extensions": [{"Id": "1b4f9f53-6c0e-4b0c-9a57-2f3e5d8c7a10",
                                 "IsEnabled": True}]})))
+
+
+def test_dual_stack_network_gives_one_address_per_family(svc: HnsService) -> None:
+    body = network_v2()
+    body["Ipams"][0]["Subnets"].append({
+        "IpAddressPrefix": "fd00:10::/64",
+        "Routes": [{"NextHop": "fd00:10::1", "DestinationPrefix": "::/0"}]})
+    net = svc.hcn_call("HcnCreateNetwork", None, json.dumps(body))
+    ep = create_endpoint(svc, net["ID"], IpConfigurations=[{"PrefixLength": 24}])
+    assert ep["IpConfigurations"] == [{"IpAddress": "10.0.0.2", "PrefixLength": 24},
+                                      {"IpAddress": "fd00:10::2", "PrefixLength": 64}]
+    v1 = svc.hns_call("GET", f"/endpoints/{ep['ID']}")
+    assert (v1["IPv6Address"], v1["GatewayAddressV6"]) == ("fd00:10::2", "fd00:10::1")
+    svc.set_profile("ws2019")
+    older = create_endpoint(svc, net["ID"])
+    assert [c["IpAddress"] for c in older["IpConfigurations"]] == ["10.0.0.3"]
+
+
+def test_subnet_exhaustion_is_invalid_ip(svc: HnsService) -> None:
+    net = create_network(svc, prefix="10.0.0.0/30", gateway="10.0.0.1")
+    assert create_endpoint(svc, net["ID"])["IpConfigurations"][0]["IpAddress"] == "10.0.0.2"
+    expect(errors.InvalidIp, 0x803B001E,
+           "IP address is either invalid or not part of any configured subnet(s).",
+           lambda: create_endpoint(svc, net["ID"]))
