@@ -182,8 +182,9 @@ class HnsService:
         for key, net in list(self._objs["network"].items()):
             if net.get("Flags", 0) & model.NET_ENABLE_NON_PERSISTENT:
                 self._plan_network_delete(key, puts, deletes)
+        gone = set(deletes)
         for key, ep in self._objs["endpoint"].items():
-            if ("endpoint", key) in deletes:
+            if ("endpoint", key) in gone:
                 continue
             if ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
                 # Containers do not survive a reboot; their endpoints stay, detached.

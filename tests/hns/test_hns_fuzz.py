@@ -85,7 +85,8 @@ CREATES = [
     ("hns", "/networks/"), ("hns", "/endpoints/"), ("hns", "/policylists/"),
     ("hns", "/namespaces/"), ("hcn", "HcnCreateNetwork"), ("hcn", "HcnCreateEndpoint"),
     ("hcn", "HcnCreateLoadBalancer"), ("hcn", "HcnCreateNamespace"),
-    ("hcn", "HcnCreateSdnRoute"),
+    ("hcn", "HcnCreateSdnRoute"), ("hns", f"/endpoints/{EP}"),
+    ("hns", f"/namespaces/{IDS['namespace']}/addresource"),
 ]
 BASES: dict[str, dict[str, Any]] = {
     "/networks/": {"Name": "n", "Type": "nat",
@@ -101,6 +102,8 @@ BASES: dict[str, dict[str, Any]] = {
                               "PortMappings": [{"Protocol": 6, "InternalPort": 80,
                                                 "ExternalPort": 80}]},
     "HcnCreateNamespace": {"SchemaVersion": V2},
+    f"/endpoints/{EP}": {"VirtualNetwork": NET, "IPAddress": "10.0.0.77"},
+    f"/namespaces/{IDS['namespace']}/addresource": {"Type": "Endpoint", "Data": {"Id": EP}},
     "HcnCreateSdnRoute": {"HostComputeEndpoints": [EP],
                           "Routes": [{"DestinationPrefix": "10.0.0.0/8", "NextHop": "10.0.0.1"}]},
 }

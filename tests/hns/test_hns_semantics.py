@@ -422,3 +422,36 @@ def test_subnet_exhaustion_is_invalid_ip(svc: HnsService) -> None:
     expect(errors.InvalidIp, 0x803B001E,
            "IP address is either invalid or not part of any configured subnet(s).",
            lambda: create_endpoint(svc, net["ID"]))
+
+
+def test_more_invalid_configurations_have_their_own_codes(svc: HnsService) -> None:
+    net = create_network(svc)
+    expect(errors.InvalidEndpoint, 0x803B000C,
+           "The provided endpoint configuration is invalid or missing parameters.",
+           lambda: create_endpoint(svc, net["ID"],
+                                   HostComputeNamespace="1b4f9f53-6c0e-4b0c-9a57-2f3e5d8c7a10"))
+    expect(errors.InvalidEndpoint, 0x803B000C,
+           "The provided endpoint configuration is invalid or missing parameters.",
+           lambda: create_endpoint(svc, net["ID"], MacAddress="zz-zz"))
+    expect(errors.InvalidSubnet, 0x803B0032,
+           "The provided subnet configuration is invalid or missing parameters.",
+           lambda: create_network(svc, name="g", prefix="10.3.0.0/24", gateway="10.4.0.1"))
+    expect(errors.InvalidNetwork, 0x803B000A,
+           "The provided network configuration is invalid or missing parameters.",
+           lambda: svc.hcn_call("HcnCreateNetwork", None, json.dumps({"Type": "NAT"})))
+    expect(errors.PolicyNotFound, 0x803B0008, "An expected policy was not found.",
+           lambda: svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps({
+               "ResourceType": "Policy", "RequestType": "Remove",
+               "Settings": {"Policies": [{"Type": "HostRoute", "Settings": {}}]}})))
+    svc.hns_call("POST", "/namespaces/", json.dumps({"IsDefault": True}))
+    expect(errors.GcnDefaultnamespaceExists, 0x803B0029, "Default Namespace already exists.",
+           lambda: svc.hns_call("POST", "/namespaces/", json.dumps({"IsDefault": True})))
+
+
+def test_reboot_detaches_endpoints_of_persistent_networks(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net["ID"]}))
+    svc.hns_call("POST", f"/endpoints/{ep['ID']}/attach", json.dumps({"ContainerId": "c"}))
+    svc.reboot()
+    got = svc.hns_call("GET", f"/endpoints/{ep['ID']}")
+    assert (got["State"], got["SharedContainers"]) == (4, [])
