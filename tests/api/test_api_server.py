@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, ServerProcess
+from api_server_helpers import ROOT, ServerProcess
 
 from api.client import HnsClient
 from hns.errors import ElementNotFound, HnsError
@@ -309,7 +309,7 @@ def test_readme_serve_command_console_script_serves(tmp_path: Path) -> None:
     import shutil
 
     import httpx
-    from conftest import free_port
+    from api_server_helpers import free_port
 
     exe = shutil.which("hns-emulator")
     if exe is None:

@@ -1,5 +1,5 @@
 """The wire layer in isolation: routes, envelopes, statuses and error shapes, over the
-fake backend (tests/api/fake_service.py) so a mapping bug cannot hide behind backend logic."""
+fake backend (tests/api/api_fake_service.py) so a mapping bug cannot hide behind backend logic."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from fake_service import FakeHnsService
+from api_fake_service import FakeHnsService
 from fastapi.testclient import TestClient
 
 from api.app import create_app
