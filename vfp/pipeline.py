@@ -344,6 +344,7 @@ def _simulate(
             entry = drop_entry(port.generation, now, ttl, t.reason or DropReason.RULE_BLOCK,
                                cells, summary)
         if entry is not None:
+            entry.packets, entry.octets = 1, n
             port.uft[direction][key] = entry
             t.cached = entry
     return t
@@ -441,7 +442,7 @@ def packet_json(p: Packet) -> dict[str, object]:
 
 def _rule_text(rule: Rule) -> str:
     names = " ".join(flag_names(rule.flags, RULE_FLAG_NAMES))
-    return (f"RULE {rule.id} ({rule.name}), priority {rule.priority}, "
+    return (f"RULE {rule.id or '-'} ({rule.name}), priority {rule.priority}, "
             f"flags {rule.flags}{' ' + names if names else ''}, type {rule.action.kind}")
 
 
@@ -473,7 +474,8 @@ def trace_text(t: Trace) -> str:
             lines.append(f"    no match -> layer default: {verdict}")
         elif s.decided_by == "rule":
             assert s.rule is not None
-            lines.append(f"    decided by {s.rule.id}: {'allow' if s.allowed else 'drop'}")
+            verdict = "allow" if s.allowed else "drop"
+            lines.append(f"    decided by {s.rule.id or s.rule.name}: {verdict}")
         if s.allowed:
             for change in s.transposition.describe(s.packet_after.version
                                                    if s.packet_after else 4):
