@@ -130,7 +130,8 @@ def test_vfpctrl_matches_real_acl_endpoint_layer_sample() -> None:
                     conditions=conditions(src_ip="10.156.233.218/32")))
     g.add_rule(Rule("0EE8DCA1-9AA8-417C-88E0-422CE9E52CBF", 1000, Allow(), flags=8195, ttl=240,
                     name="profile-kns.rke2-tcp-reset-test--atbkwj8tPVFG3P1-0"))
-    _, text = run(sw, ["vfpctrl", "/port", "c9385412-bdef-49f5-88b0-c9d484ef6716", "/layer", "ACL_ENDPOINT_LAYER", "/list-rule"][1:])
+    _, text = run(sw, ["/port", "c9385412-bdef-49f5-88b0-c9d484ef6716",
+                       "/layer", "ACL_ENDPOINT_LAYER", "/list-rule"])
     real = (GOLDEN / "real_acl_endpoint_layer_sample.txt").read_bytes().decode()
     assert text.startswith(real)
 
