@@ -60,6 +60,7 @@ from hns.errors import (
     PolicyNotFound,
     PortAlreadyExists,
     RequestUnsupported,
+    ServiceNotStarted,
     SwitchExtensionNotFound,
     Unexpected,
 )
@@ -92,6 +93,8 @@ def _guard(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def wrapper(self: HnsService, *args: Any, **kwargs: Any) -> T:
         with self._lock:
+            if self._closed:
+                raise ServiceNotStarted(detail="the service was closed")
             try:
                 return method(self, *args, **kwargs)
             except HnsError:
@@ -142,6 +145,7 @@ class HnsService:
         if profile not in PROFILES:
             raise InvalidArg(detail=f"unknown profile {profile!r}")
         self._lock = threading.RLock()
+        self._closed = False
         self._profile = PROFILES[profile]
         self._store = Store(state)
         self._objs: dict[str, dict[str, Json]] = {kind: {} for kind in KINDS}
@@ -193,7 +197,9 @@ class HnsService:
         self._apply(_dedupe(puts, deletes), deletes)
 
     def close(self) -> None:
+        """Close the state file; later calls fail with "The service has not been started."."""
         with self._lock:
+            self._closed = True
             self._store.close()
 
     # ---- dump / load / capture ---------------------------------------------------------

@@ -119,3 +119,11 @@ def test_dump_and_load_replace_state(svc: HnsService) -> None:
     other.reset()
     assert other.hcn_call("HcnEnumerateNetworks", None, None) == []
     other.close()
+
+
+def test_closed_service_answers_service_not_started(tmp_path: Path) -> None:
+    svc = HnsService(state=tmp_path / "s.sqlite")
+    svc.close()
+    with pytest.raises(errors.ServiceNotStarted) as info:
+        svc.hns_call("GET", "/networks/")
+    assert info.value.message == "The service has not been started."
