@@ -140,7 +140,7 @@ def _import_one(service: HnsService, obj: Json) -> str:
     kind = classify(obj)
     if kind == "network":
         v1 = model.is_v1_settings(obj, model.NETWORK_V1_KEYS) or "Ipams" not in obj
-        return str(service._create_network(obj, v1=v1)["ID"])
+        return str(service._create_network(obj, v1=v1, imported=True)["ID"])
     if kind == "endpoint":
         v1 = model.is_v1_settings(obj, model.ENDPOINT_V1_KEYS)
         net_id = obj.get("VirtualNetwork") if v1 else obj.get("HostComputeNetwork")
@@ -148,7 +148,7 @@ def _import_one(service: HnsService, obj: Json) -> str:
                 net_id.upper() not in service._objs["network"]:
             name = obj.get("VirtualNetworkName") or f"imported-{net_id[:8]}"
             stub: Json = {"ID": net_id, "Name": name, "Type": obj.get("Type") or "NAT"}
-            service._create_network(stub, v1=True)
+            service._create_network(stub, v1=True, imported=True)
         return str(service._create_endpoint(obj, v1=v1)["ID"])
     if kind == "namespace":
         v1 = "ResourceList" in obj or "IsDefault" in obj

@@ -77,6 +77,8 @@ __all__ = ["HnsService", "parse_json"]
 
 DUMP_FORMAT = "hns-emulator-state"
 
+_ADAPTER_TYPES = frozenset({"Overlay", "L2Bridge", "L2Tunnel", "Transparent"})
+
 _KIND_OF_FUNCTION = {
     "Networks": "network", "Network": "network",
     "Endpoints": "endpoint", "Endpoint": "endpoint",
@@ -139,6 +141,9 @@ class HnsService:
     """The emulated Host Networking Service (thread-safe; one lock per operation)."""
 
     PROFILES: ClassVar[Mapping[str, Profile]] = PROFILES
+    #: The emulated host's management address: the ProviderAddress HNS adds to networks
+    #: bound to an adapter (Overlay, L2Bridge, L2Tunnel, Transparent) when none is given.
+    HOST_IP: ClassVar[str] = "172.16.0.4"
 
     def __init__(self, *, state: str | os.PathLike[str] = ":memory:",
                  profile: str = DEFAULT_PROFILE) -> None:
@@ -591,7 +596,8 @@ class HnsService:
         count = len(self._net_eps.get(_key(net["ID"]), ()))
         return model.network_v1(net, endpoint_count=count, version=self._version())
 
-    def _create_network(self, body: Any, *, v1: bool, upper: bool = True) -> Json:
+    def _create_network(self, body: Any, *, v1: bool, upper: bool = True,
+                        imported: bool = False) -> Json:
         net = model.parse_network(body, self._profile, v1=v1)
         if net["ID"] is None:
             net["ID"] = model.new_guid(upper=upper)
@@ -602,6 +608,12 @@ class HnsService:
         self._check_subnets(net)
         if not net["MacPool"]["Ranges"]:
             net["MacPool"] = {"Ranges": [self._default_mac_range()]}
+        if not imported and net["Type"] in _ADAPTER_TYPES and \
+                not any(p["Type"] == "ProviderAddress" for p in net["Policies"]):
+            # HNS fills in the management IP of the adapter the network is bound to;
+            # flannel waits for this policy before it goes on.
+            net["Policies"].append({"Type": "ProviderAddress",
+                                    "Settings": {"ProviderAddress": self.HOST_IP}})
         extras = net.setdefault("_v1", {})
         extras.setdefault("ActivityId", model.new_guid(upper=True))
         extras.setdefault("LayeredOn", model.new_guid(upper=True))

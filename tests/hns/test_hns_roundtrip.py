@@ -108,7 +108,7 @@ def test_endpoint_policy_roundtrip_v2_v1_v2(svc: HnsService, ptype: str) -> None
 @pytest.mark.parametrize("ptype", sorted(NETWORK_SAMPLES))
 def test_network_policy_roundtrip_v2_v1_v2(svc: HnsService, ptype: str) -> None:
     policy = {"Type": ptype, "Settings": NETWORK_SAMPLES[ptype]}
-    net = create_network(svc, name="a", Policies=[policy])
+    net = create_network(svc, name="a", ntype="ICS", Policies=[policy])
     assert net["Policies"] == [policy]
     v1 = svc.hcn_call("HcnQueryNetworkProperties", net["ID"], json.dumps(
         {"SchemaVersion": {"Major": 1, "Minor": 0}}))
@@ -118,6 +118,17 @@ def test_network_policy_roundtrip_v2_v1_v2(svc: HnsService, ptype: str) -> None:
     again = svc.hns_call("POST", "/networks/", json.dumps(v1_copy))
     back = svc.hcn_call("HcnQueryNetworkProperties", again["ID"], None)
     assert back["Policies"] == [policy]
+
+
+def test_adapter_networks_get_the_host_management_ip(svc: HnsService) -> None:
+    net = create_network(svc, ntype="Overlay")
+    assert net["Policies"] == [{"Type": "ProviderAddress",
+                                "Settings": {"ProviderAddress": HnsService.HOST_IP}}]
+    assert svc.hns_call("GET", f"/networks/{net['ID']}")["ManagementIP"] == HnsService.HOST_IP
+    given = {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.1.36.50"}}
+    other = create_network(svc, name="b", prefix="10.1.0.0/24", gateway="10.1.0.1",
+                           ntype="L2Bridge", Policies=[given])
+    assert other["Policies"] == [given]
 
 
 def test_network_v1_fields_map_to_v2_policies(svc: HnsService) -> None:

@@ -270,7 +270,8 @@ def test_policy_add_twice_is_policy_already_exists(svc: HnsService) -> None:
     remove = json.dumps({"ResourceType": "Policy", "RequestType": "Remove",
                          "Settings": {"Policies": [{"Type": "HostRoute", "Settings": {}}]}})
     svc.hcn_call("HcnModifyNetwork", net["ID"], remove)
-    assert "Policies" not in svc.hcn_call("HcnQueryNetworkProperties", net["ID"], None)
+    left = svc.hcn_call("HcnQueryNetworkProperties", net["ID"], None)["Policies"]
+    assert [p["Type"] for p in left] == ["ProviderAddress"]  # the management IP HNS added
 
 
 def test_unknown_policy_type_and_bad_settings(svc: HnsService) -> None:
