@@ -265,6 +265,33 @@ class HnsClient:
     def _delete(self, kind: str, id: str) -> None:
         self.request("DELETE", f"/hcn/{kind}/{id}")
 
+    def _open(self, kind: str, id: str) -> None:
+        # There is no REST route for a bare open; the call mirror does it exactly.
+        singular = {
+            "networks": "Network",
+            "endpoints": "Endpoint",
+            "loadbalancers": "LoadBalancer",
+            "namespaces": "Namespace",
+            "sdnroutes": "SdnRoute",
+        }[kind]
+        self.hcn_call(f"HcnOpen{singular}", id)
+
+    def hcn_open_network(self, id: str) -> None:
+        """``HcnOpenNetwork``: returns quietly when the network exists, raises otherwise."""
+        self._open("networks", id)
+
+    def hcn_open_endpoint(self, id: str) -> None:
+        self._open("endpoints", id)
+
+    def hcn_open_load_balancer(self, id: str) -> None:
+        self._open("loadbalancers", id)
+
+    def hcn_open_namespace(self, id: str) -> None:
+        self._open("namespaces", id)
+
+    def hcn_open_sdn_route(self, id: str) -> None:
+        self._open("sdnroutes", id)
+
     def hcn_enumerate_networks(self, query: dict[str, Any] | str | None = None) -> list[str]:
         return self._enumerate("networks", query)
 

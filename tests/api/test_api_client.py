@@ -261,6 +261,34 @@ def test_open_missing_raises_element_not_found_everywhere(client: HnsClient) -> 
             call(MISSING)
 
 
+def test_hcn_open_each_kind_quiet_when_present_element_not_found_when_missing(
+    client: HnsClient,
+) -> None:
+    net = _nat(client)
+    client.hcn_open_network(net["ID"])
+    ep = client.hcn_create_endpoint({"HostComputeNetwork": net["ID"], "SchemaVersion": V2})
+    client.hcn_open_endpoint(ep["ID"])
+    client.hcn_open_load_balancer(client.hcn_create_load_balancer(_lb(ep["ID"]))["ID"])
+    client.hcn_open_namespace(client.hcn_create_namespace({"SchemaVersion": V2})["ID"])
+    route = client.hcn_create_sdn_route(
+        {
+            "HostComputeEndpoints": [ep["ID"]],
+            "SchemaVersion": V2,
+            "Routes": [{"DestinationPrefix": "10.9.0.0/16", "NextHop": "172.20.0.1"}],
+        }
+    )
+    client.hcn_open_sdn_route(route["ID"])
+    for open_ in (
+        client.hcn_open_network,
+        client.hcn_open_endpoint,
+        client.hcn_open_load_balancer,
+        client.hcn_open_namespace,
+        client.hcn_open_sdn_route,
+    ):
+        with pytest.raises(ElementNotFound):
+            open_(MISSING)
+
+
 def test_call_mirrors_through_client(client: HnsClient) -> None:
     out = client.hns_call(
         "POST",

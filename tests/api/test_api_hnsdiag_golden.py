@@ -87,6 +87,29 @@ def test_ids_are_cased_as_real_hnsdiag_prints_them() -> None:
     assert out[6] == "e                abcdef02-0000-4000-8000-000000000000 n"
 
 
+def test_namespace_rows_list_endpoint_ids_from_v2_resources() -> None:
+    snap = {
+        "namespaces": [
+            {
+                "ID": "8C35026B-3EE6-47F1-B254-AE0B5BA7144C",
+                "Resources": [
+                    {"Type": "Container", "Data": {"Id": "c1"}},
+                    {"Type": "Endpoint", "Data": {"ID": "BA06178E-11E9-4BA3-931D-7C2989B51DD7"}},
+                    {"Type": "Endpoint", "Data": {"ID": "fc0bbb8f-52a6-486f-bff8-10ab92859006"}},
+                ],
+            },
+            {"ID": "af826f8b-9f78-41ea-bc9e-6e433f8784df", "Resources": []},
+        ]
+    }
+    assert render_table(snap, ["namespaces"]).splitlines() == [
+        "Namespaces:",
+        "ID                                   | Endpoint IDs",
+        "8c35026b-3ee6-47f1-b254-ae0b5ba7144c | ba06178e-11e9-4ba3-931d-7c2989b51dd7 "
+        "fc0bbb8f-52a6-486f-bff8-10ab92859006",
+        "af826f8b-9f78-41ea-bc9e-6e433f8784df |",
+    ]
+
+
 def test_nodeport_lb_has_blank_vip_column() -> None:
     snap = {
         "loadbalancers": [
