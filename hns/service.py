@@ -254,11 +254,16 @@ class HnsService:
         self._objs = fresh
         try:
             self._rebuild()
-        except (KeyError, TypeError, ValueError, AttributeError):
-            self._restore(saved)
+            for kind, objs in fresh.items():  # every object must render in both views
+                for obj in objs.values():
+                    self._render(kind, obj, 1)
+                    self._render(kind, obj, 2)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            self._objs = saved
+            self._rebuild()
             raise InvalidJson(detail="dump objects are malformed") from None
-        self._store.clear()
-        self._store.commit([(kind, o) for kind in KINDS for o in fresh[kind].values()])
+        self._store.commit([(kind, o) for kind in KINDS for o in fresh[kind].values()],
+                           replace_all=True)
         profile = dump.get("Profile")
         if isinstance(profile, str) and profile in PROFILES:
             self._profile = PROFILES[profile]
@@ -282,8 +287,8 @@ class HnsService:
     def _restore(self, saved: dict[str, dict[str, Json]]) -> None:
         self._objs = saved
         self._rebuild()
-        self._store.clear()
-        self._store.commit([(kind, o) for kind in KINDS for o in saved[kind].values()])
+        self._store.commit([(kind, o) for kind in KINDS for o in saved[kind].values()],
+                           replace_all=True)
 
     # ---- V1: HNSCall ---------------------------------------------------------------------
 
@@ -747,6 +752,9 @@ class HnsService:
         ep["HostComputeNetwork"] = net["ID"]
         self_key = None if replace is None else _key(replace["ID"])
         remote = bool(ep["Flags"] & model.EP_REMOTE)
+        if replace is not None and not any(c.get("IpAddress") for c in ep["IpConfigurations"]):
+            # An update that names no address keeps the one the endpoint has.
+            ep["IpConfigurations"] = copy.deepcopy(replace.get("IpConfigurations", []))
         if replace is not None and remote != bool(replace.get("Flags", 0) & model.EP_REMOTE):
             raise InvalidRemoteEndpointOperation(detail="cannot change IsRemoteEndpoint")
         if remote and any(p["Type"] == "PortMapping" for p in ep["Policies"]):

@@ -65,14 +65,18 @@ class Store:
 
     def commit(self, puts: Iterable[tuple[str, Json]] = (),
                deletes: Iterable[tuple[str, str]] = (),
-               meta: Iterable[tuple[str, str]] = ()) -> None:
-        """Write ``puts`` (kind, object), ``deletes`` (kind, id) and ``meta`` atomically."""
+               meta: Iterable[tuple[str, str]] = (), *, replace_all: bool = False) -> None:
+        """Write ``puts`` (kind, object), ``deletes`` (kind, id) and ``meta`` atomically;
+        with ``replace_all`` every existing row goes first, in the same transaction."""
         rows = [(kind, obj["ID"].upper(), json.dumps(obj, separators=(",", ":")))
                 for kind, obj in puts]
         gone = [(kind, ident.upper()) for kind, ident in deletes]
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                if replace_all:
+                    self._db.execute("DELETE FROM objects")
+                    self._db.execute("DELETE FROM meta")
                 if gone:
                     self._db.executemany("DELETE FROM objects WHERE kind = ? AND id = ?", gone)
                 if rows:
@@ -88,11 +92,7 @@ class Store:
                 raise ServiceNotStarted(detail=f"state write failed: {exc}") from None
 
     def clear(self) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM objects")
-            self._db.execute("DELETE FROM meta")
-            self._db.execute("COMMIT")
+        self.commit(replace_all=True)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

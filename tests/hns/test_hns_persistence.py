@@ -127,3 +127,22 @@ def test_closed_service_answers_service_not_started(tmp_path: Path) -> None:
     with pytest.raises(errors.ServiceNotStarted) as info:
         svc.hns_call("GET", "/networks/")
     assert info.value.message == "The service has not been started."
+
+
+def test_load_of_malformed_objects_keeps_the_old_state(svc: HnsService) -> None:
+    net = create_network(svc)
+    bad = {"Format": "hns-emulator-state", "FormatVersion": 1,
+           "Objects": {"endpoint": [{"ID": "1b4f9f53-6c0e-4b0c-9a57-2f3e5d8c7a10"}]}}
+    with pytest.raises(errors.InvalidJson):
+        svc.load(bad)
+    assert svc.hcn_call("HcnEnumerateNetworks", None, None) == [net["ID"]]
+    assert create_endpoint(svc, net["ID"])["IpConfigurations"][0]["IpAddress"] == "10.0.0.2"
+
+
+def test_v1_update_without_address_keeps_the_address(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net["ID"]}))
+    create_endpoint(svc, net["ID"])
+    updated = svc.hns_call("POST", f"/endpoints/{ep['ID']}",
+                           json.dumps({"VirtualNetwork": net["ID"], "Name": "renamed"}))
+    assert (updated["Name"], updated["IPAddress"]) == ("renamed", ep["IPAddress"])
