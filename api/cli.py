@@ -49,6 +49,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _describe(exc: HnsError) -> str:
+    """One line for a refused operation: the Windows message, its code and the reason."""
+    text = f"{exc.message} (0x{exc.hresult & 0xFFFFFFFF:08x})"
+    return f"{text}: {exc.detail}" if exc.detail else text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hns-emulator",
@@ -93,7 +99,7 @@ def _serve(ns: argparse.Namespace, err: TextIO) -> int:
     try:
         service = HnsService(**kwargs)
     except HnsError as exc:
-        err.write(f"hns-emulator: {exc.message}\n")
+        err.write(f"hns-emulator: {_describe(exc)}\n")
         return 2
     try:
         app = create_app(service, token=token)
@@ -137,7 +143,7 @@ def _load(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 err.write(f"hns-emulator: cannot reach {client.url}: {type(exc).__name__}\n")
                 return 1
             except HnsError as exc:
-                err.write(f"hns-emulator: {exc.message} (0x{exc.hresult & 0xFFFFFFFF:08x})\n")
+                err.write(f"hns-emulator: {_describe(exc)}\n")
                 return 1
         return 0
 
@@ -149,7 +155,7 @@ def _load(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         service = HnsService(**kwargs)
     except HnsError as exc:
-        err.write(f"hns-emulator: {exc.message}\n")
+        err.write(f"hns-emulator: {_describe(exc)}\n")
         return 1
     try:
         if _looks_like_dump(doc, set(service.dump())):
@@ -159,7 +165,7 @@ def _load(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ids = service.import_capture(text)
             out.write(f"imported {len(ids)} objects from {ns.file} into {ns.state}\n")
     except HnsError as exc:
-        err.write(f"hns-emulator: {exc.message} (0x{exc.hresult & 0xFFFFFFFF:08x})\n")
+        err.write(f"hns-emulator: {_describe(exc)}\n")
         return 1
     finally:
         service.close()

@@ -338,3 +338,29 @@ def test_readme_serve_command_console_script_serves(tmp_path: Path) -> None:
         proc.wait(timeout=10)
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+def test_serve_unknown_profile_is_one_line_exit_2() -> None:
+    result = _run("api.cli", "serve", "--profile", "ws1803", "--state", ":memory:", "--port", "1")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "hns-emulator: The parameter is incorrect. (0x80070057): unknown profile 'ws1803'"
+    ]
+
+
+def test_serve_profile_flag_sets_globals_version(start_server: StartServer) -> None:
+    srv = start_server("--state", ":memory:", "--profile", "ws2019")
+    with HnsClient(srv.url) as client:
+        assert client.get_profile()["Profile"] == "ws2019"
+        assert client.globals_version() == client.get_profile()["Version"]
+
+
+def test_non_loopback_bind_with_token_serves_bearers_only(start_server: StartServer) -> None:
+    srv = start_server(
+        "--host", "0.0.0.0", "--state", ":memory:", env={"HNS_EMULATOR_TOKEN": "tok"}
+    )
+    with HnsClient(srv.url, token="tok") as client:
+        assert client.list_networks() == []
+    with HnsClient(srv.url, token="") as client, pytest.raises(HnsError) as info:
+        client.list_networks()
+    assert info.value.hresult == 0x80070005
