@@ -146,3 +146,24 @@ def test_v1_update_without_address_keeps_the_address(svc: HnsService) -> None:
     updated = svc.hns_call("POST", f"/endpoints/{ep['ID']}",
                            json.dumps({"VirtualNetwork": net["ID"], "Name": "renamed"}))
     assert (updated["Name"], updated["IPAddress"]) == ("renamed", ep["IPAddress"])
+
+
+def test_concurrent_load_balancers_on_one_vip_port_only_one_wins(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    won: list[str] = []
+    lost: list[int] = []
+
+    def worker() -> None:
+        try:
+            won.append(svc.hcn_call("HcnCreateLoadBalancer", None, lb_body([ep["ID"]]))["ID"])
+        except errors.PortAlreadyExists as exc:
+            lost.append(exc.hresult)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert lost == [0x803B0013] * 7
