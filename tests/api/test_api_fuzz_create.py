@@ -208,3 +208,180 @@ def test_hnscall_create_generated_json_never_5xx_nothing_half_created(
     if answer["Success"] is False:
         assert isinstance(answer["ErrorCode"], int)
         assert service.dump() == before
+
+
+# -- near-valid bodies: a valid create with one to three parts replaced or removed ----------
+# Random JSON rarely gets past the first check; mutated valid bodies reach the deep
+# validation paths (policies, IPAM, reservations), where a half-made object could hide.
+
+
+def _templates(net: str, net_v1: str, endpoint: str) -> dict[str, dict[str, Any]]:
+    v2 = {"Major": 2, "Minor": 0}
+    return {
+        "/networks": {
+            "Name": "mut-nat",
+            "Type": "NAT",
+            "Policies": [{"Type": "VLAN", "VLAN": 1}],
+            "Subnets": [{"AddressPrefix": "172.25.0.0/16", "GatewayAddress": "172.25.0.1"}],
+        },
+        "/endpoints": {
+            "Name": "mut",
+            "VirtualNetwork": net_v1,
+            "IPAddress": "10.0.0.50",
+            "Policies": [
+                {"Type": "OutBoundNAT", "ExceptionList": ["10.0.0.0/8"]},
+                {"Type": "NAT", "Protocol": "TCP", "InternalPort": 80, "ExternalPort": 8080},
+            ],
+        },
+        "/policylists": {
+            "References": [f"/endpoints/{endpoint}"],
+            "Policies": [
+                {
+                    "Type": "ELB",
+                    "Protocol": 6,
+                    "InternalPort": 80,
+                    "ExternalPort": 80,
+                    "VIPs": ["10.96.0.7"],
+                }
+            ],
+        },
+        "/namespaces": {"IsDefault": False},
+        "/hcn/networks": {
+            "Name": "mut-overlay",
+            "Type": "Overlay",
+            "Flags": 8,
+            "SchemaVersion": v2,
+            "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.1.1.1"}}],
+            "Ipams": [
+                {
+                    "Type": "Static",
+                    "Subnets": [
+                        {
+                            "IpAddressPrefix": "10.244.0.0/24",
+                            "Routes": [{"NextHop": "10.244.0.1", "DestinationPrefix": "0.0.0.0/0"}],
+                            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}],
+                        }
+                    ],
+                }
+            ],
+        },
+        "/hcn/endpoints": {
+            "HostComputeNetwork": net,
+            "SchemaVersion": v2,
+            "MacAddress": "00-15-5D-AA-00-01",
+            "IpConfigurations": [{"IpAddress": "10.0.0.60", "PrefixLength": 24}],
+            "Policies": [
+                {
+                    "Type": "PortMapping",
+                    "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8081},
+                },
+                {
+                    "Type": "ACL",
+                    "Settings": {
+                        "Action": "Allow",
+                        "Direction": "In",
+                        "Priority": 100,
+                        "Protocols": "6",
+                    },
+                },
+            ],
+        },
+        "/hcn/loadbalancers": {
+            "HostComputeEndpoints": [endpoint],
+            "FrontendVIPs": ["10.96.0.8"],
+            "SourceVIP": "10.0.0.2",
+            "SchemaVersion": v2,
+            "Flags": 1,
+            "PortMappings": [
+                {
+                    "Protocol": 17,
+                    "InternalPort": 53,
+                    "ExternalPort": 53,
+                    "DistributionType": 2,
+                    "Flags": 2,
+                }
+            ],
+        },
+        "/hcn/namespaces": {"Type": "Host", "SchemaVersion": v2},
+        "/hcn/sdnroutes": {
+            "HostComputeEndpoints": [endpoint],
+            "SchemaVersion": v2,
+            "Routes": [
+                {"DestinationPrefix": "10.9.0.0/16", "NextHop": "10.0.0.1", "NeedEncap": True}
+            ],
+        },
+    }
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def _mutate(doc: Any, path: tuple[Any, ...], new: Any, delete: bool) -> Any:
+    doc = json.loads(json.dumps(doc))
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if delete:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = new
+    return doc
+
+
+#: The state the templates were written against, before any mutation ran.
+BASELINE: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def templates(setup: tuple[HnsService, TestClient]) -> dict[str, dict[str, Any]]:
+    service, http = setup
+    [net_v1] = [n["ID"] for n in http.get("/networks").json()["Output"] if n["Name"] == "fuzz"]
+    ep = http.post("/endpoints", json={"Name": "backend", "VirtualNetwork": net_v1}).json()
+    BASELINE.update(service.dump())
+    return _templates(net_v1.lower(), net_v1, ep["Output"]["ID"])
+
+
+@pytest.mark.parametrize("route", CREATE_ROUTES)
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_create_route_mutated_valid_body_never_5xx_nothing_half_created(
+    setup: tuple[HnsService, TestClient],
+    templates: dict[str, dict[str, Any]],
+    route: str,
+    data: st.DataObject,
+) -> None:
+    service, http = setup
+    doc: Any = templates[route]
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = _paths(doc)
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths))
+        doc = _mutate(doc, path, data.draw(JSON), delete=data.draw(st.booleans()))
+    _check(http, service, "POST", route, json.dumps(doc))
+
+
+def test_templates_are_valid_creates(
+    setup: tuple[HnsService, TestClient], templates: dict[str, dict[str, Any]]
+) -> None:
+    """The mutation base must itself succeed, or the mutations test nothing deep."""
+    fresh = HnsService(state=":memory:")
+    fresh.load(BASELINE)
+    client = TestClient(create_app(fresh))
+    for route, body in templates.items():
+        r = client.post(route, json=body)
+        assert r.status_code < 300, (route, r.text)
+        answer = r.json()
+        assert not (isinstance(answer, dict) and answer.get("Success") is False), (route, answer)
