@@ -871,9 +871,15 @@ class HnsService:
                             self_key: str | None) -> None:
         seen: set[tuple[int, int, str]] = set()
         for proto, port, vip in wanted:
-            holders = {v: o for v, o in self._ports.get((proto, port), {}).items()
-                       if o != self_key}
-            clash = vip in holders or (vip == "" and holders) or "" in holders
+            holders = self._ports.get((proto, port), {})
+
+            def held(address: str, holders: dict[str, str] = holders) -> bool:
+                owner = holders.get(address)
+                return owner is not None and owner != self_key
+
+            # O(1): a wildcard only scans until the first holder that is not itself.
+            clash = held(vip) or held("") or (
+                vip == "" and any(o != self_key for o in holders.values()))
             if clash or (proto, port, vip) in seen:
                 raise PortAlreadyExists(detail=f"{vip or '*'}:{port}/{proto} is reserved")
             seen.add((proto, port, vip))
