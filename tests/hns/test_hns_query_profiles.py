@@ -104,3 +104,38 @@ def test_old_profiles_refuse_newer_features(svc: HnsService) -> None:
     svc.set_profile("ws2022")
     with pytest.raises(errors.InvalidPolicyType):  # TierAcl, 14.0
         create_endpoint(svc, net["ID"], Policies=[{"Type": "TierAcl", "Settings": {}}])
+
+
+def test_v1_paths_answer_their_shapes(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    stats = svc.hns_call("GET", f"/endpointstats/{ep['ID']}")
+    assert stats["EndpointId"] == ep["ID"]
+    assert stats["PacketsReceived"] == 0
+    route = svc.hns_call("POST", "/policylists", json.dumps({
+        "References": [f"/endpoints/{ep['ID']}"],
+        "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.244.0.0/16",
+                      "NeedEncap": True}]}))
+    assert route["ID"] == route["ID"].upper()  # V1-made ids are upper case
+    v2 = svc.hcn_call("HcnQuerySdnRouteProperties", route["ID"], None)
+    assert v2["Routes"] == [{"DestinationPrefix": "10.244.0.0/16", "NeedEncap": True}]
+    assert v2["HostComputeEndpoints"] == [ep["ID"]]
+    ns = svc.hns_call("POST", "/namespaces", None)
+    assert svc.hns_call("GET", "/namespaces") == [ns]
+    assert ns["ResourceList"] == []
+    assert ns["CompartmentId"] == 2
+    assert svc.hcn_call("HcnCloseEndpoint", ep["ID"], None) is None
+    assert svc.hcn_call("HcnOpenEndpoint", ep["ID"], None) is None
+    svc.hns_call("DELETE", f"/policylists/{route['ID']}")
+    assert svc.hns_call("GET", "/policylists/") == []
+
+
+def test_enumerate_load_balancers_and_namespaces_by_id(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    lb = svc.hcn_call("HcnCreateLoadBalancer", None, lb_body([ep["ID"]]))
+    svc.hcn_call("HcnCreateLoadBalancer", None, lb_body([ep["ID"]], vip="10.96.0.99"))
+    assert svc.hcn_call("HcnEnumerateLoadBalancers", None, query({"ID": lb["ID"]})) == [lb["ID"]]
+    assert len(svc.hcn_call("HcnEnumerateLoadBalancers", None, query())) == 2
+    v1 = svc.hcn_call("HcnQueryLoadBalancerProperties", lb["ID"], query(major=1))
+    assert v1["Policies"][0]["Type"] == "ELB"
