@@ -82,9 +82,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(ns: argparse.Namespace, err: TextIO) -> int:
     import uvicorn
-    from hns.service import HnsService
 
     from api.app import create_app
+    from hns.service import HnsService
 
     token = ns.token or os.environ.get("HNS_EMULATOR_TOKEN") or None
     if not is_loopback(ns.host) and not token:
