@@ -19,7 +19,7 @@ default); UDP source port = `inner_flow_hash(inner)` in 49152-65535.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .addr import ip_from_text, mac_from_text
 from .checksum import checksum, fold, ones_sum, pseudo_header_sum
@@ -208,9 +208,10 @@ def encapsulate(
     return template.encapsulate(inner, src_port)
 
 
-@dataclass(frozen=True, slots=True)
-class Decapsulated:
-    """What `decapsulate` found: the VNI, the inner frame and the outer addressing."""
+class Decapsulated(NamedTuple):
+    """What `decapsulate` found: the VNI, the inner frame and the outer addressing.
+    An immutable NamedTuple (built once per packet, so cheap construction matters); the
+    outer MACs are properties sliced from `outer`, the whole frame as received."""
 
     vni: int
     inner: bytes
@@ -218,16 +219,26 @@ class Decapsulated:
     dst_pa: int
     src_port: int
     dst_port: int
-    src_mac: bytes
-    dst_mac: bytes
-    ip_version: int = 4
-    flags: int = 0x08
+    ip_version: int
+    flags: int
+    outer: bytes
+
+    @property
+    def src_mac(self) -> bytes:
+        return self.outer[6:12]
+
+    @property
+    def dst_mac(self) -> bytes:
+        return self.outer[0:6]
 
 
 _HHHH = struct.Struct("!HHHH")
 _II = struct.Struct("!II")
 _V4 = struct.Struct("!BxHxxHxBxxII")
 _V6 = struct.Struct("!4xHBx16s16s")
+_IP20 = struct.Struct("!10H")
+_FAST = struct.Struct("!IHHIHIIHHHHII")
+_tuple_new = tuple.__new__
 
 
 def decapsulate(
@@ -248,6 +259,37 @@ def decapsulate(
     are not supported (refused as "not UDP").
     """
     try:
+        ethv, total, ident, ffp, csum, src, dst, sport, dport, ulen, ucs, vx0, vx1 = (
+            _FAST.unpack_from(frame, 12)
+        )
+    except struct.error:
+        ethv = -1  # too short for the fast path: the general path below says why
+    if (
+        ethv >> 8 == 0x080045  # ethertype IPv4, version 4, IHL 5
+        and ffp & 0x3FFF00FF == IPPROTO_UDP  # not a fragment, protocol UDP
+        and dport == dst_port and ucs == 0 and vx0 & 0x08000000
+        and 30 <= ulen == total - 20 <= len(frame) - 34
+        and (expected_vni is None or vx1 >> 8 == expected_vni)
+        # The header's one's-complement sum is 0xFFFF (valid) iff the plain sum of its
+        # even-aligned big-endian chunks is a non-zero multiple of 0xFFFF (2**16 == 1 mod
+        # 0xFFFF); `ethv` carries the ethertype in its top half, hence the subtraction.
+        and (
+            not verify_checksums
+            or (ethv - 0x08000000 + total + ident + ffp + csum + src + dst) % 0xFFFF == 0
+        )
+    ):
+        # Fast path: untagged IPv4 without options, zero UDP checksum, valid VXLAN header.
+        return _tuple_new(
+            Decapsulated, (vx1 >> 8, frame[50 : 34 + ulen], src, dst, sport, dport, 4, vx0 >> 24,
+                           frame)
+        )
+    return _decapsulate(frame, dst_port, expected_vni, verify_checksums)
+
+
+def _decapsulate(
+    frame: bytes, dst_port: int, expected_vni: int | None, verify_checksums: bool
+) -> Decapsulated:
+    try:
         et = frame[12] << 8 | frame[13]
         off = 14
         if et == ETH_P_8021Q:
@@ -265,8 +307,15 @@ def decapsulate(
             end = off + total
             if total < ihl or end > len(frame):
                 raise DecapError("IPv4", off, f"total length {total} does not fit the frame")
-            if verify_checksums and checksum(frame[off : off + ihl]):
-                raise DecapError("IPv4", off, "bad IPv4 header checksum")
+            if verify_checksums:
+                if ihl == 20:
+                    total_sum = sum(_IP20.unpack_from(frame, off))
+                    total_sum = (total_sum & 0xFFFF) + (total_sum >> 16)
+                    bad = ((total_sum & 0xFFFF) + (total_sum >> 16)) != 0xFFFF
+                else:
+                    bad = checksum(frame[off : off + ihl]) != 0
+                if bad:
+                    raise DecapError("IPv4", off, "bad IPv4 header checksum")
             u = off + ihl
             version = 4
         elif et == ETH_P_IPV6:
@@ -303,8 +352,7 @@ def decapsulate(
         if ulen < 30:
             raise DecapError("VXLAN", u + 16, "inner frame shorter than an Ethernet header")
         return Decapsulated(
-            vni, frame[u + 16 : u + ulen], src, dst, sport, dport, frame[6:12], frame[0:6],
-            version, w0 >> 24,
+            vni, frame[u + 16 : u + ulen], src, dst, sport, dport, version, w0 >> 24, frame
         )
     except (IndexError, struct.error) as exc:
         raise DecapError("VXLAN", 0, f"truncated frame ({len(frame)} bytes)") from exc

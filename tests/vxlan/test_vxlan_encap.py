@@ -252,3 +252,22 @@ def test_flow_key_of_ipv6_and_truncated_frames() -> None:
     assert flow_key(data) == vxlan.FlowKey(1 << 100, 2, 17, 5, 6)
     with pytest.raises(vxlan.DecodeError):
         flow_key(data[:40])
+
+
+@SETTINGS
+@given(inners, vnis, st.booleans(), st.sampled_from([None, 4096]), st.binary(max_size=4))
+def test_decapsulate_fast_path_agrees_with_general_path(
+    inner: bytes, vni: int, csum: bool, expected: int | None, padding: bytes
+) -> None:
+    from vxlan.encap import _decapsulate
+
+    frame = _encap(inner, vni=vni, udp_checksum=csum) + padding
+    try:
+        fast: Any = decapsulate(frame, expected_vni=expected)
+    except DecapError as exc:
+        fast = exc.reason
+    try:
+        slow: Any = _decapsulate(frame, 4789, expected, True)
+    except DecapError as exc:
+        slow = exc.reason
+    assert fast == slow
