@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
+from hns_test_helpers import FIXTURES
 
 from hns import errors
 from hns.service import HnsService
-from tests.hns.conftest import FIXTURES
 
 
 def _same_fields(captured: dict[str, Any], read_back: dict[str, Any]) -> None:

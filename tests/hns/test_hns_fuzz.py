@@ -7,13 +7,13 @@ import json
 import os
 from typing import Any
 
+from hns_test_helpers import V2, network_v2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hns import errors
 from hns.errors import HnsError
 from hns.service import HnsService
-from tests.hns.conftest import V2, network_v2
 
 KEYS = [
     "ID", "Name", "Type", "Flags", "Policies", "Settings", "Ipams", "Subnets", "Routes",

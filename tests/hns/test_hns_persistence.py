@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from hns_test_helpers import create_endpoint, create_network, lb_body
 
 from hns import errors
 from hns.service import HnsService
-from tests.hns.conftest import create_endpoint, create_network, lb_body
 
 
 def test_new_service_on_same_file_serves_what_was_committed(tmp_path: Path) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hns_test_helpers import create_endpoint, create_network, lb_body, query
 
 from hns import errors
 from hns.profiles import PROFILES, feature_supported
 from hns.service import HnsService
-from tests.hns.conftest import create_endpoint, create_network, lb_body, query
 
 
 def test_enumerate_filters_by_v1_key_names(svc: HnsService) -> None:

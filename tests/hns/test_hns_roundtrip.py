@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from hns_test_helpers import V2, create_endpoint, create_network, lb_body, network_v2
 
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES
 from hns.service import HnsService
-from tests.hns.conftest import V2, create_endpoint, create_network, lb_body, network_v2
 
 GUID = "1b4f9f53-6c0e-4b0c-9a57-2f3e5d8c7a10"
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hns_test_helpers import V2, create_endpoint, create_network, lb_body, network_v2
 
 from hns import errors
 from hns.errors import HnsError
 from hns.service import HnsService
-from tests.hns.conftest import V2, create_endpoint, create_network, lb_body, network_v2
 
 
 def expect(cls: type[HnsError], hresult: int, message: str, call: Callable[[], Any]) -> HnsError:
