@@ -1,0 +1,186 @@
+"""The in-memory state of an HnsService: objects by kind, the indexes over them, and the
+one way to change them (:meth:`IndexedState._apply`).
+
+Indexes (all O(1) per create, never a scan of the store):
+    _net_by_name   casefolded network name -> network key
+    _net_eps       network key -> endpoint keys
+    _local_ips / _remote_ips   (network key, ip) -> endpoint key
+    _macs          (network key, MAC upper) -> endpoint key
+    _pools / _mac_pools        subnet id -> IP Pool; network key -> MAC Pool
+    _ports         (protocol, port) -> {vip or "" (any address): owner key}
+Keys are upper-case ids; objects keep the id case they were created with.
+
+``_apply`` commits the changed rows to SQLite first and only then updates memory and the
+indexes, so a failed write changes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from hns import model
+from hns.ipam import Pool, subnet_pool
+from hns.store import KINDS, Store
+
+Json = dict[str, Any]
+
+__all__ = ["IndexedState", "key_of"]
+
+
+def key_of(ident: str) -> str:
+    return ident.upper()
+
+
+_key = key_of
+
+
+class IndexedState:
+    """Objects, indexes and their SQLite copy; HnsService adds the semantics on top."""
+
+    _store: Store
+    _objs: dict[str, dict[str, Json]]
+
+    def _lb_reservations(self, lb: Json) -> list[tuple[int, int, str]]:
+        vips = lb.get("FrontendVIPs") or [""]
+        return [(pm["Protocol"], pm["ExternalPort"], vip)
+                for pm in lb["PortMappings"] for vip in vips]
+
+    def _apply(self, puts: list[tuple[str, Json]],
+               deletes: list[tuple[str, str]] | None = None) -> None:
+        """Commit to SQLite, then to memory and the indexes (never the other way round)."""
+        deletes = deletes or []
+        self._store.commit(puts, deletes)
+        for kind, key in deletes:
+            old = self._objs[kind].pop(key, None)
+            if old is not None:
+                self._unindex(kind, old)
+        for kind, obj in puts:
+            key = _key(obj["ID"])
+            old = self._objs[kind].get(key)
+            if old is not None:
+                self._unindex(kind, old, replaced_by=obj)
+            self._objs[kind][key] = obj
+            self._index(kind, obj)
+
+    def _reset_indexes(self) -> None:
+        self._net_by_name: dict[str, str] = {}
+        self._net_eps: dict[str, set[str]] = {}
+        self._local_ips: dict[tuple[str, str], str] = {}
+        self._remote_ips: dict[tuple[str, str], str] = {}
+        self._macs: dict[tuple[str, str], str] = {}
+        self._pools: dict[str, Pool] = {}
+        self._mac_pools: dict[str, Pool] = {}
+        self._ports: dict[tuple[int, int], dict[str, str]] = {}
+
+    def _rebuild(self) -> None:
+        self._reset_indexes()
+        for kind in KINDS:
+            for obj in self._objs[kind].values():
+                self._index(kind, obj)
+
+    def _index(self, kind: str, obj: Json) -> None:
+        key = _key(obj["ID"])
+        if kind == "network":
+            self._net_by_name[obj["Name"].casefold()] = key
+            self._net_eps.setdefault(key, set())
+            for subnet in model.subnets_of(obj):
+                prefix = subnet.get("IpAddressPrefix")
+                if prefix and subnet["ID"] not in self._pools:
+                    pool = subnet_pool(prefix, model.subnet_gateway(subnet))
+                    if pool is not None:
+                        self._pools[subnet["ID"]] = pool
+            ranges = obj.get("MacPool", {}).get("Ranges") or []
+            if ranges and key not in self._mac_pools:
+                first = model.mac_to_int(ranges[0]["StartMacAddress"])
+                last = model.mac_to_int(ranges[0]["EndMacAddress"])
+                self._mac_pools[key] = Pool(first, last)
+        elif kind == "endpoint":
+            net_key = _key(obj["HostComputeNetwork"])
+            self._net_eps.setdefault(net_key, set()).add(key)
+            remote = obj.get("Flags", 0) & model.EP_REMOTE
+            index = self._remote_ips if remote else self._local_ips
+            for config in obj.get("IpConfigurations", []):
+                ip = config.get("IpAddress")
+                if ip:
+                    index[(net_key, ip)] = key
+                    if not remote:
+                        self._pool_event(net_key, ip, taken=True)
+            mac = obj.get("MacAddress")
+            if mac:
+                self._macs[(net_key, mac.upper())] = key
+                pool = self._mac_pools.get(net_key)
+                if pool is not None:
+                    pool.taken(model.mac_to_int(mac))
+            for proto, port, vip in self._endpoint_reservations(obj):
+                self._ports.setdefault((proto, port), {})[vip] = key
+        elif kind == "loadbalancer":
+            for proto, port, vip in self._lb_reservations(obj):
+                self._ports.setdefault((proto, port), {})[vip] = key
+
+    def _unindex(self, kind: str, obj: Json, replaced_by: Json | None = None) -> None:
+        key = _key(obj["ID"])
+        if kind == "network":
+            self._net_by_name.pop(obj["Name"].casefold(), None)
+            if replaced_by is None:
+                self._net_eps.pop(key, None)
+                self._mac_pools.pop(key, None)
+            # A modified network keeps its endpoints and the allocators of unchanged
+            # subnets (their cursors and freed addresses).
+            kept = {} if replaced_by is None else {
+                s["ID"]: s for s in model.subnets_of(replaced_by)}
+            for subnet in model.subnets_of(obj):
+                if kept.get(subnet["ID"]) != subnet:
+                    self._pools.pop(subnet["ID"], None)
+        elif kind == "endpoint":
+            net_key = _key(obj["HostComputeNetwork"])
+            self._net_eps.get(net_key, set()).discard(key)
+            remote = obj.get("Flags", 0) & model.EP_REMOTE
+            index = self._remote_ips if remote else self._local_ips
+            for config in obj.get("IpConfigurations", []):
+                ip = config.get("IpAddress")
+                if ip and index.get((net_key, ip)) == key:
+                    del index[(net_key, ip)]
+                    if not remote:
+                        self._pool_event(net_key, ip, taken=False)
+            mac = obj.get("MacAddress")
+            if mac and self._macs.get((net_key, mac.upper())) == key:
+                del self._macs[(net_key, mac.upper())]
+                pool = self._mac_pools.get(net_key)
+                if pool is not None:
+                    pool.release(model.mac_to_int(mac))
+            self._unreserve(self._endpoint_reservations(obj), key)
+        elif kind == "loadbalancer":
+            self._unreserve(self._lb_reservations(obj), key)
+
+    def _unreserve(self, items: list[tuple[int, int, str]], key: str) -> None:
+        for proto, port, vip in items:
+            holders = self._ports.get((proto, port))
+            if holders is not None and holders.get(vip) == key:
+                del holders[vip]
+                if not holders:
+                    del self._ports[(proto, port)]
+
+    @staticmethod
+    def _endpoint_reservations(ep: Json) -> list[tuple[int, int, str]]:
+        out = []
+        for policy in ep.get("Policies", []):
+            if policy["Type"] == "PortMapping":
+                s = policy["Settings"]
+                if s.get("ExternalPort"):
+                    out.append((s.get("Protocol", 6) or 6, s["ExternalPort"], s.get("VIP", "")))
+        return out
+
+    def _pool_event(self, net_key: str, ip: str, *, taken: bool) -> None:
+        net = self._objs["network"].get(net_key)
+        if net is None:
+            return
+        value = int(ipaddress.ip_address(ip))
+        for subnet in model.subnets_of(net):
+            pool = self._pools.get(subnet["ID"])
+            if pool is not None and pool.contains(value):
+                if taken:
+                    pool.taken(value)
+                else:
+                    pool.release(value)
+                return
