@@ -9,6 +9,10 @@ Modules (one concept each):
     headers   the header codecs (frozen slotted dataclasses with unpack/pack)
     frame     Frame, decode_frame / encode_frame, flow_key, inner_flow_hash
     encap     encapsulate / decapsulate, EncapTemplate (fast path), Decapsulated
+    pcap      classic libpcap PcapWriter / PcapReader, write_pcap / read_pcap
+    underlay  Underlay, MemoryNetwork / MemoryUnderlay (in-process), UdpUnderlay (sockets)
+    guest     GuestStack: ARP, ICMP echo and UDP echo for an emulated container
+    vtep      Vtep: guests on one VNI bridged to an underlay (static FDB, flooding)
 
 The public API is re-exported here; docs/vxlan.md describes it and the choices made.
 """
@@ -39,6 +43,7 @@ from .encap import (
 )
 from .errors import DecapError, DecodeError
 from .frame import FlowKey, Frame, decode_frame, encode_frame, flow_key, inner_flow_hash
+from .guest import EchoReply, GuestStack, UdpDatagram
 from .headers import (
     ARP,
     ETH_P_8021Q,
@@ -59,6 +64,9 @@ from .headers import (
     IPv6,
     VXLANHeader,
 )
+from .pcap import PcapReader, PcapRecord, PcapWriter, read_pcap, write_pcap
+from .underlay import MemoryNetwork, MemoryUnderlay, UdpUnderlay, Underlay
+from .vtep import Vtep
 
 __all__ = [
     "ARP",
@@ -81,15 +89,26 @@ __all__ = [
     "DecapError",
     "Decapsulated",
     "DecodeError",
+    "EchoReply",
     "EncapTemplate",
     "Ethernet",
     "FlowKey",
     "Frame",
+    "GuestStack",
     "ICMPv4",
     "ICMPv6",
     "IPv4",
     "IPv6",
+    "MemoryNetwork",
+    "MemoryUnderlay",
+    "PcapReader",
+    "PcapRecord",
+    "PcapWriter",
+    "UdpDatagram",
+    "UdpUnderlay",
+    "Underlay",
     "VXLANHeader",
+    "Vtep",
     "checksum",
     "decapsulate",
     "decode_frame",
@@ -107,4 +126,6 @@ __all__ = [
     "mac_from_text",
     "mac_to_text",
     "pseudo_header_sum",
+    "read_pcap",
+    "write_pcap",
 ]
