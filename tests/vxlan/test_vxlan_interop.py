@@ -1,0 +1,213 @@
+"""Interop with the real Linux kernel VXLAN driver, in network namespaces this test creates.
+
+Topology (packets.md section 2, static mode, as flannel programs a Linux node):
+
+    ctr "Linux container"  lnx "Linux node"                           win "emulated Windows"
+    eth0 10.244.7.10/24 -- vh-ctr -[br0]- vxlan0 (VNI 4096, dstport 4789, nolearning,
+                                          MTU 1450, static FDB) veth-lnx 10.77.0.1/24 ==
+                                                                 veth-win 10.77.0.2/24
+                                          this project's UdpUnderlay on 10.77.0.2:4789, a Vtep
+                                          and a GuestStack 10.244.7.20 / 00:15:5d:07:00:14
+
+All addresses live only inside the namespaces; everything is deleted in `finally`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+import vxlan
+from vxlan import GuestStack, UdpUnderlay, Vtep
+
+pytestmark = pytest.mark.netns
+
+T = TypeVar("T")
+CLONE_NEWNET = 0x40000000
+EMU_MAC = "00:15:5d:07:00:14"
+CTR_MAC = "02:42:0a:f4:07:0a"
+LNX_UNDERLAY_MAC = "02:77:00:00:00:01"
+WIN_UNDERLAY_MAC = "02:77:00:00:00:02"
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
+
+
+def _in_netns(ns: str, fn: Callable[[], T]) -> T:
+    """Run fn in a short-lived thread that has joined namespace `ns` (sockets created
+    there stay in that namespace after the thread ends)."""
+    box: dict[str, T] = {}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
+            finally:
+                os.close(fd)
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return box["value"]
+
+
+@pytest.fixture
+def lab() -> Iterator[dict[str, str]]:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create network namespaces")
+    tag = uuid.uuid4().hex[:6]
+    ns = {"lnx": f"hnsx-lnx-{tag}", "win": f"hnsx-win-{tag}", "ctr": f"hnsx-ctr-{tag}"}
+    probe = subprocess.run(["ip", "netns", "add", ns["lnx"]], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"the kernel refused a network namespace: {probe.stderr.strip()}")
+    try:
+        _ip("netns", "add", ns["win"])
+        _ip("netns", "add", ns["ctr"])
+        lnx, win, ctr = ns["lnx"], ns["win"], ns["ctr"]
+        for name in ns.values():
+            _ip("-n", name, "link", "set", "lo", "up")
+        # underlay
+        _ip("link", "add", "veth-lnx", "netns", lnx, "address", LNX_UNDERLAY_MAC, "type",
+            "veth", "peer", "name", "veth-win", "netns", win, "address", WIN_UNDERLAY_MAC)
+        _ip("-n", lnx, "addr", "add", "10.77.0.1/24", "dev", "veth-lnx")
+        _ip("-n", win, "addr", "add", "10.77.0.2/24", "dev", "veth-win")
+        _ip("-n", lnx, "link", "set", "veth-lnx", "up")
+        _ip("-n", win, "link", "set", "veth-win", "up")
+        # overlay on the Linux node: vxlan0 (nolearning, static FDB) bridged to the container
+        _ip("-n", lnx, "link", "add", "vxlan0", "address", "02:77:00:00:01:01", "type", "vxlan",
+            "id", "4096", "dstport", "4789", "local", "10.77.0.1", "dev", "veth-lnx",
+            "nolearning")
+        _ip("-n", lnx, "link", "set", "vxlan0", "mtu", "1450")
+        _ip("-n", lnx, "link", "add", "br0", "type", "bridge")
+        _ip("-n", lnx, "link", "set", "vxlan0", "master", "br0")
+        _ip("link", "add", "vh-ctr", "netns", lnx, "mtu", "1450", "type", "veth", "peer", "name",
+            "eth0", "netns", ctr, "address", CTR_MAC, "mtu", "1450")
+        _ip("-n", lnx, "link", "set", "vh-ctr", "master", "br0")
+        _ip("-n", lnx, "addr", "add", "10.244.7.1/24", "dev", "br0")
+        for dev in ("vxlan0", "br0", "vh-ctr"):
+            _ip("-n", lnx, "link", "set", dev, "up")
+        _ip("-n", ctr, "addr", "add", "10.244.7.10/24", "dev", "eth0")
+        _ip("-n", ctr, "link", "set", "eth0", "up")
+        _ip("-n", ctr, "route", "add", "default", "via", "10.244.7.1")
+        # static FDB and neighbour entries, as flannel programs them
+        subprocess.run(["bridge", "-n", lnx, "fdb", "append", EMU_MAC, "dev", "vxlan0", "dst",
+                        "10.77.0.2", "self", "permanent"], check=True, capture_output=True)
+        _ip("-n", ctr, "neigh", "replace", "10.244.7.20", "lladdr", EMU_MAC, "dev", "eth0",
+            "nud", "permanent")
+        yield ns
+    finally:
+        for name in ns.values():
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def _emulated_side(ns: dict[str, str]) -> tuple[GuestStack, UdpUnderlay, Vtep]:
+    guest = GuestStack(EMU_MAC, "10.244.7.20")
+    underlay = _in_netns(ns["win"], lambda: UdpUnderlay("10.77.0.2", 4789))
+    vtep = Vtep(underlay, vni=4096, guests=[guest], flood=["10.77.0.1"],
+                fdb={vxlan.mac_from_text(CTR_MAC): "10.77.0.1"})
+    return guest, underlay, vtep
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
+    guest, underlay, vtep = _emulated_side(lab)
+    vtep.start()
+    try:
+        ping = subprocess.run(
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W", "2",
+             "10.244.7.20"], capture_output=True, text=True, timeout=30,
+        )
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        assert " 0% packet loss" in ping.stdout
+        assert guest.counters["icmp echo reply"] >= 3
+        # the emulated container originates: ARP over the tunnel, then the echo request
+        vtep.send_all(guest.ping("10.244.7.10", ident=0x77, seq=1))
+        assert _wait_for(lambda: guest.reply_for(0x77, 1) is not None), dict(vtep.counters)
+        assert guest.arp_cache[vxlan.ipv4_from_text("10.244.7.10")] == \
+            vxlan.mac_from_text(CTR_MAC)
+        # a UDP datagram from the Linux container is echoed back through the tunnel
+        udp = subprocess.run(
+            ["ip", "netns", "exec", lab["ctr"], "python3", "-c",
+             "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+             "s.settimeout(3); s.sendto(b'hello-vxlan', ('10.244.7.20', 7)); "
+             "print(s.recvfrom(100)[0].decode())"],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert udp.stdout.strip() == "hello-vxlan", udp.stderr
+    finally:
+        vtep.stop()
+        underlay.close()
+
+
+def test_linux_kernel_accepts_our_own_outer_headers(lab: dict[str, str]) -> None:
+    """Our encapsulation bytes (not the kernel's) on the wire via AF_PACKET, with UDP
+    checksum zero and computed: the Linux container's ping gets its replies."""
+    guest = GuestStack(EMU_MAC, "10.244.7.20")
+    # keep the UDP port bound, or the kernel answers every VXLAN frame with port unreachable
+    rx = _in_netns(lab["win"], lambda: UdpUnderlay("10.77.0.2", 4789))
+
+    def raw_socket() -> socket.socket:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind(("veth-win", 0))
+        return s
+
+    tx = _in_netns(lab["win"], raw_socket)
+    try:
+        for csum in (False, True):
+            template = vxlan.EncapTemplate(
+                vni=4096, src_pa="10.77.0.2", dst_pa="10.77.0.1", src_mac=WIN_UNDERLAY_MAC,
+                dst_mac=LNX_UNDERLAY_MAC, udp_checksum=csum,
+            )
+            stop = threading.Event()
+
+            def serve(tpl: vxlan.EncapTemplate = template, done: threading.Event = stop) -> None:
+                while not done.is_set():
+                    frame = rx.recv(0.05)
+                    if frame is None:
+                        continue
+                    d = vxlan.decapsulate(frame, expected_vni=4096)
+                    for reply in guest.handle(d.inner):
+                        tx.send(tpl.encapsulate(reply))
+
+            server = threading.Thread(target=serve)
+            server.start()
+            try:
+                ping = subprocess.run(
+                    ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "2", "-i", "0.2", "-W",
+                     "2", "10.244.7.20"], capture_output=True, text=True, timeout=30,
+                )
+            finally:
+                stop.set()
+                server.join()
+            assert ping.returncode == 0, f"udp_checksum={csum}: {ping.stdout}{ping.stderr}"
+    finally:
+        tx.close()
+        rx.close()
