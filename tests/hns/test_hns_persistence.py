@@ -154,13 +154,14 @@ def test_concurrent_load_balancers_on_one_vip_port_only_one_wins(svc: HnsService
     won: list[str] = []
     lost: list[int] = []
 
-    def worker() -> None:
+    def worker(n: int) -> None:
+        body = lb_body([ep["ID"]], SourceVIP=f"10.0.0.{200 + n}")  # same frontend, not twins
         try:
-            won.append(svc.hcn_call("HcnCreateLoadBalancer", None, lb_body([ep["ID"]]))["ID"])
+            won.append(svc.hcn_call("HcnCreateLoadBalancer", None, body)["ID"])
         except errors.PortAlreadyExists as exc:
             lost.append(exc.hresult)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     for t in threads:
