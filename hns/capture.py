@@ -36,6 +36,7 @@ def extract_json(text: str) -> Any:
     """The first complete JSON object or array in ``text`` (see the module docstring)."""
     if not isinstance(text, str):
         raise InvalidJson(detail="capture is not text")
+    text = text.lstrip("\ufeff")  # PowerShell's Out-File writes a byte-order mark
     candidates = [text]
     joined = "".join(line.rstrip("\r") for line in text.split("\n"))
     candidates.append(joined)

@@ -94,3 +94,8 @@ def test_load_accepts_a_capture_shape(svc: HnsService) -> None:
     doc = json.loads((FIXTURES / "v1-post-networks-nat-response.json").read_text())
     svc.load(doc)
     assert svc.hcn_call("HcnEnumerateNetworks", None, None) == [doc["Output"]["ID"]]
+
+
+def test_capture_with_byte_order_mark_loads(svc: HnsService) -> None:
+    text = (FIXTURES / "v1-remote-endpoint-overlay-pa.json").read_text()
+    assert svc.import_capture("\ufeff" + text) == ["8f109901-9970-4fda-bb2b-e9882fb3e8fb"]
