@@ -59,6 +59,8 @@ class Transposition:
 
     def reverse(self, before: Packet) -> Transposition:
         """The transposition a reply needs, given the packet this one was applied to."""
+        if self.is_identity:
+            return self
         modify = tuple((_MIRROR[f], getattr(before, f)) for f, _ in self.modify)
         pop = self.push_outer is not None
         push: Outer | None = None

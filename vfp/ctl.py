@@ -154,6 +154,7 @@ def render_rule(rule: Rule, version: int = 4, *, counters: bool = False) -> list
 
 
 def render_port(switch: Switch, port: Port, index: int) -> list[str]:
+    port.fold_counters()
     out_p, out_b = port.counters[OUT]
     in_p, in_b = port.counters[IN]
     ingress = port.drops[OUT]
@@ -337,6 +338,7 @@ def _list_groups(switch: Switch, args: _Args, as_json: bool) -> object:
 
 def _list_rules_impl(switch: Switch, args: _Args, as_json: bool, counters: bool) -> object:
     port = _port(switch, args)
+    port.fold_counters()
     verb = "get-rule-counter" if counters else "list-rule"
     whole_port = "layer" not in args.values
     layers = port.sorted_layers() if whole_port else [port.get_layer(args.values["layer"])]

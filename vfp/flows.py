@@ -44,16 +44,21 @@ from vfp.packet import (
 if TYPE_CHECKING:
     from vfp.model import Layer, Rule
 
-FlowKey = tuple[str, int, int, int, int, int]  # direction, proto, src, sport, dst, dport
+FlowKey = bytes  # direction, proto, ports, addresses packed (cheap to hash, small to keep)
+_LKEY = struct.Struct("!cBHH")
 
 
 def layer_key(direction: str, p: Packet) -> FlowKey:
-    return (direction, p.proto, p.src_ip, p.sport, p.dst_ip, p.dport)
+    w = 4 if p.version == 4 else 16
+    return (_LKEY.pack(direction[0].encode(), p.proto, p.sport, p.dport)
+            + p.src_ip.to_bytes(w, "big") + p.dst_ip.to_bytes(w, "big"))
 
 
 def reply_key(direction: str, p: Packet) -> FlowKey:
-    other = "IN" if direction == "OUT" else "OUT"
-    return (other, p.proto, p.dst_ip, p.dport, p.src_ip, p.sport)
+    other = b"I" if direction == "OUT" else b"O"
+    w = 4 if p.version == 4 else 16
+    return (_LKEY.pack(other, p.proto, p.dport, p.sport)
+            + p.dst_ip.to_bytes(w, "big") + p.src_ip.to_bytes(w, "big"))
 
 
 class TcpState(StrEnum):
@@ -100,15 +105,13 @@ class LayerFlow:
     rule: Rule
     transposition: Transposition
     initiator: bool
-    origin: Packet  # the packet (as the layer saw it) that created the pair
+    origin: bytes  # header fields of the packet that created the pair (pack_origin)
     origin_direction: str
     ttl: float
     expires: float
     generation: int
     tcp: TcpConn | None = None
     peer: LayerFlow | None = None
-    packets: int = 0
-    octets: int = 0
     idle: float = 0.0
 
     def idle_ttl(self, half_open: float, time_wait: float) -> float:
@@ -133,6 +136,30 @@ class LayerFlow:
         self.expires = now + self.idle
         if self.peer is not None:
             self.peer.expires = self.expires
+
+
+_ORIGIN = struct.Struct("!BBHHBi6s6s")
+
+
+def pack_origin(p: Packet) -> bytes:
+    """The header fields re-validation needs, packed small (flows live long)."""
+    w = 4 if p.version == 4 else 16
+    return (_ORIGIN.pack(p.version, p.proto, p.sport, p.dport, p.tcp_flags,
+                         -1 if p.vni is None else p.vni, p.src_mac.to_bytes(6, "big"),
+                         p.dst_mac.to_bytes(6, "big"))
+            + p.src_ip.to_bytes(w, "big") + p.dst_ip.to_bytes(w, "big"))
+
+
+def unpack_origin(raw: bytes) -> Packet:
+    version, proto, sport, dport, flags, vni, smac, dmac = _ORIGIN.unpack_from(raw)
+    w = 4 if version == 4 else 16
+    at = _ORIGIN.size
+    return Packet(
+        None, int.from_bytes(smac, "big"), int.from_bytes(dmac, "big"),
+        0x0800 if version == 4 else 0x86DD, version,
+        int.from_bytes(raw[at : at + w], "big"), int.from_bytes(raw[at + w : at + 2 * w], "big"),
+        proto, sport, dport, flags, vni=None if vni < 0 else vni,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,66 +196,163 @@ def _inner_key(f: bytes, o: int, n: int) -> bytes | None:
     return f[o : o + 14] + f[o + 23 : o + 24] + f[o + 26 : o + 34]
 
 
-_OUTER = struct.Struct("!16sH6sH12sH10s")
+_OUTER = struct.Struct("!16sH6sH8sHHH10s")
+Template = tuple[bytes, int, bytes, bytes, int, bytes]  # pre, base sum, mid, PAs, dport, tail
+_TEMPLATES: dict[Outer, Template] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """The byte patches of a composed transposition; shared by every flow that needs the
+    same ones (interned), so a cached flow costs little more than its entry."""
+
+    decap: bool = False
+    macs: bytes | None = None  # new dst MAC + src MAC (frame bytes 0..12)
+    mac_only: bool = False
+    ip_bytes: bytes | None = None  # new src IP + dst IP
+    ports: bytes | None = None  # new src port + dst port
+    ip_delta: int = 0
+    l4_delta: int = 0
+    l4_csum_at: int = 0  # offset of the L4 checksum in the inner frame, 0 = none
+    udp: bool = False
+    push: Template | None = None
+
+
+_PATCHES: dict[Patch, Patch] = {}
+NO_PATCH = Patch()
+
+
+def intern_patch(p: Patch) -> Patch:
+    got = _PATCHES.get(p)
+    if got is None:
+        if len(_PATCHES) > 65536:
+            _PATCHES.clear()
+        _PATCHES[p] = got = p
+    return got
 
 
 @dataclass(slots=True, eq=False)
 class UftEntry:
     """A cached composed transposition for one flow key on one port and direction."""
 
+    key: bytes
     generation: int
     expires: float
     idle_ttl: float
     allowed: bool
     reason: DropReason | None
-    transposition: Transposition  # composed, for listings and traces
-    counters: list[list[int]]  # [packets, bytes] cells to bump on every hit
+    counters: tuple[list[int], ...]  # [packets, bytes] cells this flow's hits count towards
     flows: tuple[LayerFlow, ...]
-    summary: str
-    decap: bool = False
-    macs: bytes | None = None
-    ip_bytes: bytes | None = None
-    ports: bytes | None = None
-    ip_delta: int = 0
-    l4_delta: int = 0
-    l4_csum_at: int = 0  # offset of the L4 checksum in the inner frame, 0 = none
-    udp: bool = False
-    push: tuple[bytes, int, bytes, bytes, bytes] | None = None  # pre, base, mid, addrs, tail
+    patch: Patch = NO_PATCH
+    sport: int = 0  # outer UDP source port when pushing
     packets: int = 0
     octets: int = 0
+    folded: int = 0  # packets already added to the counter cells
+    folded_octets: int = 0
+
+    def fold(self) -> None:
+        """Add the hits since the last fold to the rule/layer/port counter cells."""
+        dp, do = self.packets - self.folded, self.octets - self.folded_octets
+        if dp:
+            for c in self.counters:
+                c[0] += dp
+                c[1] += do
+            self.folded, self.folded_octets = self.packets, self.octets
+
+    def _before(self) -> tuple[bytes, dict[str, int]]:
+        k = self.key
+        inner = k[11:] if len(k) in (38, 34) else k
+        ports = len(inner) > 23
+        return inner, {
+            "dst_mac": int.from_bytes(inner[0:6], "big"),
+            "src_mac": int.from_bytes(inner[6:12], "big"),
+            "src_ip": int.from_bytes(inner[15:19], "big"),
+            "dst_ip": int.from_bytes(inner[19:23], "big"),
+            "sport": int.from_bytes(inner[23:25], "big") if ports else 0,
+            "dport": int.from_bytes(inner[25:27], "big") if ports else 0,
+        }
+
+    @property
+    def transposition(self) -> Transposition:
+        """The composed transposition, read back from the patches (for listings)."""
+        p = self.patch
+        _, before = self._before()
+        after = dict(before)
+        if p.macs is not None:
+            after["dst_mac"] = int.from_bytes(p.macs[0:6], "big")
+            after["src_mac"] = int.from_bytes(p.macs[6:12], "big")
+        if p.ip_bytes is not None:
+            after["src_ip"] = int.from_bytes(p.ip_bytes[0:4], "big")
+            after["dst_ip"] = int.from_bytes(p.ip_bytes[4:8], "big")
+        if p.ports is not None:
+            after["sport"] = int.from_bytes(p.ports[0:2], "big")
+            after["dport"] = int.from_bytes(p.ports[2:4], "big")
+        order = ("src_mac", "dst_mac", "src_ip", "dst_ip", "sport", "dport")
+        modify = tuple((f, after[f]) for f in order if after[f] != before[f])
+        push = None
+        if p.push is not None:
+            pre, _, mid, addrs, dport, tail = p.push
+            push = Outer(
+                src_mac=int.from_bytes(pre[6:12], "big"), dst_mac=int.from_bytes(pre[0:6], "big"),
+                src_ip=int.from_bytes(addrs[0:4], "big"), dst_ip=int.from_bytes(addrs[4:8], "big"),
+                sport=self.sport, vni=int.from_bytes(tail[6:9], "big"), dport=dport,
+                ttl=mid[4], tos=pre[15],
+            )
+        return Transposition(pop_outer=p.decap, modify=modify, push_outer=push)
+
+    @property
+    def summary(self) -> str:
+        """`proto src sport dst dport -> <after>` read back from the key and patches."""
+        inner, before = self._before()
+        proto = inner[14]
+        after = {**before, **dict(self.transposition.modify)}
+
+        def tup(d: dict[str, int]) -> str:
+            return (f"{proto} {_ip(d['src_ip'])} {d['sport']} {_ip(d['dst_ip'])} "
+                    f"{d['dport']}")
+
+        return tup(before) + (f" -> {tup(after)}" if self.allowed else " -> drop")
 
     def apply(self, frame: bytes) -> bytes:
         """Output bytes for an input frame of this flow (the fast path)."""
-        f = frame[50:] if self.decap else frame
-        if self.macs is not None or self.ip_bytes is not None or self.ports is not None:
+        p = self.patch
+        f = frame[50:] if p.decap else frame
+        if p.mac_only:
+            f = p.macs + f[12:]  # type: ignore[operator]
+        elif p.macs is not None or p.ip_bytes is not None or p.ports is not None:
             b = bytearray(f)
-            if self.macs is not None:
-                b[0:12] = self.macs
-            if self.ip_bytes is not None:
-                b[26:34] = self.ip_bytes
-                c = ~fold((~((b[24] << 8) | b[25]) & 0xFFFF) + self.ip_delta) & 0xFFFF
+            if p.macs is not None:
+                b[0:12] = p.macs
+            if p.ip_bytes is not None:
+                b[26:34] = p.ip_bytes
+                c = ~fold((~((b[24] << 8) | b[25]) & 0xFFFF) + p.ip_delta) & 0xFFFF
                 b[24] = c >> 8
                 b[25] = c & 0xFF
-            if self.ports is not None:
-                b[34:38] = self.ports
-            at = self.l4_csum_at
-            if at and (b[at] or b[at + 1] or not self.udp):
-                c = ~fold((~((b[at] << 8) | b[at + 1]) & 0xFFFF) + self.l4_delta) & 0xFFFF
-                if self.udp and c == 0:
+            if p.ports is not None:
+                b[34:38] = p.ports
+            at = p.l4_csum_at
+            if at and (b[at] or b[at + 1] or not p.udp):
+                c = ~fold((~((b[at] << 8) | b[at + 1]) & 0xFFFF) + p.l4_delta) & 0xFFFF
+                if p.udp and c == 0:
                     c = 0xFFFF
                 b[at] = c >> 8
                 b[at + 1] = c & 0xFF
             f = bytes(b)
-        push = self.push
+        push = p.push
         if push is None:
             return f
-        pre, base, mid, addrs, tail = push
+        pre, base, mid, addrs, dport, tail = push
         n = len(f)
         total = n + 36
         s = base + total
         s = (s & 0xFFFF) + (s >> 16)
         s = (s & 0xFFFF) + (s >> 16)
-        return _OUTER.pack(pre, total, mid, ~s & 0xFFFF, addrs, n + 16, tail) + f
+        return _OUTER.pack(pre, total, mid, ~s & 0xFFFF, addrs, self.sport, dport, n + 16,
+                           tail) + f
+
+
+def _ip(value: int) -> str:
+    return ".".join(str(b) for b in value.to_bytes(4, "big"))
 
 
 def _delta(old: bytes, new: bytes) -> int:
@@ -243,55 +367,65 @@ def compile_entry(
     generation: int,
     now: float,
     idle_ttl: float,
-    transposition: Transposition,
-    counters: list[list[int]],
+    counters: tuple[list[int], ...],
     flows: tuple[LayerFlow, ...],
-    summary: str,
+    key: bytes,
 ) -> UftEntry | None:
     """Compile the net change from `before` to `after` into byte patches, or None when
     the fast path cannot express it (then the flow always takes the slow path)."""
     if before.version != 4 or after.version != 4 or before.fragment:
         return None
-    entry = UftEntry(generation, now + idle_ttl, idle_ttl, True, None, transposition,
-                     counters, flows, summary)
+    decap = False
     if before.outer is not None:
         if after.outer is not None:
             return None  # transit with the outer kept: served by the slow path only
-        entry.decap = True
+        decap = True
+    macs = None
     if (before.src_mac, before.dst_mac) != (after.src_mac, after.dst_mac):
-        entry.macs = after.dst_mac.to_bytes(6, "big") + after.src_mac.to_bytes(6, "big")
+        macs = after.dst_mac.to_bytes(6, "big") + after.src_mac.to_bytes(6, "big")
     old_ip = before.src_ip.to_bytes(4, "big") + before.dst_ip.to_bytes(4, "big")
     new_ip = after.src_ip.to_bytes(4, "big") + after.dst_ip.to_bytes(4, "big")
-    l4_delta = 0
+    ip_bytes = ports = None
+    ip_delta = l4_delta = l4_at = 0
     if old_ip != new_ip:
-        entry.ip_bytes = new_ip
-        entry.ip_delta = _delta(old_ip, new_ip)
-        l4_delta = entry.ip_delta
+        ip_bytes = new_ip
+        ip_delta = l4_delta = _delta(old_ip, new_ip)
     if before.proto in (TCP, UDP):
         old_ports = struct.pack("!HH", before.sport, before.dport)
         new_ports = struct.pack("!HH", after.sport, after.dport)
         if old_ports != new_ports:
-            entry.ports = new_ports
+            ports = new_ports
             l4_delta = fold(l4_delta + _delta(old_ports, new_ports))
-        if entry.ip_bytes is not None or entry.ports is not None:
-            entry.l4_csum_at = 34 + (16 if before.proto == TCP else 6)
-            entry.udp = before.proto == UDP
-            entry.l4_delta = l4_delta
-    if after.outer is not None:
-        entry.push = _template(after.outer)
-    return entry
+        if ip_bytes is not None or ports is not None:
+            l4_at = 34 + (16 if before.proto == TCP else 6)
+    if l4_at == 0:
+        l4_delta = 0
+    patch = intern_patch(Patch(
+        decap=decap, macs=macs, mac_only=macs is not None and ip_bytes is None and ports is None,
+        ip_bytes=ip_bytes, ports=ports, ip_delta=ip_delta, l4_delta=l4_delta, l4_csum_at=l4_at,
+        udp=before.proto == UDP and l4_at != 0,
+        push=None if after.outer is None else _template(after.outer),
+    ))
+    sport = 0 if after.outer is None else after.outer.sport
+    return UftEntry(key, generation, now + idle_ttl, idle_ttl, True, None, counters, flows,
+                    patch, sport)
 
 
-def _template(o: Outer) -> tuple[bytes, int, bytes, bytes, bytes]:
-    hdr = outer_header(o, 0)
-    pre, mid, addrs, tail = hdr[0:16], hdr[18:24], hdr[26:38], hdr[40:50]
-    zeroed = hdr[14:16] + b"\x00\x00" + hdr[18:24] + b"\x00\x00" + hdr[26:34]
-    return pre, ones_sum(zeroed), mid, addrs, tail
+def _template(o: Outer) -> Template:
+    shared = Outer(o.src_mac, o.dst_mac, o.src_ip, o.dst_ip, 0, o.vni, o.dport, o.ttl, o.tos)
+    got = _TEMPLATES.get(shared)
+    if got is None:
+        if len(_TEMPLATES) > 4096:
+            _TEMPLATES.clear()
+        hdr = outer_header(shared, 0)
+        zeroed = hdr[14:16] + b"\x00\x00" + hdr[18:24] + b"\x00\x00" + hdr[26:34]
+        got = (hdr[0:16], ones_sum(zeroed), hdr[18:24], hdr[26:34], o.dport, hdr[40:50])
+        _TEMPLATES[shared] = got
+    return got
 
 
 def drop_entry(
-    generation: int, now: float, idle_ttl: float, reason: DropReason,
-    counters: list[list[int]], summary: str,
+    key: bytes, generation: int, now: float, idle_ttl: float, reason: DropReason,
+    counters: tuple[list[int], ...],
 ) -> UftEntry:
-    return UftEntry(generation, now + idle_ttl, idle_ttl, False, reason, Transposition(),
-                    counters, (), summary)
+    return UftEntry(key, generation, now + idle_ttl, idle_ttl, False, reason, counters, ())

@@ -350,6 +350,8 @@ class Port(ActionContext):
         self.drops: dict[str, Counter[DropReason]] = {IN: Counter(), OUT: Counter()}
         self._sorted: list[Layer] | None = None
         self.dry_run = False
+        self._vx = switch.vxlan_port.to_bytes(2, "big")
+        self.cell_paths: dict[tuple[int, ...], tuple[list[int], ...]] = {}
 
     # -- ActionContext ------------------------------------------------------------------
     @property
@@ -359,6 +361,10 @@ class Port(ActionContext):
     @property
     def vxlan_port(self) -> int:
         return self.switch.vxlan_port
+
+    @property
+    def vxlan_port_bytes(self) -> bytes:
+        return self._vx
 
     def lookup_mapping(self, space: str, ca: int) -> tuple[int, int, int] | None:
         s = self.spaces.get(space)
@@ -449,7 +455,14 @@ class Port(ActionContext):
             self.blocked = blocked
         self.bump()
 
+    def fold_counters(self) -> None:
+        """Bring rule, layer and port counters up to date with unified-flow hits."""
+        for table in self.uft.values():
+            for entry in table.values():
+                entry.fold()
+
     def clear_flows(self) -> None:
+        self.fold_counters()
         for table in self.uft.values():
             table.clear()
         for layer in self.layers.values():

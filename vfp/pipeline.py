@@ -55,6 +55,7 @@ rather than being simulated when the forward flow is created.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vfp.actions import IDENTITY, Decision, Transposition
 from vfp.addr import format_ip, format_mac
@@ -69,14 +70,15 @@ from vfp.flows import (
     drop_entry,
     fast_key,
     layer_key,
+    pack_origin,
     reply_key,
+    unpack_origin,
 )
 from vfp.model import IN, OUT, RULE_FLAG_NAMES, Group, Layer, Port, Rule, flag_names
 from vfp.packet import TCP, TCP_FIN, TCP_RST, TCP_SYN, Packet, parse_frame, serialize
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     """What became of one frame."""
 
     allowed: bool
@@ -164,7 +166,8 @@ def _live_flow(port: Port, layer: Layer, direction: str, p: Packet, now: float) 
         _delete_pair(port, fl)
         return None
     if fl.generation != port.generation:
-        rule, _ = evaluate_layer(layer, fl.origin, fl.origin_direction, port.tags)
+        origin = unpack_origin(fl.origin)
+        rule, _ = evaluate_layer(layer, origin, fl.origin_direction, port.tags)
         if rule is not fl.rule:
             _delete_pair(port, fl)
             return None
@@ -182,34 +185,29 @@ def _delete_pair(port: Port, fl: LayerFlow) -> None:
             del f.layer.flows[f.key]
     pool = getattr(fl.rule.action, "pool", None)
     if isinstance(pool, str) and pool in port.nat_pools:
-        port.nat_pools[pool].release(fl.origin.five_tuple())
+        port.nat_pools[pool].release(unpack_origin(fl.origin).five_tuple())
 
 
 def process(port: Port, frame: bytes, direction: str) -> Result:
     """Send one frame through a port (the data path: fast path, else slow path)."""
-    sw = port.switch
     if not port.enabled or port.blocked:
         port.drops[direction][DropReason.PORT_BLOCKED] += 1
         return Result(False, reason=DropReason.PORT_BLOCKED)
-    key = fast_key(frame, sw.vxlan_port.to_bytes(2, "big"))
+    key = fast_key(frame, port.vxlan_port_bytes)
     if key is not None:
         e = port.uft[direction].get(key)
         if e is not None and e.generation == port.generation:
-            now = sw.clock()
+            now = port.switch.clock()
             if now < e.expires:
                 e.expires = now + e.idle_ttl
-                n = len(frame)
                 e.packets += 1
-                e.octets += n
-                for c in e.counters:
-                    c[0] += 1
-                    c[1] += n
+                e.octets += len(frame)
                 for fl in e.flows:
                     fl.refresh(now)
                 if e.allowed:
-                    return Result(True, e.apply(frame), fast=True)
+                    return Result(True, e.apply(frame), None, True)
                 port.drops[direction][e.reason or DropReason.RULE_BLOCK] += 1
-                return Result(False, reason=e.reason, fast=True)
+                return Result(False, None, e.reason, True)
     t = simulate(port, frame, direction, commit=True, key=key)
     return Result(t.allowed, t.output, t.reason)
 
@@ -221,7 +219,7 @@ def simulate(
     sw = port.switch
     now = sw.clock()
     if key is None:
-        key = fast_key(frame, sw.vxlan_port.to_bytes(2, "big"))
+        key = fast_key(frame, port.vxlan_port_bytes)
     port.dry_run = not commit
     try:
         return _simulate(port, frame, direction, commit, key, now)
@@ -325,27 +323,31 @@ def _simulate(
         fl.tcp.update(flags, fl.initiator)
     for fl in used:
         fl.touch(now, s.half_open_ttl, s.time_wait_ttl)
-        fl.packets += 1
-        fl.octets += n
         if fl.tcp is not None and fl.tcp.state == TcpState.CLOSED and flags & TCP_RST:
             _delete_pair(port, fl)
     if key is not None and s.unified_flows and not flags & (TCP_SYN | TCP_FIN | TCP_RST):
         ttl = min([f.ttl for f in used if f.ttl] or [s.default_ttl])
-        summary = _summary(parsed, t.final)
         entry: UftEntry | None
         if t.allowed:
             assert t.final is not None
             entry = compile_entry(
                 parsed, t.final, generation=port.generation, now=now, idle_ttl=ttl,
-                transposition=_compose(t.steps), counters=cells, flows=tuple(used),
-                summary=summary,
+                counters=_intern_cells(port, cells), flows=tuple(used),
+                key=key,
             )
         else:
-            entry = drop_entry(port.generation, now, ttl, t.reason or DropReason.RULE_BLOCK,
-                               cells, summary)
+            entry = drop_entry(key, port.generation, now, ttl,
+                               t.reason or DropReason.RULE_BLOCK, _intern_cells(port, cells))
+        if old is not None:
+            old.fold()
         if entry is not None:
-            entry.packets, entry.octets = 1, n
+            # the creating packet is already in the cells: count it as folded
+            entry.packets = entry.folded = 1
+            entry.octets = entry.folded_octets = n
             port.uft[direction][key] = entry
+            t.cached = entry
+        elif old is not None:
+            del port.uft[direction][key]
             t.cached = entry
     return t
 
@@ -360,14 +362,24 @@ def _create_pair(
 ) -> LayerFlow:
     ttl = float(rule.ttl) if rule.ttl else port.settings.default_ttl
     tcp = TcpConn() if rule.tracks_tcp and before.proto == TCP else None
-    fwd = LayerFlow(layer, layer_key(direction, before), rule, ht, True, before, direction,
+    origin = pack_origin(before)
+    fwd = LayerFlow(layer, layer_key(direction, before), rule, ht, True, origin, direction,
                     ttl, now + ttl, port.generation, tcp, idle=ttl)
     rev = LayerFlow(layer, reply_key(direction, after), rule, ht.reverse(before), False,
-                    before, direction, ttl, now + ttl, port.generation, tcp, fwd, idle=ttl)
+                    origin, direction, ttl, now + ttl, port.generation, tcp, fwd, idle=ttl)
     fwd.peer = rev
     layer.flows[fwd.key] = fwd
     layer.flows[rev.key] = rev
     return fwd
+
+
+def _intern_cells(port: Port, cells: list[list[int]]) -> tuple[list[int], ...]:
+    """One shared tuple per distinct path through the layers (saves memory per flow)."""
+    ids = tuple(map(id, cells))
+    got = port.cell_paths.get(ids)
+    if got is None:
+        got = port.cell_paths[ids] = tuple(cells)
+    return got
 
 
 def _compose(steps: list[LayerStep]) -> Transposition:
@@ -385,15 +397,6 @@ def _compose(steps: list[LayerStep]) -> Transposition:
         if ht.push_outer is not None:
             push = ht.push_outer
     return Transposition(pop_outer=pop, modify=tuple(mods.items()), push_outer=push)
-
-
-def _summary(p: Packet, final: Packet | None) -> str:
-    def tup(q: Packet) -> str:
-        v = q.version
-        return (f"{q.proto} {format_ip(q.src_ip, v)} {q.sport} "
-                f"{format_ip(q.dst_ip, v)} {q.dport}")
-
-    return tup(p) + (" -> drop" if final is None else f" -> {tup(final)}")
 
 
 def packet_text(p: Packet) -> str:
@@ -493,6 +496,12 @@ def trace_text(t: Trace) -> str:
         lines.append(f"Verdict: drop ({t.reason.value if t.reason else 'unknown'})")
     if t.cached is not None:
         lines.append(f"Unified flow cached: {t.cached.summary}")
+    elif t.uft != "not cacheable" and t.input is not None:
+        lines.append("Unified flow that would be cached: "
+                     + ("allow" if t.allowed else "drop"))
+    if t.allowed:
+        lines.append("Composed transposition:")
+        lines.extend(f"    {c}" for c in _compose(t.steps).describe())
     return "\n".join(lines) + "\n"
 
 
@@ -521,6 +530,8 @@ def trace_json(t: Trace) -> dict[str, object]:
         "Final": None if t.final is None else packet_json(t.final),
         "OutputHex": None if t.output is None else t.output.hex(),
         "Cached": None if t.cached is None else t.cached.summary,
+        "Cacheable": t.uft != "not cacheable",
+        "Composed": _compose(t.steps).as_json() if t.allowed else None,
     }
 
 
