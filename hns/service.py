@@ -25,6 +25,7 @@ import ipaddress
 import json
 import os
 import random
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -148,11 +149,15 @@ class HnsService(IndexedState):
         self._objs: dict[str, dict[str, Json]] = {kind: {} for kind in KINDS}
         self._reset_indexes()
         with self._lock:
-            loaded = list(self._store.load_all())
-            for kind, obj in loaded:
-                if kind in self._objs:
-                    self._objs[kind][_key(obj["ID"])] = obj
-            self._rebuild()
+            try:
+                for kind, obj in self._store.load_all():
+                    if kind in self._objs:
+                        self._objs[kind][_key(obj["ID"])] = obj
+                self._rebuild()
+            except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+                self._store.close()
+                raise ServiceNotStarted(
+                    detail=f"state {os.fspath(state)!r} is unreadable: {exc}") from None
 
     # ---- lifecycle -------------------------------------------------------------------
 

@@ -168,3 +168,10 @@ def test_concurrent_load_balancers_on_one_vip_port_only_one_wins(svc: HnsService
         t.join()
     assert len(won) == 1
     assert lost == [0x803B0013] * 7
+
+
+def test_unreadable_state_file_is_service_not_started(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(errors.ServiceNotStarted):
+        HnsService(state=path)
