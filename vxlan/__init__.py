@@ -39,6 +39,7 @@ from .encap import (
     Decapsulated,
     EncapTemplate,
     decapsulate,
+    decapsulate_with_key,
     encapsulate,
 )
 from .errors import DecapError, DecodeError
@@ -111,6 +112,7 @@ __all__ = [
     "Vtep",
     "checksum",
     "decapsulate",
+    "decapsulate_with_key",
     "decode_frame",
     "encapsulate",
     "encode_frame",

@@ -24,11 +24,12 @@ from typing import NamedTuple
 from .addr import ip_from_text, mac_from_text
 from .checksum import checksum, fold, ones_sum, pseudo_header_sum
 from .errors import DecapError
-from .frame import inner_flow_hash
+from .frame import FlowKey, flow_key, inner_flow_hash
 from .headers import (
     ETH_P_8021Q,
     ETH_P_IPV4,
     ETH_P_IPV6,
+    IPPROTO_TCP,
     IPPROTO_UDP,
     VXLAN_PORT,
     Ethernet,
@@ -44,6 +45,7 @@ __all__ = [
     "Decapsulated",
     "EncapTemplate",
     "decapsulate",
+    "decapsulate_with_key",
     "encapsulate",
 ]
 
@@ -238,6 +240,10 @@ _V4 = struct.Struct("!BxHxxHxBxxII")
 _V6 = struct.Struct("!4xHBx16s16s")
 _IP20 = struct.Struct("!10H")
 _FAST = struct.Struct("!IHHIHIIHHHHII")
+# _FAST, then the inner frame: MACs skipped, ethertype, version/IHL, flags/fragment offset,
+# protocol, addresses, ports (an untagged inner IPv4 header without options).
+_FAST_KEY = struct.Struct("!IHHIHIIHHHHII12xHB5xHxB2xIIHH")
+_TCP_UDP = (IPPROTO_TCP, IPPROTO_UDP)
 _tuple_new = tuple.__new__
 
 
@@ -284,6 +290,43 @@ def decapsulate(
                            frame)
         )
     return _decapsulate(frame, dst_port, expected_vni, verify_checksums)
+
+
+def decapsulate_with_key(
+    frame: bytes,
+    *,
+    dst_port: int = VXLAN_PORT,
+    expected_vni: int | None = None,
+    verify_checksums: bool = True,
+) -> tuple[Decapsulated, FlowKey | None]:
+    """`decapsulate(frame, ...)` and `flow_key(inner)` in one call, with the same checks
+    and refusals. For the common frame (untagged outer IPv4 without options and zero UDP
+    checksum around untagged inner IPv4 TCP/UDP without options) one struct call reads
+    the outer headers and the inner 5-tuple; any other frame takes the two-call path."""
+    try:
+        (ethv, total, ident, ffp, csum, src, dst, sport, dport, ulen, ucs, vx0, vx1,
+         iet, ivihl, iff, iproto, isrc, idst, isport, idport) = _FAST_KEY.unpack_from(frame, 12)
+    except struct.error:
+        ethv = -1
+    if (
+        ethv >> 8 == 0x080045 and ffp & 0x3FFF00FF == IPPROTO_UDP
+        and dport == dst_port and ucs == 0 and vx0 & 0x08000000
+        and 54 <= ulen == total - 20 <= len(frame) - 34
+        and (expected_vni is None or vx1 >> 8 == expected_vni)
+        and (
+            not verify_checksums
+            or (ethv - 0x08000000 + total + ident + ffp + csum + src + dst) % 0xFFFF == 0
+        )
+        and iet == ETH_P_IPV4 and ivihl == 0x45 and not iff & 0x3FFF and iproto in _TCP_UDP
+    ):
+        return (
+            _tuple_new(Decapsulated, (vx1 >> 8, frame[50 : 34 + ulen], src, dst, sport, dport,
+                                      4, vx0 >> 24, frame)),
+            _tuple_new(FlowKey, (isrc, idst, iproto, isport, idport)),
+        )
+    d = decapsulate(frame, dst_port=dst_port, expected_vni=expected_vni,
+                    verify_checksums=verify_checksums)
+    return d, flow_key(d.inner)
 
 
 def _decapsulate(

@@ -271,3 +271,41 @@ def test_decapsulate_fast_path_agrees_with_general_path(
     except DecapError as exc:
         slow = exc.reason
     assert fast == slow
+
+
+@SETTINGS
+@given(frames(), vnis, st.booleans(), st.sampled_from([None, 4096]), st.integers(0, 3))
+def test_decapsulate_with_key_agrees_with_two_calls(
+    inner_frame: Frame, vni: int, csum: bool, expected: int | None, damage: int
+) -> None:
+    frame = bytearray(_encap(encode_frame(inner_frame), vni=vni, udp_checksum=csum))
+    if damage == 1:
+        frame[42] = 0  # no I flag
+    elif damage == 2:
+        frame[24] ^= 0xFF  # bad outer IPv4 checksum
+    elif damage == 3:
+        del frame[-1]  # truncated
+    try:
+        combined: Any = vxlan.decapsulate_with_key(bytes(frame), expected_vni=expected)
+    except vxlan.DecodeError as exc:
+        combined = (type(exc), exc.reason)
+    try:
+        d = decapsulate(bytes(frame), expected_vni=expected)
+        separate: Any = (d, flow_key(d.inner))
+    except vxlan.DecodeError as exc:
+        separate = (type(exc), exc.reason)
+    assert combined == separate
+
+
+@SETTINGS
+@given(ports_pair=st.tuples(st.integers(0, 65535), st.integers(0, 65535)),
+       payload=st.binary(max_size=40), vni=vnis)
+def test_decapsulate_with_key_fast_path_on_common_frames(
+    ports_pair: tuple[int, int], payload: bytes, vni: int
+) -> None:
+    inner = _inner(payload, *ports_pair)
+    d, key = vxlan.decapsulate_with_key(_encap(inner, vni=vni), expected_vni=vni)
+    assert d == decapsulate(_encap(inner, vni=vni))
+    assert key == flow_key(inner)
+    assert key is not None
+    assert (key.src_port, key.dst_port) == ports_pair
