@@ -19,18 +19,21 @@ Every parse function raises only HnsError; every render function is pure.
 from __future__ import annotations
 
 import ipaddress
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hns.errors import (
     HnsError,
+    InvalidArg,
     InvalidEndpoint,
     InvalidInternalPort,
     InvalidJson,
     InvalidNetwork,
     InvalidNetworkType,
     InvalidPolicy,
+    InvalidPolicyType,
     InvalidPrefix,
     InvalidSubnet,
     RequestUnsupported,
@@ -689,7 +692,6 @@ def parse_policy_list(body: Any, profile: Profile) -> tuple[str, Json]:
         item = _obj(InvalidPolicy, policy, "policy")
         ptype = item.get("Type")
         if not isinstance(ptype, str) or ptype.upper() not in ("ELB", "ROUTE"):
-            from hns.errors import InvalidPolicyType
             raise InvalidPolicyType(detail=f"policy list type {ptype!r}")
         types.add(ptype.upper())
     if len(types) > 1:
@@ -790,7 +792,7 @@ def route_v1(route: Json, *, version: int) -> Json:
 
 def parse_namespace(body: Any, *, v1: bool) -> Json:
     ns = _obj(InvalidJson, body, "namespace")
-    kind = InvalidArgLike
+    kind = InvalidArg
     out: Json = {"ID": _field(kind, ns, "ID", guid_or_none), "Resources": []}
     if v1:
         default = _field(kind, ns, "IsDefault", as_bool, False)
@@ -820,21 +822,11 @@ def namespace_v1(ns: Json) -> Json:
     return out
 
 
-def _make_invalid_arg() -> type[HnsError]:
-    from hns.errors import InvalidArg
-    return InvalidArg
-
-
-InvalidArgLike: type[HnsError] = _make_invalid_arg()
-
-
 # ---- queries --------------------------------------------------------------------------
 
 def parse_query(text: str | None) -> tuple[Json, int]:
     """A HostComputeQuery: ``(filter, schema major)``.  Accepts "" / None (defaults), a query
     object, or a bare filter object (one client in the wild sends that)."""
-    import json
-
     if text is None or text.strip() == "":
         return {}, 2
     try:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from hns import model
+from hns.capture import extract_json, import_objects
 from hns.errors import (
     AddrInvalidOrReserved,
     AlreadyExists,
@@ -40,6 +41,7 @@ from hns.errors import (
     EndpointNotAttached,
     EndpointNotFound,
     EntityHasReferences,
+    GcnDefaultnamespaceExists,
     HnsError,
     InvalidArg,
     InvalidEndpoint,
@@ -47,6 +49,7 @@ from hns.errors import (
     InvalidJson,
     InvalidNetwork,
     InvalidRemoteEndpointOperation,
+    InvalidSubnet,
     NetworkAlreadyExists,
     NetworkNotFound,
     ObjectAlreadyExists,
@@ -223,8 +226,6 @@ class HnsService(IndexedState):
         if not isinstance(dump, dict):
             raise InvalidJson(detail="a state dump is a JSON object")
         if dump.get("Format") != DUMP_FORMAT:
-            from hns.capture import import_objects
-
             saved = self._snapshot()
             self.reset()
             try:
@@ -269,8 +270,6 @@ class HnsService(IndexedState):
     def import_capture(self, text: str) -> list[str]:
         """Add the objects of a real-host capture (V1 envelope, ``Get-HnsNetwork |
         ConvertTo-Json``, hcsshim debug log, console-wrapped text); returns their ids."""
-        from hns.capture import extract_json, import_objects
-
         saved = self._snapshot()
         try:
             return import_objects(self, extract_json(text))
@@ -631,8 +630,6 @@ class HnsService(IndexedState):
             prefix = subnet.get("IpAddressPrefix")
             gateway = model.subnet_gateway(subnet)
             if prefix and gateway and not model.ip_in_subnet(gateway, prefix):
-                from hns.errors import InvalidSubnet
-
                 raise InvalidSubnet(detail=f"gateway {gateway} is outside {prefix}")
 
     def _default_mac_range(self) -> Json:
@@ -989,8 +986,6 @@ class HnsService(IndexedState):
             raise AlreadyExists(detail=f"namespace {ns['ID']} exists")
         if ns["Type"] in ("HostDefault", "GuestDefault"):
             if any(n["Type"] == ns["Type"] for n in self._objs["namespace"].values()):
-                from hns.errors import GcnDefaultnamespaceExists
-
                 raise GcnDefaultnamespaceExists(detail=ns["Type"])
             ns.setdefault("NamespaceId", 1)
         if "NamespaceId" not in ns:
