@@ -267,6 +267,8 @@ def run(switch: Switch, argv: Sequence[str] | str) -> tuple[int, str]:
     """Run one vfpctrl command line; returns (exit code, printed text with CRLF)."""
     if isinstance(argv, str):
         argv = shlex.split(argv)
+    if argv and argv[0].lower().rsplit("\\", 1)[-1] in ("vfpctrl", "vfpctrl.exe"):
+        argv = argv[1:]
     try:
         args = _Args(argv)
         if args.help or args.command is None:

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vfp_scenarios import DR_MAC, POD_MAC, PORT_ID, Clock, acl_port, ip
 
 from vfp import (
@@ -193,3 +195,14 @@ def test_process_tuples_has_no_side_effects() -> None:
     run(sw, '/port pod1 /process-tuples "6 10.244.1.5 1 10.43.0.1 443 out 1"')
     assert {lay.id: len(lay.flows) for lay in port.sorted_layers()} == flows_before
     assert not pool.allocations
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(["/port pod1", "/layer VNET_ENCAP_LAYER",
+                        "/group VNET_GROUP_ENCAP_IPV4_OUT", "/list-rule"]))
+def test_vfpctrl_selectors_in_any_order_give_same_text(order: list[str]) -> None:
+    sw = _scenario()
+    expected = run(sw, "/port pod1 /layer VNET_ENCAP_LAYER /group VNET_GROUP_ENCAP_IPV4_OUT "
+                       "/list-rule")
+    assert run(sw, " ".join(order)) == expected
+    assert run(sw, "vfpctrl.exe " + " ".join(order)) == expected
