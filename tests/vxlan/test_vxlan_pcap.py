@@ -110,3 +110,39 @@ def test_tshark_decodes_vxlan_frames_with_good_checksums(tmp_path: Path) -> None
         assert row["ip.dst"] == f"192.0.2.2,{dst}"
         assert row["ip.checksum.status"] == "1,1"
         assert row["tcp.checksum.status"] == "1"
+
+
+def _tshark_fields(path: Path, fields: list[str]) -> list[dict[str, str]]:
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        pytest.skip("tshark is not installed (Debian package tshark; .ci/run installs it)")
+    cmd = [tshark, "-r", str(path), "-o", "ip.check_checksum:TRUE",
+           "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+           "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for field in fields:
+        cmd += ["-e", field]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    return [dict(zip(fields, line.split("|"), strict=True))
+            for line in result.stdout.strip().splitlines()]
+
+
+def test_tshark_decodes_ipv6_underlay_and_tagged_inner_icmp(tmp_path: Path) -> None:
+    inner = encode_frame(Frame(
+        Ethernet(bytes.fromhex("00155d000002"), bytes.fromhex("00155d000001"), 0x0800, vlan=7),
+        ip=IPv4(vxlan.ipv4_from_text("10.244.1.10"), vxlan.ipv4_from_text("10.244.2.20"), 1),
+        l4=vxlan.ICMPv4(vxlan.ICMPv4.ECHO_REQUEST, 0, 0, 1, 9), payload=b"abcdefgh" * 4,
+    ))
+    frame = encapsulate(inner, vni=0xABCDEF, src_pa="fd00:77::1", dst_pa="fd00:77::2",
+                        src_mac="02:00:00:00:01:01", dst_mac="02:00:00:00:01:02")
+    path = tmp_path / "v6.pcap"
+    write_pcap(path, [frame])
+    fields = ["ipv6.src", "ipv6.dst", "ipv6.hlim", "udp.dstport", "udp.checksum.status",
+              "vxlan.vni", "vlan.id", "ip.src", "ip.checksum.status", "icmp.type",
+              "icmp.seq", "icmp.checksum.status"]
+    (row,) = _tshark_fields(path, fields)
+    assert row == {
+        "ipv6.src": "fd00:77::1", "ipv6.dst": "fd00:77::2", "ipv6.hlim": "128",
+        "udp.dstport": "4789", "udp.checksum.status": "1", "vxlan.vni": str(0xABCDEF),
+        "vlan.id": "7", "ip.src": "10.244.1.10", "ip.checksum.status": "1", "icmp.type": "8",
+        "icmp.seq": "9", "icmp.checksum.status": "1",
+    }
