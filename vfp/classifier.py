@@ -88,11 +88,13 @@ class Lookup:
     src_mac: int = 0
     dst_mac: int = 0
     vni: int | None = None
+    tcp_flags: int = 0
 
 
 def _matches(rule: Classifiable, k: Lookup, tags: Mapping[str, frozenset[int]] | None) -> bool:
     return rule.conditions.matches(
-        k.proto, k.src_ip, k.dst_ip, k.sport, k.dport, k.src_mac, k.dst_mac, k.vni, tags
+        k.proto, k.src_ip, k.dst_ip, k.sport, k.dport, k.src_mac, k.dst_mac, k.vni, tags,
+        k.tcp_flags,
     )
 
 
@@ -215,7 +217,7 @@ class IndexedClassifier:
         dports = list(c.dst_ports) or [(0, 65535)]
         if len(srcs) * len(dsts) * len(protos) * len(dports) > MAX_ATOMS:
             return None
-        full = bool(c.src_ports or c.src_macs or c.dst_macs or c.vnis)
+        full = bool(c.src_ports or c.src_macs or c.dst_macs or c.vnis or c.tcp_syn)
         out: list[tuple[int, int, int, int, _Atom]] = []
         for dnet, dlen in dsts:
             key: SortKey = (rule.priority, rule.order)

@@ -33,11 +33,13 @@ class Conditions:
     vnis: tuple[int, ...] = ()
     src_tags: tuple[str, ...] = ()
     dst_tags: tuple[str, ...] = ()
+    tcp_syn: int = 0  # 0 any, 1 TCP SYN only (rule flag 16), 2 not SYN (rule flag 4)
 
     def is_empty(self) -> bool:
         return not any(
             (self.protocols, self.src_ips, self.dst_ips, self.src_ports, self.dst_ports,
-             self.src_macs, self.dst_macs, self.vnis, self.src_tags, self.dst_tags)
+             self.src_macs, self.dst_macs, self.vnis, self.src_tags, self.dst_tags,
+             self.tcp_syn)
         )
 
     def validate(self, version: int) -> None:
@@ -74,8 +76,13 @@ class Conditions:
         dst_mac: int = 0,
         vni: int | None = None,
         tags: Mapping[str, frozenset[int]] | None = None,
+        tcp_flags: int = 0,
     ) -> bool:
         """True when every non-empty condition has a value that matches."""
+        if self.tcp_syn:
+            syn = proto == 6 and bool(tcp_flags & 0x02)
+            if syn != (self.tcp_syn == 1):
+                return False
         if self.protocols and proto not in self.protocols:
             return False
         if self.src_ips and not _in_ranges(src_ip, self.src_ips):

@@ -24,7 +24,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vfp.actions import Action, ActionContext, Block
 from vfp.addr import ip_width
@@ -46,6 +46,8 @@ LAYER_FLAG_NAMES = {
 TERMINATING = 1
 STATEFUL = 2
 TRACK_TCP = 8
+NON_SYN_ONLY = 4
+SYN_ONLY = 16
 DEFAULT_ALLOW = 1
 
 IN = "IN"
@@ -73,6 +75,10 @@ class Rule:
     def __post_init__(self) -> None:
         if not self.name:
             self.name = self.id
+        # flags 16 (SYN only) and 4 (non-SYN only) are conditions on the TCP flags
+        syn = 1 if self.flags & SYN_ONLY else (2 if self.flags & NON_SYN_ONLY else 0)
+        if syn != self.conditions.tcp_syn:
+            self.conditions = replace(self.conditions, tcp_syn=syn)
 
     @property
     def terminating(self) -> bool:

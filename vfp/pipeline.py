@@ -124,7 +124,8 @@ class Trace:
 
 
 def lookup_of(p: Packet) -> Lookup:
-    return Lookup(p.proto, p.src_ip, p.dst_ip, p.sport, p.dport, p.src_mac, p.dst_mac, p.vni)
+    return Lookup(p.proto, p.src_ip, p.dst_ip, p.sport, p.dport, p.src_mac, p.dst_mac, p.vni,
+                  p.tcp_flags)
 
 
 def evaluate_layer(
@@ -138,7 +139,8 @@ def evaluate_layer(
         if g.direction != direction or g.version != p.version:
             continue
         if not g.conditions.is_empty() and not g.conditions.matches(
-            p.proto, p.src_ip, p.dst_ip, p.sport, p.dport, p.src_mac, p.dst_mac, p.vni, tags
+            p.proto, p.src_ip, p.dst_ip, p.sport, p.dport, p.src_mac, p.dst_mac, p.vni, tags,
+            p.tcp_flags,
         ):
             steps.append(GroupStep(g, None, skipped=True))
             continue

@@ -50,6 +50,7 @@ conditions_st = st.builds(
     src_ports=_ports,
     dst_ports=_ports,
     vnis=st.lists(st.sampled_from([4096, 4097]), max_size=1).map(tuple),
+    tcp_syn=st.sampled_from([0, 0, 1, 2]),
 )
 
 rules_st = st.lists(
@@ -64,6 +65,7 @@ lookup_st = st.builds(
     sport=st.integers(0, 32),
     dport=st.integers(0, 32),
     vni=st.sampled_from([None, 4096, 4097]),
+    tcp_flags=st.sampled_from([0x02, 0x10, 0x12]),
 )
 
 

@@ -248,3 +248,19 @@ def test_non_terminating_rule_lets_later_group_decide() -> None:
     g1.remove_rule("soft-deny")
     g1.add_rule(Rule("hard-deny", 1, Block(), flags=TERMINATING))
     assert not process(port, out_frame(), OUT).allowed
+
+
+def test_syn_only_and_non_syn_rule_flags_match_on_tcp_flags() -> None:
+    sw = Switch(clock=Clock())
+    port = sw.add_port("p")
+    lay = port.add_layer(Layer("L", 1, stateful=False))
+    g = lay.add_group(Group("G", 1, OUT))
+    g.add_rule(Rule("syn-only", 1, Allow(), flags=TERMINATING | 16))
+    g.add_rule(Rule("non-syn-block", 2, Block(), flags=TERMINATING | 4))
+    g.add_rule(Rule("rest", 3, Allow()))
+    assert process(port, out_frame(TCP_SYN), OUT).allowed
+    assert not process(port, out_frame(TCP_ACK), OUT).allowed
+    # "non-SYN" means "not a TCP SYN": UDP matches it too
+    assert not process(port, build_frame(17, POD, 1, REMOTE, 53), OUT).allowed
+    g.remove_rule("non-syn-block")
+    assert process(port, build_frame(17, POD, 1, REMOTE, 53), OUT).allowed
