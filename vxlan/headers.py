@@ -334,7 +334,6 @@ class IPv6:
         return pseudo_header_sum(6, self.src, self.dst, protocol, length)
 
 
-IP = IPv4 | IPv6
 
 # --------------------------------------------------------------------------- TCP
 
