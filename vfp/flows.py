@@ -166,19 +166,29 @@ def unpack_origin(raw: bytes) -> Packet:
 # Unified flow table
 
 
+_V4 = b"\x08\x00\x45"
+
+
 def fast_key(f: bytes, vxlan_port: bytes) -> bytes | None:
     """The exact flow key of a raw frame, or None when the fast path does not serve it."""
     n = len(f)
-    if n < 34 or f[12] != 8 or f[13] or f[14] != 0x45 or f[20] & 0x3F or f[21]:
+    if n < 34 or f[12:15] != _V4 or f[20] & 0x3F or f[21]:
         return None
-    if f[23] == UDP and n >= 84 and f[36:38] == vxlan_port:
-        if (f[16] << 8 | f[17]) + 14 != n:
-            return None  # trailing bytes after the outer datagram: slow path
-        inner = _inner_key(f, 50, n)
-        if inner is None:
+    proto = f[23]
+    if proto == TCP:
+        if n < 54 or f[47] & 7:
             return None
-        return f[26:34] + f[46:49] + inner
-    return _inner_key(f, 0, n)
+        return f[:14] + f[23:24] + f[26:38]
+    if proto == UDP:
+        if f[36:38] == vxlan_port and n >= 84:
+            if (f[16] << 8 | f[17]) + 14 != n:
+                return None  # trailing bytes after the outer datagram: slow path
+            inner = _inner_key(f, 50, n)
+            if inner is None:
+                return None
+            return f[26:34] + f[46:49] + inner
+        return f[:14] + f[23:24] + f[26:38]
+    return f[:14] + f[23:24] + f[26:34]
 
 
 def _inner_key(f: bytes, o: int, n: int) -> bytes | None:

@@ -204,8 +204,11 @@ def process(port: Port, frame: bytes, direction: str) -> Result:
                 e.expires = now + e.idle_ttl
                 e.packets += 1
                 e.octets += len(frame)
-                for fl in e.flows:
-                    fl.refresh(now)
+                for fl in e.flows:  # LayerFlow.refresh, inlined
+                    x = fl.expires = now + fl.idle
+                    peer = fl.peer
+                    if peer is not None:
+                        peer.expires = x
                 if e.allowed:
                     return Result(True, e.apply(frame), None, True)
                 port.drops[direction][e.reason or DropReason.RULE_BLOCK] += 1
