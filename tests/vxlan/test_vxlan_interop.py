@@ -9,7 +9,9 @@ Topology (packets.md section 2, static mode, as flannel programs a Linux node):
                                           this project's UdpUnderlay on 10.77.0.2:4789, a Vtep
                                           and a GuestStack 10.244.7.20 / 00:15:5d:07:00:14
 
-All addresses live only inside the namespaces; everything is deleted in `finally`.
+Each test runs twice: over an IPv4 underlay (10.77.0.1/.2, MTU 1450) and over an IPv6
+underlay (fd00:77::1/::2, MTU 1430). All addresses live only inside the namespaces;
+everything is deleted in `finally`.
 """
 
 from __future__ import annotations
@@ -71,12 +73,21 @@ def _in_netns(ns: str, fn: Callable[[], T]) -> T:
     return box["value"]
 
 
-@pytest.fixture
-def lab() -> Iterator[dict[str, str]]:
+UNDERLAYS = {
+    # family: (Linux node PA, emulated node PA, prefix, overlay MTU = 1500 - outer header)
+    "ipv4": ("10.77.0.1", "10.77.0.2", "24", "1450"),
+    "ipv6": ("fd00:77::1", "fd00:77::2", "64", "1430"),
+}
+
+
+@pytest.fixture(params=sorted(UNDERLAYS))
+def lab(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("needs root and iproute2 to create network namespaces")
     tag = uuid.uuid4().hex[:6]
     ns = {"lnx": f"hnsx-lnx-{tag}", "win": f"hnsx-win-{tag}", "ctr": f"hnsx-ctr-{tag}"}
+    lnx_pa, win_pa, plen, mtu = UNDERLAYS[request.param]
+    nodad = ["nodad"] if ":" in lnx_pa else []
     probe = subprocess.run(["ip", "netns", "add", ns["lnx"]], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"the kernel refused a network namespace: {probe.stderr.strip()}")
@@ -89,19 +100,19 @@ def lab() -> Iterator[dict[str, str]]:
         # underlay
         _ip("link", "add", "veth-lnx", "netns", lnx, "address", LNX_UNDERLAY_MAC, "type",
             "veth", "peer", "name", "veth-win", "netns", win, "address", WIN_UNDERLAY_MAC)
-        _ip("-n", lnx, "addr", "add", "10.77.0.1/24", "dev", "veth-lnx")
-        _ip("-n", win, "addr", "add", "10.77.0.2/24", "dev", "veth-win")
+        _ip("-n", lnx, "addr", "add", f"{lnx_pa}/{plen}", "dev", "veth-lnx", *nodad)
+        _ip("-n", win, "addr", "add", f"{win_pa}/{plen}", "dev", "veth-win", *nodad)
         _ip("-n", lnx, "link", "set", "veth-lnx", "up")
         _ip("-n", win, "link", "set", "veth-win", "up")
         # overlay on the Linux node: vxlan0 (nolearning, static FDB) bridged to the container
         _ip("-n", lnx, "link", "add", "vxlan0", "address", "02:77:00:00:01:01", "type", "vxlan",
-            "id", "4096", "dstport", "4789", "local", "10.77.0.1", "dev", "veth-lnx",
+            "id", "4096", "dstport", "4789", "local", lnx_pa, "dev", "veth-lnx",
             "nolearning")
-        _ip("-n", lnx, "link", "set", "vxlan0", "mtu", "1450")
+        _ip("-n", lnx, "link", "set", "vxlan0", "mtu", mtu)
         _ip("-n", lnx, "link", "add", "br0", "type", "bridge")
         _ip("-n", lnx, "link", "set", "vxlan0", "master", "br0")
-        _ip("link", "add", "vh-ctr", "netns", lnx, "mtu", "1450", "type", "veth", "peer", "name",
-            "eth0", "netns", ctr, "address", CTR_MAC, "mtu", "1450")
+        _ip("link", "add", "vh-ctr", "netns", lnx, "mtu", mtu, "type", "veth", "peer", "name",
+            "eth0", "netns", ctr, "address", CTR_MAC, "mtu", mtu)
         _ip("-n", lnx, "link", "set", "vh-ctr", "master", "br0")
         _ip("-n", lnx, "addr", "add", "10.244.7.1/24", "dev", "br0")
         for dev in ("vxlan0", "br0", "vh-ctr"):
@@ -111,20 +122,20 @@ def lab() -> Iterator[dict[str, str]]:
         _ip("-n", ctr, "route", "add", "default", "via", "10.244.7.1")
         # static FDB and neighbour entries, as flannel programs them
         subprocess.run(["bridge", "-n", lnx, "fdb", "append", EMU_MAC, "dev", "vxlan0", "dst",
-                        "10.77.0.2", "self", "permanent"], check=True, capture_output=True)
+                        win_pa, "self", "permanent"], check=True, capture_output=True)
         _ip("-n", ctr, "neigh", "replace", "10.244.7.20", "lladdr", EMU_MAC, "dev", "eth0",
             "nud", "permanent")
-        yield ns
+        yield {**ns, "lnx_pa": lnx_pa, "win_pa": win_pa}
     finally:
         for name in ns.values():
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
-def _emulated_side(ns: dict[str, str]) -> tuple[GuestStack, UdpUnderlay, Vtep]:
+def _emulated_side(lab: dict[str, str]) -> tuple[GuestStack, UdpUnderlay, Vtep]:
     guest = GuestStack(EMU_MAC, "10.244.7.20")
-    underlay = _in_netns(ns["win"], lambda: UdpUnderlay("10.77.0.2", 4789))
-    vtep = Vtep(underlay, vni=4096, guests=[guest], flood=["10.77.0.1"],
-                fdb={vxlan.mac_from_text(CTR_MAC): "10.77.0.1"})
+    underlay = _in_netns(lab["win"], lambda: UdpUnderlay(lab["win_pa"], 4789))
+    vtep = Vtep(underlay, vni=4096, guests=[guest], flood=[lab["lnx_pa"]],
+                fdb={vxlan.mac_from_text(CTR_MAC): lab["lnx_pa"]})
     return guest, underlay, vtep
 
 
@@ -191,8 +202,8 @@ def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
                 requests.append((d, inner))
         assert len(requests) >= 3, f"{len(kernel_frames)} frames captured"
         for d, inner in requests:
-            assert (d.src_pa, d.dst_pa) == (vxlan.ipv4_from_text("10.77.0.1"),
-                                            vxlan.ipv4_from_text("10.77.0.2"))
+            assert (d.src_pa, d.dst_pa) == (vxlan.ip_from_text(lab["lnx_pa"])[1],
+                                            vxlan.ip_from_text(lab["win_pa"])[1])
             assert (d.dst_port, d.flags) == (4789, 0x08)
             assert inner.eth.dst == vxlan.mac_from_text(EMU_MAC)
             assert isinstance(inner.ip, vxlan.IPv4)
@@ -223,7 +234,7 @@ def test_linux_kernel_accepts_our_own_outer_headers(lab: dict[str, str]) -> None
     checksum zero and computed: the Linux container's ping gets its replies."""
     guest = GuestStack(EMU_MAC, "10.244.7.20")
     # keep the UDP port bound, or the kernel answers every VXLAN frame with port unreachable
-    rx = _in_netns(lab["win"], lambda: UdpUnderlay("10.77.0.2", 4789))
+    rx = _in_netns(lab["win"], lambda: UdpUnderlay(lab["win_pa"], 4789))
 
     def raw_socket() -> socket.socket:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
@@ -234,7 +245,7 @@ def test_linux_kernel_accepts_our_own_outer_headers(lab: dict[str, str]) -> None
     try:
         for csum in (False, True):
             template = vxlan.EncapTemplate(
-                vni=4096, src_pa="10.77.0.2", dst_pa="10.77.0.1", src_mac=WIN_UNDERLAY_MAC,
+                vni=4096, src_pa=lab["win_pa"], dst_pa=lab["lnx_pa"], src_mac=WIN_UNDERLAY_MAC,
                 dst_mac=LNX_UNDERLAY_MAC, udp_checksum=csum,
             )
             stop = threading.Event()
