@@ -607,6 +607,11 @@ class HnsService(IndexedState):
         if net["Name"].casefold() in self._net_by_name:
             raise NetworkAlreadyExists(detail=net["Name"])
         self._check_subnets(net)
+        seen: set[str] = set()
+        for subnet in model.subnets_of(net):
+            if subnet["ID"].upper() in seen:
+                subnet["ID"] = model.new_guid(upper=True)
+            seen.add(subnet["ID"].upper())
         if not net["MacPool"]["Ranges"]:
             net["MacPool"] = {"Ranges": [self._default_mac_range()]}
         if not imported and net["Type"] in _ADAPTER_TYPES and \
@@ -785,7 +790,7 @@ class HnsService(IndexedState):
                           None)
             if subnet is None:
                 raise InvalidIp(detail=f"{ip} is in no subnet of the network")
-            pool = self._pools.get(subnet["ID"])
+            pool = self._pools.get((net_key, subnet["ID"]))
             if pool is not None and int(ipaddress.ip_address(ip)) in pool.reserved:
                 raise AddrInvalidOrReserved(
                     detail=f"{ip} is reserved in {subnet['IpAddressPrefix']}")
@@ -804,7 +809,7 @@ class HnsService(IndexedState):
             self._allocate_ip(ep, subnet, net_key)
 
     def _allocate_ip(self, ep: Json, subnet: Json, net_key: str) -> None:
-        pool = self._pools.get(subnet["ID"])
+        pool = self._pools.get((net_key, subnet["ID"]))
         if pool is None:
             return
         version = ipaddress.ip_network(subnet["IpAddressPrefix"], strict=False).version

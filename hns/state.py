@@ -6,7 +6,7 @@ Indexes (all O(1) per create, never a scan of the store):
     _net_eps       network key -> endpoint keys
     _local_ips / _remote_ips   (network key, ip) -> endpoint key
     _macs          (network key, MAC upper) -> endpoint key
-    _pools / _mac_pools        subnet id -> IP Pool; network key -> MAC Pool
+    _pools / _mac_pools        (network key, subnet id) -> IP Pool; network key -> MAC Pool
     _ports         (protocol, port) -> {vip or "" (any address): owner key}
 Keys are upper-case ids; objects keep the id case they were created with.
 
@@ -69,7 +69,7 @@ class IndexedState:
         self._local_ips: dict[tuple[str, str], str] = {}
         self._remote_ips: dict[tuple[str, str], str] = {}
         self._macs: dict[tuple[str, str], str] = {}
-        self._pools: dict[str, Pool] = {}
+        self._pools: dict[tuple[str, str], Pool] = {}
         self._mac_pools: dict[str, Pool] = {}
         self._ports: dict[tuple[int, int], dict[str, str]] = {}
 
@@ -86,10 +86,10 @@ class IndexedState:
             self._net_eps.setdefault(key, set())
             for subnet in model.subnets_of(obj):
                 prefix = subnet.get("IpAddressPrefix")
-                if prefix and subnet["ID"] not in self._pools:
+                if prefix and (key, subnet["ID"]) not in self._pools:
                     pool = subnet_pool(prefix, model.subnet_gateway(subnet))
                     if pool is not None:
-                        self._pools[subnet["ID"]] = pool
+                        self._pools[(key, subnet["ID"])] = pool
             ranges = obj.get("MacPool", {}).get("Ranges") or []
             if ranges and key not in self._mac_pools:
                 first = model.mac_to_int(ranges[0]["StartMacAddress"])
@@ -131,7 +131,7 @@ class IndexedState:
                 s["ID"]: s for s in model.subnets_of(replaced_by)}
             for subnet in model.subnets_of(obj):
                 if kept.get(subnet["ID"]) != subnet:
-                    self._pools.pop(subnet["ID"], None)
+                    self._pools.pop((key, subnet["ID"]), None)
         elif kind == "endpoint":
             net_key = _key(obj["HostComputeNetwork"])
             self._net_eps.get(net_key, set()).discard(key)
@@ -177,7 +177,7 @@ class IndexedState:
             return
         value = int(ipaddress.ip_address(ip))
         for subnet in model.subnets_of(net):
-            pool = self._pools.get(subnet["ID"])
+            pool = self._pools.get((net_key, subnet["ID"]))
             if pool is not None and pool.contains(value):
                 if taken:
                     pool.taken(value)

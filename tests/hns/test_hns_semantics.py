@@ -456,3 +456,16 @@ def test_reboot_detaches_endpoints_of_persistent_networks(svc: HnsService) -> No
     svc.reboot()
     got = svc.hns_call("GET", f"/endpoints/{ep['ID']}")
     assert (got["State"], got["SharedContainers"]) == (4, [])
+
+
+def test_networks_sharing_a_subnet_id_keep_separate_pools(svc: HnsService) -> None:
+    sid = "A8D5A7AB-DD0D-4A01-8E37-10681D2A494A"  # V1 views carry subnet ids; copies reuse them
+    ids = []
+    for name, prefix in (("one", "10.1.0.0/24"), ("two", "10.2.0.0/24")):
+        gateway = prefix.replace("0/24", "1")
+        ids.append(svc.hns_call("POST", "/networks/", json.dumps({
+            "Name": name, "Type": "nat", "Subnets": [
+                {"ID": sid, "AddressPrefix": prefix, "GatewayAddress": gateway}]}))["ID"])
+    svc.hns_call("DELETE", f"/networks/{ids[0]}")
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": ids[1]}))
+    assert ep["IPAddress"] == "10.2.0.2"
