@@ -29,7 +29,6 @@ from .headers import (
     ETH_P_8021Q,
     ETH_P_IPV4,
     ETH_P_IPV6,
-    IPPROTO_TCP,
     IPPROTO_UDP,
     VXLAN_PORT,
     Ethernet,
@@ -239,11 +238,13 @@ _II = struct.Struct("!II")
 _V4 = struct.Struct("!BxHxxHxBxxII")
 _V6 = struct.Struct("!4xHBx16s16s")
 _IP20 = struct.Struct("!10H")
-_FAST = struct.Struct("!IHHIHIIHHHHII")
-# _FAST, then the inner frame: MACs skipped, ethertype, version/IHL, flags/fragment offset,
-# protocol, addresses, ports (an untagged inner IPv4 header without options).
-_FAST_KEY = struct.Struct("!IHHIHIIHHHHII12xHB5xHxB2xIIHH")
-_TCP_UDP = (IPPROTO_TCP, IPPROTO_UDP)
+# Fast paths (literals instead of named constants there: they run once per packet).
+# Outer: ethertype + version/IHL + TOS, total length, ident, flags/fragment + TTL +
+# protocol, header checksum, addresses, UDP ports, length, checksum, VXLAN words.
+_fast_unpack = struct.Struct("!IHHIHIIHHHHII").unpack_from
+# The same, then the inner frame: MACs skipped, ethertype, version/IHL, flags/fragment
+# offset, protocol, addresses, ports (an untagged inner IPv4 header without options).
+_fast_key_unpack = struct.Struct("!IHHIHIIHHHHII12xHB5xHxB2xIIHH").unpack_from
 _tuple_new = tuple.__new__
 
 
@@ -266,13 +267,13 @@ def decapsulate(
     """
     try:
         ethv, total, ident, ffp, csum, src, dst, sport, dport, ulen, ucs, vx0, vx1 = (
-            _FAST.unpack_from(frame, 12)
+            _fast_unpack(frame, 12)
         )
     except struct.error:
         ethv = -1  # too short for the fast path: the general path below says why
     if (
         ethv >> 8 == 0x080045  # ethertype IPv4, version 4, IHL 5
-        and ffp & 0x3FFF00FF == IPPROTO_UDP  # not a fragment, protocol UDP
+        and ffp & 0x3FFF00FF == 17  # not a fragment, protocol UDP
         and dport == dst_port and ucs == 0 and vx0 & 0x08000000
         and 30 <= ulen == total - 20 <= len(frame) - 34
         and (expected_vni is None or vx1 >> 8 == expected_vni)
@@ -305,11 +306,11 @@ def decapsulate_with_key(
     the outer headers and the inner 5-tuple; any other frame takes the two-call path."""
     try:
         (ethv, total, ident, ffp, csum, src, dst, sport, dport, ulen, ucs, vx0, vx1,
-         iet, ivihl, iff, iproto, isrc, idst, isport, idport) = _FAST_KEY.unpack_from(frame, 12)
+         iet, ivihl, iff, iproto, isrc, idst, isport, idport) = _fast_key_unpack(frame, 12)
     except struct.error:
         ethv = -1
     if (
-        ethv >> 8 == 0x080045 and ffp & 0x3FFF00FF == IPPROTO_UDP
+        ethv >> 8 == 0x080045 and ffp & 0x3FFF00FF == 17
         and dport == dst_port and ucs == 0 and vx0 & 0x08000000
         and 54 <= ulen == total - 20 <= len(frame) - 34
         and (expected_vni is None or vx1 >> 8 == expected_vni)
@@ -317,7 +318,7 @@ def decapsulate_with_key(
             not verify_checksums
             or (ethv - 0x08000000 + total + ident + ffp + csum + src + dst) % 0xFFFF == 0
         )
-        and iet == ETH_P_IPV4 and ivihl == 0x45 and not iff & 0x3FFF and iproto in _TCP_UDP
+        and iet == 0x0800 and ivihl == 0x45 and not iff & 0x3FFF and iproto in (6, 17)
     ):
         return (
             _tuple_new(Decapsulated, (vx1 >> 8, frame[50 : 34 + ulen], src, dst, sport, dport,

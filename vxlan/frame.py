@@ -155,8 +155,7 @@ class FlowKey(NamedTuple):
 
 
 _II = struct.Struct("!II")
-_FAST4 = struct.Struct("!HB5xHxB2xIIHH")
-_TCP_UDP = (IPPROTO_TCP, IPPROTO_UDP)
+_fast4_unpack = struct.Struct("!HB5xHxB2xIIHH").unpack_from
 _tuple_new = tuple.__new__
 _HH = struct.Struct("!HH")
 _BBxxH = struct.Struct("!BBxxH")
@@ -172,8 +171,9 @@ def flow_key(data: bytes, offset: int = 0) -> FlowKey | None:
     fragments get ports 0. Truncated IP/L4 headers raise DecodeError."""
     try:
         # Fast path: untagged IPv4 without options, TCP or UDP, not a fragment.
-        et, vihl, ff, proto, src, dst, sport, dport = _FAST4.unpack_from(data, offset + 12)
-        if et == ETH_P_IPV4 and vihl == 0x45 and not ff & 0x3FFF and proto in _TCP_UDP:
+        et, vihl, ff, proto, src, dst, sport, dport = _fast4_unpack(data, offset + 12)
+        # literals, not the named constants: this line runs once per packet
+        if et == 0x0800 and vihl == 0x45 and not ff & 0x3FFF and proto in (6, 17):
             return _tuple_new(FlowKey, (src, dst, proto, sport, dport))
     except struct.error:
         pass  # short frame: the general path below says why
