@@ -227,3 +227,18 @@ def test_hcn_create_accepts_v1_settings(svc: HnsService) -> None:
     assert net["Ipams"][0]["Subnets"][0]["IpAddressPrefix"] == "172.16.0.0/24"
     ep = svc.hcn_call("HcnCreateEndpoint", None, json.dumps({"VirtualNetwork": net["ID"]}))
     assert ep["IpConfigurations"][0]["IpAddress"] == "172.16.0.2"
+
+
+@pytest.mark.parametrize(("ptype", "value"), [("VSID", 5000), ("VLAN", 42)])
+def test_subnet_policy_roundtrip_v2_v1_v2(svc: HnsService, ptype: str, value: int) -> None:
+    body = network_v2(ntype="ICS")
+    body["Ipams"][0]["Subnets"][0]["Policies"] = [
+        {"Type": ptype, "Settings": {"IsolationId": value}}]
+    net = svc.hcn_call("HcnCreateNetwork", None, json.dumps(body))
+    v1 = svc.hns_call("GET", f"/networks/{net['ID']}")
+    assert v1["Subnets"][0]["Policies"] == [{"Type": ptype, ptype: value}]
+    copy = {k: v for k, v in v1.items() if k not in ("ID", "Name")}
+    again = svc.hns_call("POST", "/networks/", json.dumps(dict(copy, Name="copy")))
+    back = svc.hcn_call("HcnQueryNetworkProperties", again["ID"], None)
+    assert back["Ipams"][0]["Subnets"][0]["Policies"] == [
+        {"Type": ptype, "Settings": {"IsolationId": value}}]
