@@ -57,6 +57,7 @@ Commands:
    /list-rule                   list the rules of a port, layer or group
    /get-rule-counter            list the rules with their counters
    /get-port-state              show the port state
+   /get-port-counter            show the port's packet, byte and drop counters
    /list-space                  list the mapping spaces of a port
    /list-mapping                list the CA-PA mappings of a port
    /list-unified-flow           list the unified flow table of a port
@@ -70,7 +71,8 @@ Commands:
 
 COMMANDS = (
     "list-vmswitch-port", "list-layer", "list-group", "list-rule", "get-rule-counter",
-    "get-port-state", "list-space", "list-mapping", "list-unified-flow", "process-tuples",
+    "get-port-state", "get-port-counter", "list-space", "list-mapping", "list-unified-flow",
+    "process-tuples",
 )
 _VALUED = ("switch", "port", "layer", "group", "rule", "space", "format", "process-tuples")
 
@@ -384,6 +386,31 @@ def _port_state(switch: Switch, args: _Args, as_json: bool) -> object:
     return [*lines, _done("get-port-state")]
 
 
+def _port_counters(switch: Switch, args: _Args, as_json: bool) -> object:
+    port = _port(switch, args)
+    port.fold_counters()
+    items = []
+    for direction in (OUT, IN):
+        packets, octets = port.counters[direction]
+        drops = port.drops[direction]
+        items.append({"Direction": direction, "Packets": packets, "Bytes": octets,
+                      "DroppedPackets": sum(drops.values()),
+                      "DropReasons": {r.value: drops[r] for r in DropReason if drops[r]}})
+    if as_json:
+        return {"InformationArray": [{"PortCounters": items}]}
+    lines: list[str] = []
+    for item in items:
+        lines += [f"Direction - {item['Direction']}",
+                  f"    Packets : {item['Packets']}",
+                  f"    Bytes : {item['Bytes']}",
+                  f"    Dropped packets : {item['DroppedPackets']}"]
+        reasons = item["DropReasons"]
+        assert isinstance(reasons, dict)
+        lines += [f"        {reason} : {count}" for reason, count in reasons.items()]
+        lines.append("")
+    return [*lines, _done("get-port-counter")]
+
+
 def _list_spaces(switch: Switch, args: _Args, as_json: bool) -> object:
     port = _port(switch, args)
     if as_json:
@@ -523,6 +550,7 @@ _HANDLERS: dict[str, Callable[[Switch, _Args, bool], object]] = {
     "list-rule": _list_rules,
     "get-rule-counter": _rule_counters,
     "get-port-state": _port_state,
+    "get-port-counter": _port_counters,
     "list-space": _list_spaces,
     "list-mapping": _list_mappings,
     "list-unified-flow": _list_uft,

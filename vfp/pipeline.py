@@ -194,6 +194,9 @@ def process(port: Port, frame: bytes, direction: str) -> Result:
     """Send one frame through a port (the data path: fast path, else slow path)."""
     if not port.enabled or port.blocked:
         port.drops[direction][DropReason.PORT_BLOCKED] += 1
+        cell = port.counters[direction]
+        cell[0] += 1
+        cell[1] += len(frame)
         return Result(False, reason=DropReason.PORT_BLOCKED)
     key = fast_key(frame, port.vxlan_port_bytes)
     if key is not None:
@@ -248,11 +251,15 @@ def _simulate(
     if not port.enabled or port.blocked:
         if commit:
             port.drops[direction][DropReason.PORT_BLOCKED] += 1
+            counters[0] += 1
+            counters[1] += len(frame)
         return Trace(port, direction, None, status, reason=DropReason.PORT_BLOCKED)
     parsed = parse_frame(frame, sw_port(port))
     if isinstance(parsed, DropReason):
         if commit:
             port.drops[direction][parsed] += 1
+            counters[0] += 1
+            counters[1] += len(frame)
         return Trace(port, direction, None, status, reason=parsed)
     t = Trace(port, direction, parsed, status)
     n = len(frame)

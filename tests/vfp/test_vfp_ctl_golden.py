@@ -76,6 +76,7 @@ CASES = {
                        "/port pod1",
     "get_rule_counter": "/port pod1 /layer VNET_ENCAP_LAYER /get-rule-counter",
     "get_port_state": "/port pod1 /get-port-state",
+    "get_port_counter": "/get-port-counter /port pod1",
     "list_space": "/port pod1 /list-space",
     "list_mapping": "/port pod1 /list-mapping",
     "list_unified_flow": "/port pod1 /list-unified-flow",
@@ -181,6 +182,10 @@ def test_vfpctrl_format_json_lists_ports_and_traces() -> None:
     assert doc["Verdict"] == "allow"
     assert doc["Final"]["DestinationIP"] == "10.43.0.1"
     assert doc["Final"]["SourceIP"] == "10.42.1.1"
+    _, text = run(sw, "/port pod1 /get-port-counter /format 1")
+    counters = json.loads(text)["InformationArray"][0]["PortCounters"]
+    assert [c["Direction"] for c in counters] == ["OUT", "IN"]
+    assert counters[1]["DroppedPackets"] == 2
     _, text = run(sw, "/port pod1 /list-rule /format 1")
     layers = json.loads(text)["Layers"]
     assert [lay["Id"] for lay in layers] == ["ACL_ENDPOINT_LAYER", "SLB_NAT_LAYER",

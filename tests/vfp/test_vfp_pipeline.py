@@ -264,3 +264,24 @@ def test_syn_only_and_non_syn_rule_flags_match_on_tcp_flags() -> None:
     assert not process(port, build_frame(17, POD, 1, REMOTE, 53), OUT).allowed
     g.remove_rule("non-syn-block")
     assert process(port, build_frame(17, POD, 1, REMOTE, 53), OUT).allowed
+
+
+def test_ipv6_packets_run_ipv6_groups_on_the_slow_path() -> None:
+    sw = Switch(clock=Clock())
+    port = sw.add_port("p")
+    lay = port.add_layer(Layer("ACL", 1, stateful=True))
+    g4 = lay.add_group(Group("V4_OUT", 1, OUT))
+    g6 = lay.add_group(Group("V6_OUT", 2, OUT, version=6))
+    g4.add_rule(Rule("allow-v4", 1, Allow()))
+    g6.add_rule(Rule("allow-v6-web", 1, Allow(), flags=TERMINATING | STATEFUL,
+                     conditions=conditions(dst_ip="fd00::/64", dst_port="443")))
+    lay.add_group(Group("V6_IN", 1, IN, version=6))
+    src, dst = ip("fd00::5"), ip("fd00::7")
+    f = build_frame(6, src, 5000, dst, 443, version=6, payload=b"x")
+    r = process(port, f, OUT)
+    assert r.allowed
+    assert r.output == f
+    assert not process(port, build_frame(6, src, 5000, dst, 80, version=6), OUT).allowed
+    reply = build_frame(6, dst, 443, src, 5000, version=6)
+    assert process(port, reply, IN).allowed
+    assert not process(port, build_frame(6, dst, 444, src, 5000, version=6), IN).allowed
