@@ -358,6 +358,7 @@ class Port(ActionContext):
         self.dry_run = False
         self._vx = switch.vxlan_port.to_bytes(2, "big")
         self.cell_paths: dict[tuple[int, ...], tuple[list[int], ...]] = {}
+        self.slow_packets = 0
 
     # -- ActionContext ------------------------------------------------------------------
     @property

@@ -235,9 +235,37 @@ def simulate(
         port.dry_run = False
 
 
+SWEEP_EVERY = 4096  # slow-path packets between sweeps of expired flows
+
+
+def sweep(port: Port, now: float | None = None) -> int:
+    """Delete expired unified flows and layer flow pairs (releasing NAT ports); returns how
+    many entries went. Runs by itself every SWEEP_EVERY slow-path packets."""
+    if now is None:
+        now = port.switch.clock()
+    gone = 0
+    for table in port.uft.values():
+        dead = [k for k, e in table.items() if e.expires <= now]
+        for k in dead:
+            table.pop(k).fold()
+        gone += len(dead)
+    for layer in port.layers.values():
+        for fl in [f for f in layer.flows.values() if f.expires <= now and f.initiator]:
+            _delete_pair(port, fl)
+            gone += 2
+        for k in [k for k, f in layer.flows.items() if f.expires <= now]:
+            del layer.flows[k]
+            gone += 1
+    return gone
+
+
 def _simulate(
     port: Port, frame: bytes, direction: str, commit: bool, key: bytes | None, now: float
 ) -> Trace:
+    if commit:
+        port.slow_packets += 1
+        if port.slow_packets % SWEEP_EVERY == 0:
+            sweep(port, now)
     old = None if key is None else port.uft[direction].get(key)
     if key is None:
         status = "not cacheable"
@@ -347,6 +375,8 @@ def _simulate(
                 counters=_intern_cells(port, cells), flows=tuple(used),
                 key=key,
             )
+        elif t.reason is DropReason.NAT_EXHAUSTED:
+            entry = None  # transient: a port may come back before any policy change
         else:
             entry = drop_entry(key, port.generation, now, ttl,
                                t.reason or DropReason.RULE_BLOCK, _intern_cells(port, cells))

@@ -285,3 +285,25 @@ def test_ipv6_packets_run_ipv6_groups_on_the_slow_path() -> None:
     reply = build_frame(6, dst, 443, src, 5000, version=6)
     assert process(port, reply, IN).allowed
     assert not process(port, build_frame(6, dst, 444, src, 5000, version=6), IN).allowed
+
+
+def test_sweep_removes_expired_flows_and_releases_nat_ports() -> None:
+    from vfp import DynNat, NatRange
+    from vfp.pipeline import sweep
+
+    clock = Clock()
+    sw = Switch(clock=clock)
+    port = sw.add_port("p")
+    port.add_nat_pool("POOL", [NatRange(ip("172.16.0.1"), 40000, 40000)])
+    lay = port.add_layer(Layer("SNAT", 1, stateful=True, flags=DEFAULT_ALLOW))
+    lay.add_group(Group("OUT", 1, OUT)).add_rule(
+        Rule("SNAT", 1, DynNat("POOL"), flags=TERMINATING | STATEFUL, ttl=60))
+    udp = build_frame(17, POD, 1, REMOTE, 53, payload=b"q")
+    assert process(port, udp, OUT).allowed
+    other = build_frame(17, POD, 2, REMOTE, 53, payload=b"q")
+    assert process(port, other, OUT).reason is DropReason.NAT_EXHAUSTED
+    clock.now += 61
+    assert sweep(port) > 0
+    assert not lay.flows
+    assert not port.uft[OUT]
+    assert process(port, other, OUT).allowed  # the port went back to the pool
