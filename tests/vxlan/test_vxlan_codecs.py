@@ -29,6 +29,7 @@ from vxlan import (
     decode_frame,
     encode_frame,
 )
+from vxlan.underlay import outer_destination
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADERS: list[Any] = [Ethernet, ARP, IPv4, IPv6, TCP, UDP, ICMPv4, ICMPv6, VXLANHeader]
@@ -100,9 +101,17 @@ def test_every_parser_raises_only_decode_error_on_random_bytes(data: bytes) -> N
         for offset in (0, 1, 14):
             err = _decode_error_of(header.unpack, data, offset)
             assert err is None or (err.header and err.offset >= 0 and err.reason)
-    for func in (decode_frame, vxlan.flow_key, vxlan.decapsulate):
+    for func in (decode_frame, vxlan.flow_key, vxlan.decapsulate, vxlan.decapsulate_with_key,
+                 outer_destination, _read_all_pcap):
         err = _decode_error_of(func, data)
         assert err is None or err.reason
+    pcap_like = b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(16) + data
+    err = _decode_error_of(_read_all_pcap, pcap_like)
+    assert err is None or err.header == "pcap"
+
+
+def _read_all_pcap(data: bytes) -> list[vxlan.PcapRecord]:
+    return list(vxlan.PcapReader(data))
 
 
 def _decode_error_of(func: Any, *args: Any) -> DecodeError | None:
