@@ -60,6 +60,7 @@ from hns.errors import (
     ServiceNotStarted,
     SwitchExtensionNotFound,
     Unexpected,
+    error_for_hresult,
 )
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_policies
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
@@ -147,6 +148,7 @@ class HnsService(IndexedState):
             raise InvalidArg(detail=f"unknown profile {profile!r}")
         self._lock = threading.RLock()
         self._closed = False
+        self._faults: list[list[Any]] = []  # [target, hresult, times left]
         self._profile = PROFILES[profile]
         self._store = Store(state)
         self._objs: dict[str, dict[str, Json]] = {kind: {} for kind in KINDS}
@@ -182,6 +184,34 @@ class HnsService(IndexedState):
         self._store.clear()
         self._objs = {kind: {} for kind in KINDS}
         self._reset_indexes()
+        self._faults.clear()
+
+    @_guard
+    def inject_fault(self, target: str, hresult: int, *, times: int = 1) -> None:
+        """Make the next ``times`` calls matching ``target`` fail with ``hresult`` before
+        they touch anything.  ``target`` is an HCN export name (``HcnDeleteLoadBalancer``)
+        or a V1 ``"METHOD /path-prefix"`` (``"DELETE /policylists"``); the path prefix
+        ignores case.  For tests of client retry logic (peers.md: kubernetes#113524 WS2019
+        LB deletes that fail, HNS restarts).  Not persisted; ``reset()`` clears them."""
+        if not isinstance(target, str) or not target or not isinstance(times, int) \
+                or times < 1 or not isinstance(hresult, int):
+            raise InvalidArg(detail="fault needs a target, an HRESULT and times >= 1")
+        self._faults.append([target, hresult & 0xFFFFFFFF, times])
+
+    def _maybe_fail(self, name: str) -> None:
+        for fault in self._faults:
+            target = fault[0]
+            if " " in target:
+                method, prefix = target.split(" ", 1)
+                verb, path = name.split(" ", 1) if " " in name else ("", name)
+                hit = method.upper() == verb and path.lower().startswith(prefix.lower())
+            else:
+                hit = target == name
+            if hit:
+                fault[2] -= 1
+                if fault[2] == 0:
+                    self._faults.remove(fault)
+                raise error_for_hresult(fault[1])
 
     @_guard
     def reboot(self) -> None:
@@ -294,6 +324,8 @@ class HnsService(IndexedState):
         if not isinstance(method, str) or not isinstance(path, str):
             raise InvalidArg(detail="method and path must be strings")
         verb = method.upper()
+        if self._faults:
+            self._maybe_fail(f"{verb} {path if path.startswith('/') else '/' + path}")
         parts = [p for p in path.split("?", 1)[0].split("/") if p]
         if not parts:
             raise RequestUnsupported(detail=f"no resource in path {path!r}")
@@ -425,6 +457,8 @@ class HnsService(IndexedState):
         """computenetwork.dll!Hcn*: ``function`` is the export name (HcnCreateNetwork, ...)."""
         if not isinstance(function, str) or not function.startswith("Hcn"):
             raise RequestUnsupported(detail=f"unknown function {function!r}")
+        if self._faults:
+            self._maybe_fail(function)
         rest = function[3:]
         verb = next((v for v in _HCN_VERBS if rest.startswith(v)), None)
         if verb is None:

@@ -469,3 +469,24 @@ def test_networks_sharing_a_subnet_id_keep_separate_pools(svc: HnsService) -> No
     svc.hns_call("DELETE", f"/networks/{ids[0]}")
     ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": ids[1]}))
     assert ep["IPAddress"] == "10.2.0.2"
+
+
+def test_injected_faults_fail_the_next_matching_calls_then_clear(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    lb = svc.hcn_call("HcnCreateLoadBalancer", None, lb_body([ep["ID"]]))
+    svc.inject_fault("HcnDeleteLoadBalancer", 0x803B0017, times=2)  # degraded, twice
+    for _ in range(2):
+        expect(errors.DegradedOperation, 0x803B0017,
+               "There was an operation attempted on a degraded object.",
+               lambda: svc.hcn_call("HcnDeleteLoadBalancer", lb["ID"]))
+    svc.hcn_call("HcnDeleteLoadBalancer", lb["ID"])  # the third try goes through
+    svc.inject_fault("GET /Networks", 0x80070426)
+    expect(errors.ServiceNotStarted, 0x80070426, "The service has not been started.",
+           lambda: svc.hns_call("GET", "/networks/"))
+    assert len(svc.hns_call("GET", "/networks/")) == 1
+    svc.inject_fault("HcnCreateEndpoint", 0x803B0007)
+    svc.reset()  # clears pending faults too
+    assert svc.hcn_call("HcnEnumerateNetworks", None, None) == []
+    with pytest.raises(errors.InvalidArg):
+        svc.inject_fault("", 0x803B0007)
