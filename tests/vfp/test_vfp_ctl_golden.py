@@ -211,3 +211,18 @@ def test_vfpctrl_selectors_in_any_order_give_same_text(order: list[str]) -> None
                        "/list-rule")
     assert run(sw, " ".join(order)) == expected
     assert run(sw, "vfpctrl.exe " + " ".join(order)) == expected
+
+
+_VOCAB = ["/port", "pod1", "/layer", "ACL_ENDPOINT_LAYER", "/group", "G", "/rule", "x",
+          "/list-rule", "/list-layer", "/list-group", "/process-tuples", "/format", "1",
+          "6 10.0.0.1 1 10.0.0.2 2 out 1", "encap 4 1.1.1.1 2.2.2.2 4096 17 ::1 1 ::2 2 in 0",
+          "encap 9 a b", "/get-port-counter", "/h", "", "junk", "/list-unified-flow"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_VOCAB), max_size=6))
+def test_vfpctrl_random_command_lines_never_raise(argv: list[str]) -> None:
+    code, text = run(_scenario(), argv)
+    assert code in (0, 1)
+    assert text.endswith("\r\n")
+    assert (code == 1) == text.startswith("ERROR: ")

@@ -13,6 +13,7 @@ from vfp import (
     OUT,
     STATEFUL,
     TERMINATING,
+    TRACK_TCP,
     Allow,
     Decap,
     DropReason,
@@ -42,9 +43,11 @@ def _policy_port(choice: dict[str, int]) -> Port:
     port = sw.add_port("p", mac=POD_MAC)
     sf = TERMINATING | STATEFUL
     if choice["acl"]:
+        sf_acl = sf | (TRACK_TCP if choice["acl"] == 2 else 0)
         acl = port.add_layer(Layer("ACL", 15, stateful=True))
-        acl.add_group(Group("OUT", 1, OUT)).add_rule(Rule("allow-out", 100, Allow(), flags=sf))
-        acl.add_group(Group("IN", 1, IN)).add_rule(Rule("allow-in", 100, Allow(), flags=sf))
+        acl.add_group(Group("OUT", 1, OUT)).add_rule(
+            Rule("allow-out", 100, Allow(), flags=sf_acl))
+        acl.add_group(Group("IN", 1, IN)).add_rule(Rule("allow-in", 100, Allow(), flags=sf_acl))
     nat_kind = choice["nat"]
     if nat_kind:
         lay = port.add_layer(Layer("SLB_NAT_LAYER", 50, stateful=True, flags=DEFAULT_ALLOW))
@@ -82,7 +85,7 @@ def _policy_port(choice: dict[str, int]) -> Port:
 
 
 policies = st.fixed_dictionaries({
-    "acl": st.integers(0, 1), "nat": st.integers(0, 3), "mac": st.integers(0, 1),
+    "acl": st.integers(0, 2), "nat": st.integers(0, 3), "mac": st.integers(0, 1),
     "encap": st.integers(0, 2),
 })
 flows = st.tuples(
