@@ -3,7 +3,9 @@ ICMPv6 pseudo-headers (RFC 793, RFC 768, RFC 8200 section 8.1)."""
 
 from __future__ import annotations
 
-import struct
+import sys
+
+_LITTLE = sys.byteorder == "little"
 
 __all__ = [
     "checksum",
@@ -15,12 +17,17 @@ __all__ = [
 
 
 def ones_sum(data: bytes | bytearray | memoryview) -> int:
-    """Unfolded 16-bit big-endian word sum of `data` (odd length padded with a zero byte)."""
-    n = len(data)
-    if n & 1:
+    """A partial one's-complement sum of `data` as 16-bit big-endian words (odd length
+    padded with a zero byte), congruent mod 0xFFFF to the plain word sum, so it can be
+    added to other partial sums and folded. Sums native-order words in C and swaps the
+    folded result on little-endian hosts (RFC 1071 section 2(B): byte-order independence)."""
+    if len(data) & 1:
         data = bytes(data) + b"\x00"
-        n += 1
-    return sum(struct.unpack(f"!{n >> 1}H", data))
+    total = sum(memoryview(data).cast("B").cast("H"))
+    if _LITTLE:
+        total = fold(total)
+        total = (total & 0xFF) << 8 | total >> 8
+    return total
 
 
 def fold(total: int) -> int:

@@ -60,8 +60,10 @@ def _addr(value: Address, ipv6: bool | None) -> tuple[int, int]:
     """(version, int) from text or int; ints above 32 bits (or ipv6=True) are IPv6."""
     if isinstance(value, str):
         return ip_from_text(value)
-    if ipv6 or value > 0xFFFFFFFF:
+    if ipv6 or (ipv6 is None and value > 0xFFFFFFFF):
         return 6, value
+    if value > 0xFFFFFFFF:
+        raise ValueError(f"{value:#x} does not fit an IPv4 address (pass ipv6=True)")
     return 4, value
 
 

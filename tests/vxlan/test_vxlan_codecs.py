@@ -260,3 +260,13 @@ def test_incremental_checksum_matches_full_recompute() -> None:
     after = IPv4(0x0A000001, 0x0A000002, 6, ttl=63).pack(payload_length=40)
     updated = vxlan.incremental_update(old_csum, 64 << 8 | 6, 63 << 8 | 6)
     assert updated == int.from_bytes(after[10:12], "big")
+
+
+@SETTINGS
+@given(st.binary(max_size=300) | st.sampled_from([b"", b"\x00" * 7, b"\xff" * 8, b"\xff\xff"]))
+def test_checksum_equals_rfc1071_definition(data: bytes) -> None:
+    padded = data + b"\x00" * (len(data) & 1)
+    total = sum(int.from_bytes(padded[i : i + 2], "big") for i in range(0, len(padded), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    assert vxlan.checksum(data) == ~total & 0xFFFF
