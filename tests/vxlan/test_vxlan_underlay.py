@@ -203,3 +203,29 @@ def test_udp_underlay_recv_rebuilds_a_decapsulatable_frame() -> None:
     assert d.inner == inner
     assert d.src_pa == vxlan.ipv4_from_text("127.0.0.5")
     assert d.src_port == sender_port
+
+
+def test_memory_network_many_hosts_ping_in_a_ring() -> None:
+    net = MemoryNetwork()
+    count = 20
+    pas = [f"10.77.1.{i + 1}" for i in range(count)]
+    guests = [GuestStack(bytes([0, 0x15, 0x5D, 9, 0, i]), f"10.244.9.{i + 10}")
+              for i in range(count)]
+    fdb = {g.mac: pa for g, pa in zip(guests, pas, strict=True)}
+    vteps = [Vtep(net.attach(pa), vni=4096, guests=[g], fdb=fdb,
+                  flood=[p for p in pas if p != pa]) for g, pa in zip(guests, pas, strict=True)]
+    for i, (guest, vtep) in enumerate(zip(guests, vteps, strict=True)):
+        vtep.send_all(guest.ping(f"10.244.9.{(i + 1) % count + 10}", ident=i, seq=1))
+    for _ in range(10):
+        if not any([v.poll(0.0) for v in vteps]):
+            break
+        while any([v.poll(0.0) for v in vteps]):
+            pass
+    for i, guest in enumerate(guests):
+        reply = guest.reply_for(i, 1)
+        assert reply is not None, i
+        assert reply.src == vxlan.ipv4_from_text(f"10.244.9.{(i + 1) % count + 10}")
+    # each ARP request was flooded to the 19 other hosts; only the target answered
+    assert sum(g.counters["drop: not for this MAC"] for g in guests) == 0
+    assert sum(g.counters["arp reply"] for g in guests) == count
+    assert sorted(net.hosts()) == sorted(pas)
