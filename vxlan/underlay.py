@@ -130,7 +130,8 @@ class MemoryNetwork:
 
     def _deliver(self, sender: MemoryUnderlay, frame: bytes) -> None:
         if self.capture is not None:
-            self.capture.write(frame)
+            with self._lock:  # hosts may send from several threads; keep records whole
+                self.capture.write(frame)
         try:
             version, dst, dport, _ = outer_destination(frame)
         except DecodeError as exc:
