@@ -17,14 +17,17 @@ everything is deleted in `finally`.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -273,3 +276,43 @@ def test_linux_kernel_accepts_our_own_outer_headers(lab: dict[str, str]) -> None
     finally:
         tx.close()
         rx.close()
+
+
+def test_python_m_vxlan_process_interoperates_with_linux(
+    lab: dict[str, str], tmp_path: Path
+) -> None:
+    """`python3 -m vxlan` as its own process in the emulated node's namespace: the Linux
+    container pings it, it pings the Linux container, and its pcap decodes."""
+    import json
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pcap = tmp_path / "emulator.pcap"
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab["win"], sys.executable, "-m", "vxlan", "--bind",
+         lab["win_pa"], "--vni", "4096", "--ip", "10.244.7.20", "--mac", EMU_MAC, "--flood",
+         lab["lnx_pa"], "--fdb", f"{CTR_MAC}={lab['lnx_pa']}", "--duration", "4", "--ping",
+         "10.244.7.10", "--pcap", str(pcap)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        time.sleep(0.5)  # let it bind
+        ping = subprocess.run(
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W", "2",
+             "10.244.7.20"], capture_output=True, text=True, timeout=30,
+        )
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["guest"]["icmp echo reply"] >= 3, (report, err)
+    assert len(report["echo_replies"]) >= 2, report
+    assert {r["from"] for r in report["echo_replies"]} == {"10.244.7.10"}
+    frames = vxlan.read_pcap(pcap)
+    vnis = {vxlan.decapsulate(f, expected_vni=4096).vni for f in frames}
+    assert vnis == {4096}
