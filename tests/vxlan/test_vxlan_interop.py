@@ -283,10 +283,6 @@ def test_python_m_vxlan_process_interoperates_with_linux(
 ) -> None:
     """`python3 -m vxlan` as its own process in the emulated node's namespace: the Linux
     container pings it, it pings the Linux container, and its pcap decodes."""
-    import json
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     pcap = tmp_path / "emulator.pcap"
     proc = subprocess.Popen(
