@@ -309,3 +309,20 @@ def test_decapsulate_with_key_fast_path_on_common_frames(
     assert key == flow_key(inner)
     assert key is not None
     assert (key.src_port, key.dst_port) == ports_pair
+
+
+def test_decapsulate_accepts_outer_vlan_tag() -> None:
+    out = _encap(_inner(), vni=4096)
+    tagged = out[:12] + b"\x81\x00\x00\x64" + out[12:]  # VLAN 100
+    d = decapsulate(tagged, expected_vni=4096)
+    assert (d.vni, d.inner) == (4096, _inner())
+    assert vxlan.decapsulate_with_key(tagged, expected_vni=4096)[1] == flow_key(_inner())
+
+
+def test_decapsulate_refuses_outer_ipv6_extension_headers() -> None:
+    out = _encap(_inner(), src_pa="fd00::1", dst_pa="fd00::2")
+    # insert an empty hop-by-hop header (next header UDP) after the fixed IPv6 header
+    plen = int.from_bytes(out[18:20], "big") + 8
+    ext = bytes([17, 0]) + bytes(6)
+    frame = out[:18] + plen.to_bytes(2, "big") + bytes([0]) + out[21:54] + ext + out[54:]
+    assert "not UDP (next header 0)" in _refusal(frame).reason
