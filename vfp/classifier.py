@@ -39,6 +39,10 @@ key they hold and are skipped when that key cannot beat the best match found so 
 (priority pruning). Cost grows with the number of distinct shapes and bucket sizes, not
 with the number of rules.
 
+A destination entry holding at most `FLAT_MAX` atoms skips the source level: its atoms
+sit in one list sorted by key and are scanned with inline range checks, which costs less
+than probing one dict per source length.
+
 Rules the index cannot hold cheaply (tag conditions, or more than `MAX_ATOMS` atoms) live
 in a small residual list searched linearly with the same key.
 
@@ -139,14 +143,20 @@ class LinearClassifier:
 # An atom: (key, proto or -1, dport lo, dport hi, needs full check, rule)
 _Atom = tuple[SortKey, int, int, int, bool, Classifiable]
 _SrcLevel = tuple[int, SortKey, dict[int, list[_Atom]]]  # (shift, min key, table)
-_DstEntry = tuple[SortKey, list[_SrcLevel]]
+# A flat entry: (key, src lo, src hi, proto or -1, dport lo, dport hi, full check, rule)
+_Flat = tuple[SortKey, int, int, int, int, int, bool, Classifiable]
+_DstEntry = tuple[SortKey, list[_SrcLevel], list[_Flat] | None]
+FLAT_MAX = 12  # a destination entry with at most this many atoms is scanned, not probed
 _DstLevel = tuple[int, SortKey, dict[int, _DstEntry]]
 
 
 class IndexedClassifier:
     """Tuple-space search over (dst prefix length, src prefix length); see module essay."""
 
-    def __init__(self, rules: Sequence[Classifiable], *, lpm: bool = False, width: int = 32):
+    def __init__(
+        self, rules: Sequence[Classifiable], *, lpm: bool = False, width: int = 32,
+        flat_max: int = FLAT_MAX,
+    ):
         self._lpm = lpm
         self._width = width
         residual: list[tuple[SortKey, Classifiable]] = []
@@ -172,6 +182,20 @@ class IndexedClassifier:
             dtable: dict[int, _DstEntry] = {}
             dmin: SortKey | None = None
             for dnet, by_slen in by_dnet.items():
+                count = sum(len(b) for t in by_slen.values() for b in t.values())
+                if count <= flat_max:
+                    flat: list[_Flat] = []
+                    for slen, by_snet in by_slen.items():
+                        for sval, bucket in by_snet.items():
+                            slo = sval << (width - slen)
+                            shi = slo | ((1 << (width - slen)) - 1)
+                            for key, ap, lo, hi, full, rule in bucket:
+                                flat.append((key, slo, shi, ap, lo, hi, full, rule))
+                    flat.sort(key=lambda a: a[0])
+                    dtable[dnet] = (flat[0][0], [], flat)
+                    if dmin is None or flat[0][0] < dmin:
+                        dmin = flat[0][0]
+                    continue
                 slevels: list[_SrcLevel] = []
                 emin: SortKey | None = None
                 for slen, by_snet in by_slen.items():
@@ -186,7 +210,7 @@ class IndexedClassifier:
                         emin = smin
                 slevels.sort(key=lambda s: s[1])
                 assert emin is not None
-                dtable[dnet] = (emin, slevels)
+                dtable[dnet] = (emin, slevels, None)
                 if dmin is None or emin < dmin:
                     dmin = emin
             assert dmin is not None
@@ -199,7 +223,7 @@ class IndexedClassifier:
         """Number of distinct (dst length, src length) tables, for diagnostics."""
         seen: set[tuple[int, int]] = set()
         for dshift, _, dtable in self._levels:
-            for _, slevels in dtable.values():
+            for _, slevels, _ in dtable.values():
                 for sshift, _, _ in slevels:
                     seen.add((dshift, sshift))
         return len(seen)
@@ -243,6 +267,16 @@ class IndexedClassifier:
                 break
             entry = dtable.get(dst >> dshift)
             if entry is None or (best_key is not None and entry[0] >= best_key):
+                continue
+            flat = entry[2]
+            if flat is not None:
+                for key, slo, shi, aproto, lo, hi, full, rule in flat:
+                    if best_key is not None and key >= best_key:
+                        break
+                    if slo <= src <= shi and (aproto < 0 or aproto == proto) and (
+                        lo <= dport <= hi) and (not full or _matches(rule, k, None)):
+                        best, best_key = rule, key
+                        break
                 continue
             for sshift, smin, stable in entry[1]:
                 if best_key is not None and smin >= best_key:

@@ -70,22 +70,24 @@ lookup_st = st.builds(
 
 
 @settings(max_examples=150, deadline=None)
-@given(rules=rules_st, packets=st.lists(lookup_st, min_size=1, max_size=20))
+@given(rules=rules_st, packets=st.lists(lookup_st, min_size=1, max_size=20),
+       flat_max=st.sampled_from([0, 3, 12, 1000]))
 def test_indexed_classifier_matches_linear_oracle_priority_based(
-    rules: list[R], packets: list[Lookup]
+    rules: list[R], packets: list[Lookup], flat_max: int
 ) -> None:
-    indexed = IndexedClassifier(rules)
+    indexed = IndexedClassifier(rules, flat_max=flat_max)
     linear = LinearClassifier(rules)
     for k in packets:
         assert indexed.classify(k) is linear.classify(k)
 
 
 @settings(max_examples=100, deadline=None)
-@given(rules=rules_st, packets=st.lists(lookup_st, min_size=1, max_size=20))
+@given(rules=rules_st, packets=st.lists(lookup_st, min_size=1, max_size=20),
+       flat_max=st.sampled_from([0, 3, 12, 1000]))
 def test_indexed_classifier_matches_linear_oracle_lpm(
-    rules: list[R], packets: list[Lookup]
+    rules: list[R], packets: list[Lookup], flat_max: int
 ) -> None:
-    indexed = IndexedClassifier(rules, lpm=True)
+    indexed = IndexedClassifier(rules, lpm=True, flat_max=flat_max)
     linear = LinearClassifier(rules, lpm=True)
     for k in packets:
         assert indexed.classify(k) is linear.classify(k)
