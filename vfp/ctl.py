@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Callable, Sequence
 
 from vfp.addr import format_ip, format_mac, parse_ip, parse_mac
-from vfp.errors import DropReason, VfpError
+from vfp.errors import DropReason, NotFound, VfpError
 from vfp.model import (
     IN,
     LAYER_FLAG_NAMES,
@@ -351,15 +351,23 @@ def _list_rules_impl(switch: Switch, args: _Args, as_json: bool, counters: bool)
             {**_layer_json(lay), "Groups": [_group_json(g, True) for g in _groups(port, args, lay)]}
             for lay in layers
         ]}
+    wanted = args.values.get("rule")
+    if wanted is not None and not any(
+        wanted in g.rules for lay in layers for g in _groups(port, args, lay)
+    ):
+        raise NotFound("rule", wanted)
     lines = [*HEADER, ""]
     for layer in layers:
+        groups = _groups(port, args, layer)
+        if wanted is not None:
+            groups = [g for g in groups if wanted in g.rules]
+            if not groups:
+                continue
         if whole_port:
             lines += render_layer(layer)
-        for g in _groups(port, args, layer):
+        for g in groups:
             lines += render_group(g)
-            rules = _rules_sorted(g)
-            if "rule" in args.values:
-                rules = [g.get_rule(args.values["rule"])]
+            rules = _rules_sorted(g) if wanted is None else [g.rules[wanted]]
             for r in rules:
                 lines += render_rule(r, g.version, counters=counters)
     return [*lines, _done(verb)]

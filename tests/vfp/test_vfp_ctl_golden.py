@@ -112,6 +112,18 @@ def test_vfpctrl_every_line_ends_with_crlf_and_success_trailer() -> None:
         assert verb  # the command line itself is not echoed
 
 
+def test_vfpctrl_rule_selector_finds_rule_in_any_group() -> None:
+    sw = _scenario()
+    code, text = run(sw, "/port pod1 /rule DECAP_4096 /list-rule")
+    assert code == 0
+    assert text.count("RULE :") == 1
+    assert "LAYER : VNET_ENCAP_LAYER" in text
+    assert "GROUP : VNET_GROUP_DECAP_IPV4_IN" in text
+    code, text = run(sw, "/port pod1 /rule NOPE /list-rule")
+    assert code == 1
+    assert text == "ERROR: Rule NOPE not found\r\n"
+
+
 def test_vfpctrl_error_first_line_starts_with_error() -> None:
     sw = _scenario()
     for cmd in ("/port nope /list-rule", "/port pod1 /layer NOPE /list-group", "/bogus",
