@@ -501,6 +501,10 @@ class Switch:
         self.ports[port_id] = port
         return port
 
+    def reset(self) -> None:
+        """Forget every port (and with them all policy, flows and counters)."""
+        self.ports.clear()
+
     def remove_port(self, port_id: str) -> None:
         if port_id not in self.ports:
             raise NotFound("port", port_id)

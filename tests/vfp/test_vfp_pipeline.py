@@ -307,3 +307,10 @@ def test_sweep_removes_expired_flows_and_releases_nat_ports() -> None:
     assert not lay.flows
     assert not port.uft[OUT]
     assert process(port, other, OUT).allowed  # the port went back to the pool
+
+
+def test_switch_reset_forgets_ports() -> None:
+    sw, _ = acl_port()
+    sw.reset()
+    assert not sw.ports
+    sw.add_port("c9385412-bdef-49f5-88b0-c9d484ef6716")
