@@ -87,6 +87,9 @@ class Result(NamedTuple):
     fast: bool = False
 
 
+_tuple_new = tuple.__new__
+
+
 @dataclass
 class GroupStep:
     group: Group
@@ -212,8 +215,8 @@ def process(port: Port, frame: bytes, direction: str) -> Result:
                     peer = fl.peer
                     if peer is not None:
                         peer.expires = x
-                if e.allowed:
-                    return Result(True, e.apply(frame), None, True)
+                if e.allowed:  # tuple.__new__: half the cost of Result(...) on this path
+                    return _tuple_new(Result, (True, e.apply(frame), None, True))
                 port.drops[direction][e.reason or DropReason.RULE_BLOCK] += 1
                 return Result(False, None, e.reason, True)
     t = simulate(port, frame, direction, commit=True, key=key)
