@@ -26,11 +26,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
 
 from hns.errors import HnsError
+
+if TYPE_CHECKING:
+    from hns.service import HnsService
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STATE", "main"]
 
@@ -80,11 +83,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _open_service(ns: argparse.Namespace, err: TextIO) -> HnsService | None:
+    """The backend on ``--state`` with ``--profile``; None (after one line on stderr) if refused."""
+    from hns.service import HnsService
+
+    kwargs: dict[str, Any] = {"state": ns.state}
+    if ns.profile:
+        kwargs["profile"] = ns.profile
+    try:
+        return HnsService(**kwargs)
+    except HnsError as exc:
+        err.write(f"hns-emulator: {_describe(exc)}\n")
+        return None
+
+
 def _serve(ns: argparse.Namespace, err: TextIO) -> int:
     import uvicorn
 
     from api.app import create_app
-    from hns.service import HnsService
 
     token = ns.token or os.environ.get("HNS_EMULATOR_TOKEN") or None
     if not is_loopback(ns.host) and not token:
@@ -93,13 +109,8 @@ def _serve(ns: argparse.Namespace, err: TextIO) -> int:
             "pass --token or set HNS_EMULATOR_TOKEN\n"
         )
         return 2
-    kwargs: dict[str, Any] = {"state": ns.state}
-    if ns.profile:
-        kwargs["profile"] = ns.profile
-    try:
-        service = HnsService(**kwargs)
-    except HnsError as exc:
-        err.write(f"hns-emulator: {_describe(exc)}\n")
+    service = _open_service(ns, err)
+    if service is None:
         return 2
     try:
         app = create_app(service, token=token)
@@ -147,15 +158,8 @@ def _load(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 return 1
         return 0
 
-    from hns.service import HnsService
-
-    kwargs: dict[str, Any] = {"state": ns.state}
-    if ns.profile:
-        kwargs["profile"] = ns.profile
-    try:
-        service = HnsService(**kwargs)
-    except HnsError as exc:
-        err.write(f"hns-emulator: {_describe(exc)}\n")
+    service = _open_service(ns, err)
+    if service is None:
         return 1
     try:
         if _looks_like_dump(doc, set(service.dump())):
