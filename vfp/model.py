@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from vfp.actions import Action, ActionContext, Block
 from vfp.addr import ip_width
@@ -33,6 +34,24 @@ from vfp.conditions import Conditions
 from vfp.errors import AlreadyExists, DropReason, InvalidRule, NotFound
 from vfp.flows import FlowKey, LayerFlow, UftEntry
 from vfp.packet import VXLAN_PORT, Packet
+
+_T = TypeVar("_T")
+
+
+def _get(table: dict[str, _T], kind: str, key: str) -> _T:
+    """``table[key]``, or NotFound naming the kind of object: the one lookup-or-raise."""
+    try:
+        return table[key]
+    except KeyError:
+        raise NotFound(kind, key) from None
+
+
+def _pop(table: dict[str, _T], kind: str, key: str) -> _T:
+    """Remove and return ``table[key]``, or NotFound naming the kind of object."""
+    try:
+        return table.pop(key)
+    except KeyError:
+        raise NotFound(kind, key) from None
 
 RULE_FLAG_NAMES = {
     1: "terminating", 2: "stateful", 4: "non-syn only", 8: "track tcp state",
@@ -145,37 +164,33 @@ class Group:
             self._on_change()
 
     def add_rule(self, rule: Rule) -> Rule:
-        rule.validate(self.version)
-        key = rule.id or rule.name
-        if key in self.rules:
-            raise AlreadyExists("rule", key)
-        rule.order = next(self._order)
-        self.rules[key] = rule
-        self._changed()
+        self.add_rules([rule])
         return rule
 
     def add_rules(self, rules: list[Rule]) -> None:
-        """Add many rules at once (one rebuild, one generation bump)."""
+        """Add many rules at once (one rebuild, one generation bump).
+
+        All or nothing: every rule is validated and checked for a clash (with the group and
+        within the batch) before any is added, so a refused batch leaves the group as it was.
+        """
+        keys: set[str] = set()
         for rule in rules:
             rule.validate(self.version)
             key = rule.id or rule.name
-            if key in self.rules:
+            if key in self.rules or key in keys:
                 raise AlreadyExists("rule", key)
+            keys.add(key)
+        for rule in rules:
             rule.order = next(self._order)
-            self.rules[key] = rule
+            self.rules[rule.id or rule.name] = rule
         self._changed()
 
     def remove_rule(self, rule_id: str) -> None:
-        if rule_id not in self.rules:
-            raise NotFound("rule", rule_id)
-        del self.rules[rule_id]
+        _pop(self.rules, "rule", rule_id)
         self._changed()
 
     def get_rule(self, rule_id: str) -> Rule:
-        try:
-            return self.rules[rule_id]
-        except KeyError:
-            raise NotFound("rule", rule_id) from None
+        return _get(self.rules, "rule", rule_id)
 
     def classifier(self) -> IndexedClassifier:
         if self._classifier is None:
@@ -242,16 +257,11 @@ class Layer:
         return group
 
     def remove_group(self, group_id: str) -> None:
-        if group_id not in self.groups:
-            raise NotFound("group", group_id)
-        del self.groups[group_id]
+        _pop(self.groups, "group", group_id)
         self._changed()
 
     def get_group(self, group_id: str) -> Group:
-        try:
-            return self.groups[group_id]
-        except KeyError:
-            raise NotFound("group", group_id) from None
+        return _get(self.groups, "group", group_id)
 
     def sorted_groups(self) -> list[Group]:
         if self._sorted is None:
@@ -399,16 +409,11 @@ class Port(ActionContext):
         return layer
 
     def remove_layer(self, layer_id: str) -> None:
-        if layer_id not in self.layers:
-            raise NotFound("layer", layer_id)
-        del self.layers[layer_id]
+        _pop(self.layers, "layer", layer_id)
         self.bump()
 
     def get_layer(self, layer_id: str) -> Layer:
-        try:
-            return self.layers[layer_id]
-        except KeyError:
-            raise NotFound("layer", layer_id) from None
+        return _get(self.layers, "layer", layer_id)
 
     def sorted_layers(self) -> list[Layer]:
         """Layers by ascending priority number (the outbound order)."""
@@ -506,9 +511,7 @@ class Switch:
         self.ports.clear()
 
     def remove_port(self, port_id: str) -> None:
-        if port_id not in self.ports:
-            raise NotFound("port", port_id)
-        del self.ports[port_id]
+        _pop(self.ports, "port", port_id)
 
     def get_port(self, ref: str) -> Port:
         """A port by GUID (case-insensitive) or friendly name."""

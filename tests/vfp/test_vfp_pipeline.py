@@ -13,6 +13,7 @@ from vfp import (
     STATEFUL,
     TERMINATING,
     Allow,
+    AlreadyExists,
     Block,
     DropReason,
     Group,
@@ -216,6 +217,22 @@ def test_rule_with_impossible_value_is_refused_naming_field() -> None:
     with pytest.raises(InvalidRule) as err:
         Group("G6", 1, OUT).add_rule(Rule("r", 1, conditions=conditions(proto="300")))
     assert err.value.field == "protocol"
+
+
+def test_refused_rule_batch_leaves_group_unchanged() -> None:
+    sw = Switch()
+    port = sw.add_port("P")
+    g = port.add_layer(Layer("L", 1)).add_group(Group("G", 1, OUT))
+    g.add_rule(Rule("old", 5, Allow()))
+    generation = port.generation
+    with pytest.raises(AlreadyExists):
+        g.add_rules([Rule("new1", 1, Allow()), Rule("old", 2, Block())])
+    with pytest.raises(AlreadyExists):
+        g.add_rules([Rule("twin", 1, Allow()), Rule("twin", 2, Block())])
+    with pytest.raises(InvalidRule):
+        g.add_rules([Rule("new2", 1, Allow()), Rule("bad", 70000, Allow())])
+    assert sorted(g.rules) == ["old"]
+    assert port.generation == generation
 
 
 def test_blocked_port_drops_everything() -> None:
