@@ -143,9 +143,17 @@ class HnsService(IndexedState):
     HOST_IP: ClassVar[str] = "172.16.0.4"
 
     def __init__(self, *, state: str | os.PathLike[str] = ":memory:",
-                 profile: str = DEFAULT_PROFILE) -> None:
+                 profile: str = DEFAULT_PROFILE, host_ip: str | None = None) -> None:
         if profile not in PROFILES:
             raise InvalidArg(detail=f"unknown profile {profile!r}")
+        if host_ip is not None:
+            try:
+                ipaddress.ip_address(host_ip)
+            except ValueError:
+                raise InvalidArg(detail=f"host_ip {host_ip!r} is not an IP address") from None
+        #: This host's management (provider) address; each host of a cluster has its own.
+        self.host_ip: str = host_ip or self.HOST_IP
+        self._listeners = []
         self._lock = threading.RLock()
         self._closed = False
         self._faults: list[list[Any]] = []  # [target, hresult, times left]
@@ -185,6 +193,7 @@ class HnsService(IndexedState):
         self._objs = {kind: {} for kind in KINDS}
         self._reset_indexes()
         self._faults.clear()
+        self._notify(None)
 
     @_guard
     def inject_fault(self, target: str, hresult: int, *, times: int = 1) -> None:
@@ -292,6 +301,7 @@ class HnsService(IndexedState):
             raise InvalidJson(detail="dump objects are malformed") from None
         self._store.commit([(kind, o) for kind in KINDS for o in fresh[kind].values()],
                            replace_all=True)
+        self._notify(None)
         profile = dump.get("Profile")
         if isinstance(profile, str) and profile in PROFILES:
             self._profile = PROFILES[profile]
@@ -315,6 +325,7 @@ class HnsService(IndexedState):
         self._rebuild()
         self._store.commit([(kind, o) for kind in KINDS for o in saved[kind].values()],
                            replace_all=True)
+        self._notify(None)
 
     # ---- V1: HNSCall ---------------------------------------------------------------------
 
@@ -653,7 +664,7 @@ class HnsService(IndexedState):
             # HNS fills in the management IP of the adapter the network is bound to;
             # flannel waits for this policy before it goes on.
             net["Policies"].append({"Type": "ProviderAddress",
-                                    "Settings": {"ProviderAddress": self.HOST_IP}})
+                                    "Settings": {"ProviderAddress": self.host_ip}})
         extras = net.setdefault("_v1", {})
         extras.setdefault("ActivityId", model.new_guid(upper=True))
         extras.setdefault("LayeredOn", model.new_guid(upper=True))

@@ -11,13 +11,17 @@ Indexes (all O(1) per create, never a scan of the store):
 Keys are upper-case ids; objects keep the id case they were created with.
 
 ``_apply`` commits the changed rows to SQLite first and only then updates memory and the
-indexes, so a failed write changes nothing anywhere.
+indexes, so a failed write changes nothing anywhere.  After memory changed it tells the
+listeners (:meth:`IndexedState.add_listener`) what changed, object by object; the VFP
+compiler is one.  ``None`` instead of a list means "anything may have changed" (reset,
+load, a rolled-back import): listeners then re-read everything.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from hns import model
 from hns.ipam import Pool, subnet_pool
@@ -25,7 +29,7 @@ from hns.store import KINDS, Store
 
 Json = dict[str, Any]
 
-__all__ = ["IndexedState", "key_of"]
+__all__ = ["ChangeListener", "IndexedState", "ObjectChange", "key_of"]
 
 
 def key_of(ident: str) -> str:
@@ -35,11 +39,41 @@ def key_of(ident: str) -> str:
 _key = key_of
 
 
+class ObjectChange(NamedTuple):
+    """One object changed by a committed operation: ``old`` is None for a create, ``new``
+    is None for a delete (both are the stored form; treat them as read-only)."""
+
+    kind: str
+    key: str
+    old: Json | None
+    new: Json | None
+
+
+#: Called with the changes of one committed operation, or None after a wholesale change.
+ChangeListener = Callable[[list[ObjectChange] | None], None]
+
+
 class IndexedState:
     """Objects, indexes and their SQLite copy; HnsService adds the semantics on top."""
 
     _store: Store
     _objs: dict[str, dict[str, Json]]
+    _listeners: list[ChangeListener]
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener`` after every committed change (under the service lock, so it
+        sees the state exactly as the change left it and must not call back in)."""
+        if not hasattr(self, "_listeners"):
+            self._listeners = []
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: ChangeListener) -> None:
+        if listener in getattr(self, "_listeners", []):
+            self._listeners.remove(listener)
+
+    def _notify(self, changes: list[ObjectChange] | None) -> None:
+        for listener in list(getattr(self, "_listeners", [])):
+            listener(changes)
 
     def _lb_reservations(self, lb: Json) -> list[tuple[int, int, str]]:
         vips = lb.get("FrontendVIPs") or [""]
@@ -51,10 +85,12 @@ class IndexedState:
         """Commit to SQLite, then to memory and the indexes (never the other way round)."""
         deletes = deletes or []
         self._store.commit(puts, deletes)
+        changes: list[ObjectChange] = []
         for kind, key in deletes:
             old = self._objs[kind].pop(key, None)
             if old is not None:
                 self._unindex(kind, old)
+                changes.append(ObjectChange(kind, key, old, None))
         for kind, obj in puts:
             key = _key(obj["ID"])
             old = self._objs[kind].get(key)
@@ -62,6 +98,8 @@ class IndexedState:
                 self._unindex(kind, old, replaced_by=obj)
             self._objs[kind][key] = obj
             self._index(kind, obj)
+            changes.append(ObjectChange(kind, key, old, obj))
+        self._notify(changes)
 
     def _reset_indexes(self) -> None:
         self._net_by_name: dict[str, str] = {}
