@@ -175,6 +175,12 @@ class HnsService(IndexedState):
     # ---- lifecycle -------------------------------------------------------------------
 
     @property
+    def lock(self) -> threading.RLock:
+        """The service lock (re-entrant).  Every operation and every change listener runs
+        under it; a packet path that reads compiled state takes it too."""
+        return self._lock
+
+    @property
     def profile(self) -> str:
         return self._profile.name
 
