@@ -1,0 +1,204 @@
+"""The hns-emulator pytest plugin (entry point ``pytest11: hns = hns.testing.plugin``).
+
+Fixtures:
+    hns_host     function  an in-process emulated host, fresh per test: ``hns.host.Host``
+                           (``.service`` is its HnsService); a bare ``HnsService`` when the
+                           installed version has no ``hns.host``.
+    hns_server   session   a live ``hns-emulator serve`` child process on a free loopback
+                           port (``.url``, ``.token``, ``.reset()``, ``.restart()``,
+                           ``.reboot()``), its state in a per-session SQLite file; emptied
+                           through ``/_emulator/reset`` before every test that uses it.
+                           Under pytest-xdist each worker has its own.  With ``--hns-url``
+                           no process is started: the handle points at that server.
+    hns_client   function  ``api.client.HnsClient`` bound to ``hns_server``.
+    hns_cluster  function  ``hns.cluster.Cluster`` with two hosts, ``host1`` (PA 10.0.0.1)
+                           and ``host2`` (PA 10.0.0.2), on an in-memory underlay.
+
+Marker:
+    @pytest.mark.hns_profile("ws2019")   host profile of every hns_* fixture of the test
+                                         (module- and class-level marks work too).
+Options:
+    --hns-url URL     run against that server instead of starting one
+    --hns-token T     bearer token for it (default: $HNS_EMULATOR_TOKEN when --hns-url)
+
+Fault injection is what the backend and the client ship: ``hns_host.service.inject_fault``
+(and the faults API once it lands), ``hns_client`` methods for ``/_emulator/faults``.
+Resetting the server between tests clears pending faults too.
+
+Layering: this module sits under ``hns/`` (house layout) but hands out the HTTP client,
+which lives in ``api/``.  It loads ``api.client`` by name at fixture time instead of
+importing it, so the ``api -> hns`` import contract stays true for the emulator proper.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hns.profiles import DEFAULT_PROFILE, PROFILES
+from hns.testing.server import EmulatorServer
+
+__all__ = [
+    "hns_client",
+    "hns_cluster",
+    "hns_host",
+    "hns_server",
+    "profile_of",
+]
+
+MARKER = "hns_profile"
+CLUSTER_HOSTS = (("host1", "10.0.0.1"), ("host2", "10.0.0.2"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hns", "hns-emulator")
+    group.addoption(
+        "--hns-url", dest="hns_url", default=None, metavar="URL",
+        help="run the hns_server/hns_client tests against this emulator instead of "
+             "starting one (it must serve /_emulator/reset)")
+    group.addoption(
+        "--hns-token", dest="hns_token", default=None, metavar="TOKEN",
+        help="bearer token for --hns-url (default: $HNS_EMULATOR_TOKEN)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(name): host profile (one of {', '.join(sorted(PROFILES))}) for the "
+        "hns_host, hns_server, hns_client and hns_cluster fixtures of the test")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    url = config.getoption("hns_url", None)
+    return f"hns-emulator: tests run against {url}" if url else None
+
+
+def profile_of(request: pytest.FixtureRequest) -> str | None:
+    """The profile the closest ``hns_profile`` mark names, or None when unmarked."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    name = marker.args[0] if marker.args else marker.kwargs.get("name")
+    if name not in PROFILES:
+        raise pytest.UsageError(
+            f"@pytest.mark.{MARKER}({name!r}): unknown profile; known: "
+            f"{', '.join(sorted(PROFILES))}")
+    return str(name)
+
+
+def _optional(module: str) -> Any:
+    """A module of this package that may not exist in this version (None if missing)."""
+    if importlib.util.find_spec(module) is None:
+        return None
+    return importlib.import_module(module)
+
+
+def new_host(profile: str = DEFAULT_PROFILE, **kwargs: Any) -> Any:
+    """A fresh in-process host: ``hns.host.Host`` when present, else ``HnsService``."""
+    host_mod = _optional("hns.host")
+    if host_mod is not None:
+        return host_mod.Host(profile=profile, **kwargs)
+    from hns.service import HnsService
+
+    return HnsService(profile=profile, **kwargs)
+
+
+def client_class() -> Any:
+    """``api.client.HnsClient`` (loaded by name: see the module docstring)."""
+    return importlib.import_module("api.client").HnsClient
+
+
+@pytest.fixture
+def hns_host(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh in-process emulated host (``hns.host.Host``), closed after the test."""
+    host = new_host(profile_of(request) or DEFAULT_PROFILE)
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+@pytest.fixture(scope="session")
+def hns_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmulatorServer]:
+    """One live emulator per session (per xdist worker), or the ``--hns-url`` server."""
+    url = request.config.getoption("hns_url", None)
+    token = request.config.getoption("hns_token", None)
+    if url:
+        server = EmulatorServer.external(
+            url, token=token if token is not None else os.environ.get("HNS_EMULATOR_TOKEN"))
+    else:
+        state = tmp_path_factory.mktemp("hns-server") / "hns.sqlite"
+        server = EmulatorServer(state=state, token=token)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.is_external:
+            server.reset()
+            if server.initial_profile:
+                server.set_profile(server.initial_profile)
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _hns_fresh_server(request: pytest.FixtureRequest) -> None:
+    """Before each test that uses the server: empty it and apply its profile mark."""
+    if "hns_server" not in request.fixturenames:
+        return
+    server: EmulatorServer = request.getfixturevalue("hns_server")
+    if not server.is_external and server.pid is None:
+        server.start()  # a test restarted it and the restart failed: start afresh
+    server.reset()
+    wanted = profile_of(request) or server.initial_profile
+    if wanted and server.get_profile() != wanted:
+        server.set_profile(wanted)
+
+
+@pytest.fixture
+def hns_client(hns_server: EmulatorServer) -> Iterator[Any]:
+    """``api.client.HnsClient`` bound to ``hns_server`` (token included)."""
+    client = client_class()(hns_server.url, token=hns_server.token)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def hns_cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``hns.cluster.Cluster`` with hosts ``host1`` (10.0.0.1) and ``host2`` (10.0.0.2)."""
+    cluster_mod = _optional("hns.cluster")
+    if cluster_mod is None:
+        pytest.skip("this version of hns-emulator has no hns.cluster")
+    profile = profile_of(request) or DEFAULT_PROFILE
+    cluster = cluster_mod.Cluster()
+    try:
+        for name, pa in CLUSTER_HOSTS:
+            _add_host(cluster, name, pa, profile)
+        yield cluster
+    finally:
+        close = getattr(cluster, "close", None)
+        if close is not None:
+            close()
+        else:
+            for host in list(getattr(cluster, "hosts", {}).values()
+                             if isinstance(getattr(cluster, "hosts", None), dict)
+                             else getattr(cluster, "hosts", [])):
+                host.close()
+
+
+def _add_host(cluster: Any, name: str, pa: str, profile: str) -> Any:
+    try:
+        return cluster.add_host(name, pa, profile=profile)
+    except TypeError:
+        host = cluster.add_host(name, pa)
+        service = getattr(host, "service", host)
+        service.set_profile(profile)
+        return host

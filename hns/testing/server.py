@@ -1,0 +1,285 @@
+"""EmulatorServer: one live ``hns-emulator serve`` in a child process, for tests.
+
+The child runs ``python -m api.cli serve`` (the code path of the ``hns-emulator`` console
+script) on a free loopback port, with its state in an SQLite file (or ``:memory:``).  The
+parent only speaks HTTP to it (httpx), so this module imports nothing from ``api``.
+
+    server = EmulatorServer(state=tmp / "hns.sqlite").start()
+    server.url          # http://127.0.0.1:<port>
+    server.reset()      # POST /_emulator/reset
+    server.restart()    # kill the process, start a new one on the same port and file
+    server.stop()
+
+``EmulatorServer.external(url, token=...)`` wraps a server someone else runs (the plugin's
+``--hns-url``): the same HTTP helpers work, ``start``/``stop`` do nothing and ``restart``
+refuses.
+
+Port choice: the kernel hands out a free port (bind to port 0, read it, close); another
+process may grab it before the child binds, so a child that exits during start-up is
+retried on a new port (three attempts) unless the caller fixed the port.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import httpx
+
+__all__ = ["EmulatorServer", "ServerStartError", "free_port"]
+
+START_TIMEOUT: Final[float] = 30.0
+_ATTEMPTS: Final[int] = 3
+_LIVE: weakref.WeakSet[EmulatorServer] = weakref.WeakSet()
+
+
+class ServerStartError(RuntimeError):
+    """The child process exited or did not answer ``/_emulator/health`` in time."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that was free a moment ago (the kernel's pick for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class EmulatorServer:
+    """A ``hns-emulator serve`` child process (or, via :meth:`external`, someone else's).
+
+    Keyword-only options: ``state`` (SQLite path or ``":memory:"``), ``profile``
+    (``ws2019``/``ws2022``/``ws2025``; None = the server's default), ``token`` (bearer
+    token the server requires), ``port`` (None = a free one), ``extra_args`` (more
+    ``serve`` arguments), ``env`` (extra environment for the child).
+    """
+
+    def __init__(
+        self,
+        *,
+        state: str | os.PathLike[str] = ":memory:",
+        profile: str | None = None,
+        token: str | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.state = os.fspath(state)
+        self.profile = profile
+        self.token = token
+        self.host = host
+        self.extra_args = tuple(extra_args)
+        self.env = dict(env or {})
+        self._fixed_port = port is not None
+        self.port = port if port is not None else free_port(host)
+        self._external_url: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+        self._http: httpx.Client | None = None
+        #: The profile the server answered with when it was first started (the one the
+        #: plugin goes back to after a test marked with another).
+        self.initial_profile: str | None = None
+
+    # -- construction ----------------------------------------------------------------
+
+    @classmethod
+    def external(cls, url: str, *, token: str | None = None) -> EmulatorServer:
+        """A handle on a server this process did not start (``--hns-url``)."""
+        server = cls(token=token, port=0)
+        server._external_url = url.rstrip("/")
+        return server
+
+    @property
+    def is_external(self) -> bool:
+        return self._external_url is not None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:40123`` (no trailing slash)."""
+        if self._external_url is not None:
+            return self._external_url
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (None for an external server)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self, timeout: float = START_TIMEOUT) -> EmulatorServer:
+        """Start the child and wait until ``/_emulator/health`` answers 200."""
+        if self.is_external:
+            self.health()
+        elif self.pid is None:
+            self._start_local(timeout)
+        if self.initial_profile is None:
+            self.initial_profile = self.get_profile()
+        return self
+
+    def _start_local(self, timeout: float) -> None:
+        last: ServerStartError | None = None
+        for _attempt in range(1 if self._fixed_port else _ATTEMPTS):
+            try:
+                self._spawn(timeout)
+                _LIVE.add(self)
+                return
+            except ServerStartError as exc:
+                last = exc
+                self.port = free_port(self.host)
+        assert last is not None
+        raise last
+
+    def _spawn(self, timeout: float) -> None:
+        cmd = [sys.executable, "-m", "api.cli", "serve", "--host", self.host,
+               "--port", str(self.port), "--state", self.state, *self.extra_args]
+        if self.profile:
+            cmd += ["--profile", self.profile]
+        env = {**os.environ, **self.env}
+        env.pop("HNS_EMULATOR_TOKEN", None)
+        if self.token:
+            cmd += ["--token", self.token]
+        # Closed in _kill(); a file, not a pipe, so a chatty child never blocks on it.
+        self._log = tempfile.TemporaryFile(prefix="hns-emulator-", suffix=".log")  # noqa: SIM115
+        self._proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                      stdout=self._log, stderr=self._log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise ServerStartError(
+                    f"hns-emulator serve exited with {self._proc.returncode}: {self.log()}")
+            try:
+                answer = httpx.get(self.url + "/_emulator/health", headers=self.headers,
+                                   timeout=1.0)
+                if answer.status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self._kill()
+        raise ServerStartError(f"hns-emulator serve did not answer in {timeout} s: {self.log()}")
+
+    def log(self) -> str:
+        """What the child wrote to stdout/stderr so far (for failure messages)."""
+        if self._log is None or self._log.closed:
+            return ""
+        self._log.seek(0)
+        data: bytes = self._log.read()
+        return data.decode("utf-8", "replace")[-4000:]
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def stop(self) -> None:
+        """End the child (SIGTERM, then SIGKILL after 10 s); no-op when external."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if not self.is_external:
+            self._kill()
+        _LIVE.discard(self)
+
+    def restart(self, timeout: float = START_TIMEOUT) -> EmulatorServer:
+        """An emulator restart: the process ends and a new one opens the same state file
+        on the same port (what a Windows HNS service restart looks like to clients)."""
+        if self.is_external:
+            raise RuntimeError("cannot restart a server this process did not start")
+        if self.state == ":memory:":
+            raise RuntimeError("restart needs a state file; this server runs on :memory:")
+        self._kill()
+        fixed, self._fixed_port = self._fixed_port, True
+        try:
+            self._spawn(timeout)
+        finally:
+            self._fixed_port = fixed
+        return self
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- HTTP helpers (no api.client needed) -----------------------------------------
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.url, headers=self.headers, timeout=30.0)
+        return self._http
+
+    def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """One raw HTTP request to the server (``body`` is sent as JSON when given)."""
+        response = self._client().request(method, path, json=body)
+        return response
+
+    def _expect(self, response: httpx.Response, what: str) -> None:
+        if response.is_error:
+            raise RuntimeError(f"{what}: HTTP {response.status_code} {response.text[:200]}")
+
+    def health(self) -> dict[str, Any]:
+        response = self.request("GET", "/_emulator/health")
+        self._expect(response, "health")
+        health: dict[str, Any] = response.json()
+        return health
+
+    def reset(self) -> None:
+        """Empty the emulator (``POST /_emulator/reset``): objects and pending faults."""
+        self._expect(self.request("POST", "/_emulator/reset"), "reset")
+
+    def reboot(self) -> None:
+        """An emulated host reboot (``POST /_emulator/reboot``)."""
+        self._expect(self.request("POST", "/_emulator/reboot"), "reboot")
+
+    def set_profile(self, name: str) -> None:
+        """``PUT /_emulator/profile``: the host profile the server answers as."""
+        self._expect(self.request("PUT", "/_emulator/profile", {"Profile": name}), "profile")
+
+    def get_profile(self) -> str:
+        response = self.request("GET", "/_emulator/profile")
+        self._expect(response, "profile")
+        return str(response.json()["Profile"])
+
+    def dump(self) -> dict[str, Any]:
+        response = self.request("GET", "/_emulator/state")
+        self._expect(response, "state")
+        state: dict[str, Any] = response.json()
+        return state
+
+
+def _stop_all() -> None:
+    for server in list(_LIVE):
+        server.stop()
+
+
+atexit.register(_stop_all)
+
+
+def state_file(directory: str | os.PathLike[str], name: str = "hns.sqlite") -> Path:
+    """A state file path inside ``directory`` (created if missing)."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    return path / name
