@@ -1,0 +1,130 @@
+"""A cluster of emulated hosts on one in-memory underlay (vxlan.MemoryNetwork).
+
+Division of labour: each `hns.host.Host` owns its HNS, VFP switch, compiler and
+containers; the Cluster owns the fabric between their provider addresses, moves frames
+until the cluster is quiet (`run`), and records every underlay frame (`capture`, or a pcap
+file for Wireshark).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+from pathlib import Path
+from typing import Any
+
+import vxlan
+from hns.host import Host
+
+__all__ = ["Cluster"]
+
+
+class _Recorder(vxlan.PcapWriter):
+    """A pcap writer that also keeps the frames (and copies them to a file if asked)."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        super().__init__(io.BytesIO())
+        self.frames: list[bytes] = []
+        self._lock = threading.Lock()
+        self._file = vxlan.PcapWriter(path) if path is not None else None
+
+    def write(self, frame: bytes, timestamp: float | None = None) -> None:
+        with self._lock:
+            self.frames.append(bytes(frame))
+            if self._file is not None:
+                self._file.write(frame, timestamp)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class Cluster:
+    """Emulated hosts on one in-memory VXLAN underlay.
+
+    ``cluster.add_host("a", "10.0.0.1")`` creates a Host whose HNS uses 10.0.0.1 as its
+    provider address and attaches it to the fabric there. `run()` pumps every host until
+    no frame moves; `ping` sends one ICMP echo from a container and runs the cluster.
+    """
+
+    def __init__(self, *, pcap: str | Path | None = None) -> None:
+        self._recorder = _Recorder(pcap)
+        self.network = vxlan.MemoryNetwork(capture=self._recorder)
+        self.hosts: dict[str, Host] = {}
+        self._seq = itertools.count(1)
+
+    def add_host(self, name: str, pa: str, **kwargs: Any) -> Host:
+        """A new host named `name` at provider address `pa` (keywords go to Host, e.g.
+        profile=, state=)."""
+        if name in self.hosts:
+            raise ValueError(f"the cluster already has a host named {name!r}")
+        underlay = self.network.attach(pa)
+        try:
+            host = Host(name, pa, underlay=underlay, **kwargs)
+        except BaseException:
+            underlay.close()
+            raise
+        self.hosts[name] = host
+        return host
+
+    def host(self, name_or_host: str | Host) -> Host:
+        if isinstance(name_or_host, Host):
+            return name_or_host
+        try:
+            return self.hosts[name_or_host]
+        except KeyError:
+            raise KeyError(f"no host named {name_or_host!r} in the cluster") from None
+
+    def remove_host(self, name: str) -> None:
+        self.host(name).close()
+        del self.hosts[name]
+
+    def run(self, max_rounds: int = 1000) -> int:
+        """Pump every host, round after round, until a round moves no frame (or
+        `max_rounds`); returns how many frames were handled in all."""
+        total = 0
+        for _ in range(max_rounds):
+            moved = sum(h.pump() for h in list(self.hosts.values()))
+            total += moved
+            if moved == 0:
+                break
+        return total
+
+    def ping(self, host: str | Host, ep_id: str, dst_ip: str, *, max_rounds: int = 1000) -> bool:
+        """One ICMP echo from the container of `ep_id` on `host` to `dst_ip`; True when
+        the reply came back (ARP first when the container does not know the next hop)."""
+        h = self.host(host)
+        seq = next(self._seq)
+        guest = h.guest(ep_id)
+        for frame in guest.ping(dst_ip, seq=seq):
+            h.send(ep_id, frame)
+        self.run(max_rounds)
+        return guest.reply_for(0x4D53, seq) is not None
+
+    def capture(self) -> list[bytes]:
+        """Every frame sent on the underlay so far, in order."""
+        with self._recorder._lock:
+            return list(self._recorder.frames)
+
+    def write_pcap(self, path: str | Path) -> None:
+        vxlan.write_pcap(path, self.capture())
+
+    def drops(self) -> dict[str, dict[str, int]]:
+        """Drops by reason, per host, plus the fabric's own ("underlay")."""
+        out = {name: dict(h.drops) for name, h in self.hosts.items()}
+        out["underlay"] = dict(self.network.drops)
+        return out
+
+    def close(self) -> None:
+        for h in list(self.hosts.values()):
+            h.close()
+        self.hosts.clear()
+        self._recorder.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
