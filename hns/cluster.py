@@ -27,18 +27,18 @@ class _Recorder(vxlan.PcapWriter):
         super().__init__(io.BytesIO())
         self.frames: list[bytes] = []
         self._lock = threading.Lock()
-        self._file = vxlan.PcapWriter(path) if path is not None else None
+        self._copy = vxlan.PcapWriter(path) if path is not None else None
 
     def write(self, frame: bytes, timestamp: float | None = None) -> None:
         with self._lock:
             self.frames.append(bytes(frame))
-            if self._file is not None:
-                self._file.write(frame, timestamp)
+            if self._copy is not None:
+                self._copy.write(frame, timestamp)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._copy is not None:
+            self._copy.close()
+            self._copy = None
 
 
 class Cluster:
