@@ -292,6 +292,10 @@ class InjectResult:
         return self.delivery.where
 
     @property
+    def target(self) -> str:
+        return self.delivery.target
+
+    @property
     def reason(self) -> str:
         return self.delivery.reason
 

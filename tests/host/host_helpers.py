@@ -73,7 +73,8 @@ def icmp_echo(src_mac: str | bytes, dst_mac: str | bytes, src: str, dst: str, *,
 
 
 class StubCompiler:
-    """One empty VFP port per local endpoint, nothing else (no layers: allow all)."""
+    """One VFP port per local endpoint with a single default-allow layer whose only rule
+    decapsulates VXLAN inbound: no policy, no encap (for tests of the vSwitch alone)."""
 
     def __init__(self, service: HnsService, switch: vfp.Switch) -> None:
         self.service = service
@@ -92,7 +93,11 @@ class StubCompiler:
         for eid, ep in eps.items():
             if eid not in self.switch.ports:
                 mac = int.from_bytes(vxlan.mac_from_text(ep["MacAddress"]), "big")
-                self.switch.add_port(eid, name=ep.get("Name", ""), mac=mac)
+                port = self.switch.add_port(eid, name=ep.get("Name", ""), mac=mac)
+                layer = port.add_layer(vfp.Layer("STUB_DECAP", 100, stateful=False,
+                                                 flags=vfp.DEFAULT_ALLOW))
+                group = layer.add_group(vfp.Group("STUB_DECAP_IN", 1, vfp.IN))
+                group.add_rule(vfp.Rule("decap", 1, vfp.Decap()))
 
     def port_of(self, endpoint_id: str) -> vfp.Port | None:
         for pid, port in self.switch.ports.items():
