@@ -22,6 +22,8 @@ are optional everywhere (hcsshim sends ``/networks/``, PowerShell ``/networks``)
 from __future__ import annotations
 
 import hmac
+import importlib
+import importlib.util
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Protocol
@@ -33,6 +35,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.vfp_routes import BareHost
+from api.vfp_routes import register as register_vfp_routes
 from api.wire import (
     ACCESS_DENIED_MESSAGE,
     DEFAULT_QUERY,
@@ -93,11 +97,14 @@ class _Refused(Exception):
 
 
 def _is_v1_path(path: str) -> bool:
-    return not (path.startswith(("/hcn", "/_emulator")))
+    return not (path.startswith(("/hcn", "/_emulator", "/vfp")))
 
 
 def _error_response(path: str, err: HnsError, status: int) -> JSONResponse:
     body = v1_error(err) if _is_v1_path(path) else v2_error(err)
+    if path.startswith("/vfp") and err.detail:
+        # The emulator's own routes say which port, layer or value was wrong.
+        body["Detail"] = err.detail
     return JSONResponse(body, status_code=status)
 
 
@@ -262,17 +269,45 @@ class _BearerToken:
 Handler = Callable[..., Awaitable[Response]]
 
 
+def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
+    """(backend, host) for what ``create_app`` was given.
+
+    A ``hns.host.Host`` (anything with ``.service`` and ``.switch``) is used as is; a bare
+    ``HnsService`` is wrapped in a new Host (its compiler subscribes to the service); any
+    other backend (the wire tests' fake) gets a ``BareHost``: a switch with no ports.
+    """
+    if hasattr(host_or_service, "switch") and hasattr(host_or_service, "service"):
+        return host_or_service.service, host_or_service
+    from hns.service import HnsService
+
+    if isinstance(host_or_service, HnsService):
+        if importlib.util.find_spec("hns.host") is None:  # pragma: no cover - not yet landed
+            return host_or_service, BareHost(host_or_service)
+        host_module = importlib.import_module("hns.host")
+        try:
+            return host_or_service, host_module.Host(service=host_or_service)
+        except ImportError:  # pragma: no cover - hns.compiler not landed yet
+            return host_or_service, BareHost(host_or_service)
+    return host_or_service, BareHost(host_or_service)
+
+
 def create_app(
-    service: HnsBackend, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY
+    host_or_service: Any, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY
 ) -> FastAPI:
-    """The FastAPI app serving ``service``; with ``token``, every request must bear it."""
+    """The FastAPI app serving a ``hns.host.Host`` or a bare backend (see ``_host_of``);
+    with ``token``, every request must bear it."""
+    service, host = _host_of(host_or_service)
     app = FastAPI(
         title="hns-emulator",
         version="0.1.0",
-        description="Windows Host Networking Service: V1 (HNSCall) and V2 (HCN) over HTTP.",
+        description=(
+            "Windows Host Networking Service: V1 (HNSCall) and V2 (HCN) over HTTP, and the "
+            "host's VFP switch under /vfp."
+        ),
         redirect_slashes=False,
     )
     app.state.service = service
+    app.state.host = host
 
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
         # Object operations run inline: the backend serializes them under one lock
@@ -290,11 +325,25 @@ def create_app(
     _add_v2_routes(app, service, call, max_body)
     _add_call_mirrors(app, service, call, max_body)
     _add_emulator_routes(app, service, call, bulk, max_body)
+    register_vfp_routes(app, host)
+    _add_extension_routes(app, host)
 
     app.add_middleware(_StripTrailingSlash)
     if token:
         app.add_middleware(_BearerToken, token=token)
     return app
+
+
+def _add_extension_routes(app: FastAPI, host: Any) -> None:
+    """Routers other engineers own, added after ours when their module exists.
+
+    ``api.emulator`` (faults, call log, replay, service control) exposes
+    ``register(app, host)``; until it lands, the app simply has no such routes.
+    """
+    if importlib.util.find_spec("api.emulator") is None:
+        return
+    module = importlib.import_module("api.emulator")
+    module.register(app, host)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
