@@ -383,6 +383,12 @@ class Host:
         _, pa, port = parse_underlay_spec(spec)
         underlay = vxlan.UdpUnderlay(pa, port)
         try:
+            service = kwargs.get("service")
+            if service is not None:
+                # The bound PA is this host's provider address: networks created from now
+                # on get it as their ProviderAddress.
+                with service.lock:
+                    service.host_ip = pa
             return cls(name, pa, underlay=underlay, **kwargs)
         except BaseException:
             underlay.close()

@@ -249,3 +249,18 @@ def test_host_udp_underlay_background_pump_answers_arp_over_vxlan() -> None:
         h.close()
         peer.close()
     assert h._thread is None
+
+
+def test_host_from_underlay_spec_makes_the_pa_the_services_host_ip() -> None:
+    from hns.service import HnsService
+
+    port = _free_udp_port("127.0.0.2")
+    service = HnsService(host_ip="172.16.0.4")
+    h = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", service=service,
+                                compiler=StubCompiler)
+    try:
+        assert h.service is service
+        assert service.host_ip == "127.0.0.2"
+        assert h.host_ip == "127.0.0.2"
+    finally:
+        h.close()

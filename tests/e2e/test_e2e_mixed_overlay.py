@@ -1,0 +1,239 @@
+"""Mixed Linux + Windows overlay: a real Linux kernel VXLAN node and an emulated Windows
+host (hns.host.Host on a real UDP underlay) share VNI 4096; a Linux container and a
+Windows container ping each other both ways. The emulator's forwarding comes only from
+HNS objects made through the HNS API (an Overlay network with VSID 4096, a local
+endpoint, and for the Linux side either a remote endpoint with a PA policy or a
+RemoteSubnetRoute network policy); nothing is wired by hand on the Windows side.
+
+Topology (all addresses live only in the namespaces the test creates and deletes):
+
+    ctr "Linux container"   lnx "Linux node"                       win "emulated Windows"
+    eth0 -- vh-ctr -[br0]- vxlan0 (VNI 4096, dstport 4789,         Host.from_underlay_spec(
+                           nolearning, MTU 1450, static FDB)          "udp:10.77.0.2")
+                           veth-lnx 10.77.0.1/24 ====== veth-win 10.77.0.2/24
+
+Two ways the Linux side joins (pytest parameters):
+  l2  (Docker swarm style) one subnet 10.244.7.0/24 on both sides; the Linux container
+      is a remote endpoint (IP, MAC, PA 10.77.0.1) in the Windows HNS; br0 bridges.
+  l3  (flannel style) Linux pod subnet 10.244.1.0/24 behind br0 10.244.1.1, Windows pod
+      subnet 10.244.2.0/24; the Linux node routes 10.244.2.0/24 over vxlan0 to the
+      Windows DR MAC (neighbour + FDB as flannel writes them); the Windows HNS has a
+      RemoteSubnetRoute {10.244.1.0/24, IsolationId 4096, PA 10.77.0.1, DR MAC = vxlan0's
+      MAC}.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from hns.host import Host
+
+pytestmark = pytest.mark.netns
+
+T = TypeVar("T")
+CLONE_NEWNET = 0x40000000
+VNI = 4096
+LNX_PA, WIN_PA = "10.77.0.1", "10.77.0.2"
+WIN_MAC = "00-15-5D-07-00-14"
+WIN_DR_MAC = "00-15-5D-07-FF-FF"
+CTR_MAC = "02:42:0a:f4:07:0a"
+VXLAN0_MAC = "02:77:00:00:01:01"
+
+MODES = {
+    # mode: (Linux container IP/prefix, Linux gateway or None, Windows subnet, Windows IP)
+    "l2": ("10.244.7.10/24", None, "10.244.7.0/24", "10.244.7.20"),
+    "l3": ("10.244.1.10/24", "10.244.1.1", "10.244.2.0/24", "10.244.2.20"),
+}
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
+
+
+def _run(*args: str) -> None:
+    subprocess.run(list(args), check=True, capture_output=True, text=True, timeout=30)
+
+
+def _in_netns(ns: str, fn: Callable[[], T]) -> T:
+    """Run fn in a short-lived thread joined to namespace `ns` (sockets made there stay
+    in that namespace after the thread ends)."""
+    box: dict[str, T] = {}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
+            finally:
+                os.close(fd)
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return box["value"]
+
+
+@pytest.fixture(params=sorted(MODES))
+def lab(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("ping") is None:
+        pytest.skip("needs root, iproute2 and ping to create network namespaces")
+    mode = str(request.param)
+    ctr_cidr, ctr_gw, win_subnet, win_ip = MODES[mode]
+    tag = uuid.uuid4().hex[:6]
+    ns = {"lnx": f"hnse-lnx-{tag}", "win": f"hnse-win-{tag}", "ctr": f"hnse-ctr-{tag}"}
+    probe = subprocess.run(["ip", "netns", "add", ns["lnx"]], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"the kernel refused a network namespace: {probe.stderr.strip()}")
+    try:
+        _ip("netns", "add", ns["win"])
+        _ip("netns", "add", ns["ctr"])
+        lnx, win, ctr = ns["lnx"], ns["win"], ns["ctr"]
+        for name in ns.values():
+            _ip("-n", name, "link", "set", "lo", "up")
+        # underlay
+        _ip("link", "add", "veth-lnx", "netns", lnx, "type", "veth", "peer", "name",
+            "veth-win", "netns", win)
+        _ip("-n", lnx, "addr", "add", f"{LNX_PA}/24", "dev", "veth-lnx")
+        _ip("-n", win, "addr", "add", f"{WIN_PA}/24", "dev", "veth-win")
+        _ip("-n", lnx, "link", "set", "veth-lnx", "up")
+        _ip("-n", win, "link", "set", "veth-win", "up")
+        # the Linux node: vxlan0 (as flannel makes flannel.4096), a bridge, a container
+        _ip("-n", lnx, "link", "add", "vxlan0", "address", VXLAN0_MAC, "type", "vxlan",
+            "id", str(VNI), "dstport", "4789", "local", LNX_PA, "dev", "veth-lnx",
+            "nolearning")
+        _ip("-n", lnx, "link", "set", "vxlan0", "mtu", "1450")
+        _ip("-n", lnx, "link", "add", "br0", "type", "bridge")
+        _ip("link", "add", "vh-ctr", "netns", lnx, "mtu", "1450", "type", "veth", "peer",
+            "name", "eth0", "netns", ctr, "address", CTR_MAC, "mtu", "1450")
+        _ip("-n", lnx, "link", "set", "vh-ctr", "master", "br0")
+        _ip("-n", ctr, "addr", "add", ctr_cidr, "dev", "eth0")
+        _ip("-n", ctr, "link", "set", "eth0", "up")
+        win_mac = WIN_MAC.replace("-", ":").lower()
+        win_dr = WIN_DR_MAC.replace("-", ":").lower()
+        if mode == "l2":
+            _ip("-n", lnx, "link", "set", "vxlan0", "master", "br0")
+            _run("bridge", "-n", lnx, "fdb", "append", win_mac, "dev", "vxlan0", "dst",
+                 WIN_PA, "self", "permanent")
+            _ip("-n", ctr, "neigh", "replace", win_ip, "lladdr", win_mac, "dev", "eth0",
+                "nud", "permanent")
+        else:
+            assert ctr_gw is not None
+            _ip("-n", lnx, "addr", "add", f"{ctr_gw}/24", "dev", "br0")
+            _ip("-n", ctr, "route", "add", "default", "via", ctr_gw)
+            _run("ip", "netns", "exec", lnx, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            # flannel's Linux side of a Windows lease: route, neighbour, FDB
+            net_addr = win_subnet.split("/")[0]
+            _ip("-n", lnx, "link", "set", "vxlan0", "up")
+            _ip("-n", lnx, "route", "add", win_subnet, "via", net_addr, "dev", "vxlan0",
+                "onlink")
+            _ip("-n", lnx, "neigh", "replace", net_addr, "lladdr", win_dr, "dev", "vxlan0",
+                "nud", "permanent")
+            _run("bridge", "-n", lnx, "fdb", "append", win_dr, "dev", "vxlan0", "dst",
+                 WIN_PA, "self", "permanent")
+        for dev in ("vxlan0", "br0", "vh-ctr"):
+            _ip("-n", lnx, "link", "set", dev, "up")
+        yield {**ns, "mode": mode, "ctr_ip": ctr_cidr.split("/")[0], "win_ip": win_ip,
+               "win_subnet": win_subnet}
+    finally:
+        for name in ns.values():
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def _hcn(host: Host, function: str, ident: str | None, body: dict[str, Any]) -> Any:
+    return host.service.hcn_call(function, ident, json.dumps(body))
+
+
+def _windows_side(lab: dict[str, str]) -> tuple[Host, str]:
+    """The emulated Windows host in `win`, programmed only through the HNS API."""
+    host = _in_netns(lab["win"], lambda: Host.from_underlay_spec(f"udp:{WIN_PA}", name="win"))
+    subnet = lab["win_subnet"]
+    gateway = subnet.rsplit(".", 1)[0] + ".1"
+    net = _hcn(host, "HcnCreateNetwork", None, {
+        "Name": "overlay", "Type": "Overlay",
+        "Policies": [{"Type": "DrMacAddress", "Settings": {"Address": WIN_DR_MAC}}],
+        "Ipams": [{"Type": "Static", "Subnets": [{
+            "IpAddressPrefix": subnet,
+            "Routes": [{"NextHop": gateway, "DestinationPrefix": "0.0.0.0/0"}],
+            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": VNI}}]}]}],
+    })["ID"]
+    ep = _hcn(host, "HcnCreateEndpoint", None, {
+        "Name": "win-ctr", "HostComputeNetwork": net, "MacAddress": WIN_MAC,
+        "IpConfigurations": [{"IpAddress": lab["win_ip"]}],
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": WIN_PA}}],
+    })["ID"]
+    if lab["mode"] == "l2":
+        _hcn(host, "HcnCreateEndpoint", None, {
+            "Name": "linux-ctr", "HostComputeNetwork": net, "Flags": 1,
+            "MacAddress": CTR_MAC.replace(":", "-").upper(),
+            "IpConfigurations": [{"IpAddress": lab["ctr_ip"]}],
+            "Policies": [{"Type": "ProviderAddress",
+                          "Settings": {"ProviderAddress": LNX_PA}}],
+        })
+    else:
+        _hcn(host, "HcnModifyNetwork", net, {
+            "ResourceType": "Policy", "RequestType": "Add",
+            "Settings": {"Policies": [{"Type": "RemoteSubnetRoute", "Settings": {
+                "DestinationPrefix": "10.244.1.0/24", "IsolationId": VNI,
+                "ProviderAddress": LNX_PA,
+                "DistributedRouterMacAddress": VXLAN0_MAC.replace(":", "-").upper()}}]},
+        })
+    return host, str(ep)
+
+
+def test_e2e_linux_container_and_windows_container_ping_both_ways(
+        lab: dict[str, str]) -> None:
+    host, ep = _windows_side(lab)
+    host.start()
+    try:
+        ping = subprocess.run(
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W", "2",
+             lab["win_ip"]], capture_output=True, text=True, timeout=30,
+        )
+        assert ping.returncode == 0, ping.stdout + ping.stderr + str(host.counters())
+        assert " 0% packet loss" in ping.stdout
+        guest = host.guest(ep)
+        assert guest.counters["icmp echo reply"] >= 3
+        # and the other way: the Windows container pings the Linux one
+        assert host.ping(ep, lab["ctr_ip"], timeout=5.0), host.counters()
+        assert host.ping(ep, lab["ctr_ip"], timeout=5.0), host.counters()
+        assert host.underlay is not None
+        assert host.sent_to_underlay >= 5  # 3 echo replies + 2 echo requests
+        port = host.port_of(ep)
+        assert port is not None
+        assert port.counters["IN"][0] >= 5  # VXLAN in through the port's IN pipeline
+    finally:
+        host.close()
+
+
+def test_e2e_linux_container_cannot_reach_windows_after_endpoint_delete(
+        lab: dict[str, str]) -> None:
+    host, ep = _windows_side(lab)
+    host.start()
+    try:
+        host.service.hcn_call("HcnDeleteEndpoint", ep)
+        ping = subprocess.run(
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "2", "-i", "0.2", "-W", "1",
+             lab["win_ip"]], capture_output=True, text=True, timeout=30,
+        )
+        assert ping.returncode != 0
+        assert host.drops["underlay: no local endpoint for VNI 4096"] >= 2, host.counters()
+    finally:
+        host.close()
