@@ -1,0 +1,148 @@
+"""Two emulated hosts on the in-memory underlay with the real HNS -> VFP compiler: overlay
+networks (VSID 4096) made through the HNS API on each host, containers pinging across
+hosts through VXLAN, the underlay capture, drops with reasons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from host_helpers import icmp_echo, local_endpoint, overlay, remote_endpoint
+
+import vfp
+import vxlan
+from hns.cluster import Cluster
+from hns.host import Host
+
+PA_A, PA_B = "10.0.0.1", "10.0.0.2"
+MAC_A, MAC_B = "00-15-5D-01-00-0A", "00-15-5D-01-00-0B"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(pcap=tmp_path / "underlay.pcap")
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def _swarm(cluster: Cluster, *, vsid_b: int = 4096) -> tuple[Host, Host, str, str]:
+    """Docker-swarm style: one subnet 10.0.1.0/24 on both hosts, a container on each, the
+    other host's container as a remote endpoint with a PA policy."""
+    a = cluster.add_host("a", PA_A)
+    b = cluster.add_host("b", PA_B)
+    net_a = overlay(a.service, "10.0.1.0/24", name="swarm")
+    net_b = overlay(b.service, "10.0.1.0/24", name="swarm", vsid=vsid_b)
+    ep_a = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A, name="ctr-a")
+    ep_b = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B, name="ctr-b")
+    remote_endpoint(a.service, net_a, "10.0.1.3", PA_B, MAC_B)
+    remote_endpoint(b.service, net_b, "10.0.1.2", PA_A, MAC_A)
+    return a, b, ep_a, ep_b
+
+
+def test_cluster_ping_across_hosts_with_remote_endpoints(cluster: Cluster) -> None:
+    a, b, ep_a, ep_b = _swarm(cluster)
+    assert cluster.ping("a", ep_a, "10.0.1.3")
+    assert cluster.ping(b, ep_b, "10.0.1.2")
+    assert b.guest(ep_b).counters["icmp echo reply"] == 1
+    assert a.guest(ep_a).counters["icmp echo reply"] == 1
+    frames = cluster.capture()
+    assert len(frames) == 4  # request + reply, each way
+    pairs = set()
+    for f in frames:
+        d = vxlan.decapsulate(f, expected_vni=4096)
+        pairs.add((vxlan.ip_to_text(d.src_pa, 4), vxlan.ip_to_text(d.dst_pa, 4)))
+        inner = vxlan.decode_frame(d.inner)
+        assert isinstance(inner.l4, vxlan.ICMPv4)
+    assert pairs == {(PA_A, PA_B), (PA_B, PA_A)}
+    assert not a.drops
+    assert not b.drops
+
+
+def test_cluster_pcap_file_holds_every_underlay_frame(cluster: Cluster, tmp_path: Path) -> None:
+    _a, _b, ep_a, _ep_b = _swarm(cluster)
+    assert cluster.ping("a", ep_a, "10.0.1.3")
+    cluster.close()
+    assert vxlan.read_pcap(tmp_path / "underlay.pcap") == cluster.capture()
+    out = tmp_path / "again.pcap"
+    cluster.write_pcap(out)
+    assert vxlan.read_pcap(out) == cluster.capture()
+
+
+def test_cluster_inject_trace_shows_encap_then_decap(cluster: Cluster) -> None:
+    a, b, ep_a, ep_b = _swarm(cluster)
+    frame = icmp_echo(MAC_A, MAC_B, "10.0.1.2", "10.0.1.3")
+    res = a.inject(ep_a, frame, vfp.OUT, trace=True)
+    assert res.where == "underlay"
+    assert res.target == PA_B
+    assert res.trace is not None
+    assert res.trace.allowed
+    assert res.output is not None
+    d = vxlan.decapsulate(res.output, expected_vni=4096)
+    assert d.inner[0:6] == vxlan.mac_from_text(MAC_B)
+    # on b the frame enters ctr-b's port still encapsulated, and leaves it decapsulated
+    outer = b.underlay.recv() if b.underlay is not None else None
+    assert outer is not None
+    got = b.receive(outer, trace=True)
+    assert got.where == "endpoint"
+    assert got.target.upper() == ep_b.upper()
+    (t,) = got.traces
+    assert t.input is not None
+    assert t.input.outer is not None
+    assert t.final is not None
+    assert t.final.outer is None
+    assert b.received(ep_b)[-1] == got.output
+
+
+def test_cluster_ping_across_subnets_with_remote_subnet_routes(cluster: Cluster) -> None:
+    a = cluster.add_host("a", PA_A)
+    b = cluster.add_host("b", PA_B)
+    dr = {"a": "00-15-5D-AA-00-0A", "b": "00-15-5D-AA-00-0B"}
+    net_a = overlay(a.service, "10.244.1.0/24", dr_mac=dr["a"])
+    net_b = overlay(b.service, "10.244.2.0/24", dr_mac=dr["b"])
+    for host, net, prefix, pa, mac in ((a, net_a, "10.244.2.0/24", PA_B, dr["b"]),
+                                       (b, net_b, "10.244.1.0/24", PA_A, dr["a"])):
+        host.service.hcn_call("HcnModifyNetwork", net, json.dumps({
+            "ResourceType": "Policy", "RequestType": "Add",
+            "Settings": {"Policies": [{"Type": "RemoteSubnetRoute", "Settings": {
+                "DestinationPrefix": prefix, "IsolationId": 4096, "ProviderAddress": pa,
+                "DistributedRouterMacAddress": mac}}]}}))
+    ep_a = local_endpoint(a.service, net_a, "10.244.1.5")
+    ep_b = local_endpoint(b.service, net_b, "10.244.2.5")
+    assert cluster.ping(a, ep_a, "10.244.2.5"), cluster.drops()
+    assert cluster.ping(b, ep_b, "10.244.1.5"), cluster.drops()
+    # the inner frame on the wire goes to the remote DR MAC
+    requests = [vxlan.decapsulate(f) for f in cluster.capture()]
+    assert {d.vni for d in requests} == {4096}
+    assert any(d.inner[0:6] == vxlan.mac_from_text(dr["b"]) for d in requests)
+
+
+def test_cluster_vni_mismatch_is_dropped_and_counted(cluster: Cluster) -> None:
+    a, b, ep_a, _ep_b = _swarm(cluster, vsid_b=4097)
+    assert not cluster.ping(a, ep_a, "10.0.1.3")
+    assert b.drops["underlay: no local endpoint for VNI 4096"] == 1
+    assert cluster.drops()["b"] == {"underlay: no local endpoint for VNI 4096": 1}
+
+
+def test_cluster_remote_endpoint_delete_stops_encapsulation(cluster: Cluster) -> None:
+    a, _b, ep_a, _ep_b = _swarm(cluster)
+    assert cluster.ping(a, ep_a, "10.0.1.3")
+    sent = len(cluster.capture())
+    (remote,) = [e for e in json.loads(json.dumps(a.service.dump()))["Objects"]["endpoint"]
+                 if e.get("Flags", 0) & 1]
+    a.service.hcn_call("HcnDeleteEndpoint", remote["ID"])
+    assert not cluster.ping(a, ep_a, "10.0.1.3")  # ARP cache still warm: frame leaves
+    assert len(cluster.capture()) == sent  # but nothing is encapsulated any more
+    assert len(a.external) == 1
+
+
+def test_cluster_add_host_twice_is_refused(cluster: Cluster) -> None:
+    cluster.add_host("a", PA_A)
+    with pytest.raises(ValueError, match="already"):
+        cluster.add_host("a", "10.0.0.9")
+    with pytest.raises(ValueError, match="already"):
+        cluster.add_host("c", PA_A)
+    assert list(cluster.hosts) == ["a"]
