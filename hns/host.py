@@ -579,6 +579,8 @@ class Host:
             return Delivery("external", frame=frame)
         dst = self._index.local_for(key.dst, src.net if src else None)
         if dst is None:
+            dst = self._owner(key)
+        if dst is None:
             self.external.append(frame)
             return Delivery("external", vxlan.ipv4_to_text(key.dst), frame=frame)
         if frame[0:6] != dst.mac:
@@ -586,6 +588,18 @@ class Host:
             # owner of the IP, as a router would, from the gateway MAC.
             frame = dst.mac + self._gateway_mac(dst) + frame[12:]
         return self._to_container(dst, frame, hops, trace=trace)
+
+    def _owner(self, key: vxlan.FlowKey) -> _Ep | None:
+        """The local endpoint a frame to one of the host's own addresses belongs to (a
+        port mapping it publishes, or a reply to its SNATed traffic), as the compiler
+        knows it."""
+        owner_of = getattr(self.compiler, "owner_of", None)
+        if owner_of is None:
+            return None
+        ep_id = owner_of(key.protocol, key.dst, key.dst_port)
+        if ep_id is None:
+            return None
+        return self._index.eps.get(str(ep_id).upper())
 
     def _gateway_mac(self, ep: _Ep) -> bytes:
         net = self._index.nets.get(ep.net)
@@ -674,6 +688,28 @@ class Host:
         self.underlay.send(outer)
         self.sent_to_underlay += 1
         return Delivery("arp", vxlan.ipv4_to_text(arp.tpa), frame=outer)
+
+    def receive_external(self, frame: bytes, *, trace: bool = False) -> InjectResult:
+        """A frame arriving from the host side (the physical network, not the overlay):
+        VXLAN goes the underlay way; anything else is delivered by destination IP to the
+        local endpoint that owns it, or that publishes it (port mapping, SNAT reply)."""
+        with self.service.lock:
+            out = InjectResult()
+            if self._is_vxlan(frame):
+                out.delivery = self._from_underlay(frame, out.hops, trace=trace)
+                return out
+            key = vxlan.flow_key(frame)
+            dst = None
+            if key is not None and key.dst <= 0xFFFFFFFF:
+                dst = self._index.local_for(key.dst, None) or self._owner(key)
+            if dst is None:
+                out.delivery = self._drop("host side: no local endpoint owns the destination",
+                                          frame)
+                return out
+            if frame[0:6] != dst.mac:
+                frame = dst.mac + self._gateway_mac(dst) + frame[12:]
+            out.delivery = self._to_container(dst, frame, out.hops, trace=trace)
+            return out
 
     # -- from the underlay -------------------------------------------------------------
 

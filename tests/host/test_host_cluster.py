@@ -146,3 +146,46 @@ def test_cluster_add_host_twice_is_refused(cluster: Cluster) -> None:
     with pytest.raises(ValueError, match="already"):
         cluster.add_host("c", PA_A)
     assert list(cluster.hosts) == ["a"]
+
+
+def test_cluster_acl_block_in_drops_with_reason_on_receiving_host(cluster: Cluster) -> None:
+    a, b, ep_a, ep_b = _swarm(cluster)
+    acl = {"Type": "ACL", "Settings": {
+        "Id": "block-from-a", "Action": "Block", "Direction": "In", "Priority": 100,
+        "RuleType": "Switch", "Protocols": "256", "RemoteAddresses": "10.0.1.2"}}
+    b.service.hcn_call("HcnModifyEndpoint", ep_b, json.dumps({
+        "ResourceType": "Policy", "RequestType": "Add", "Settings": {"Policies": [acl]}}))
+    assert not cluster.ping(a, ep_a, "10.0.1.3")
+    assert b.drops == {"IN: Blocked by rule": 1}
+    assert b.received(ep_b) == []
+    assert b.guest(ep_b).counters["icmp echo reply"] == 0
+
+
+def test_host_outbound_nat_reply_from_host_side_reaches_container() -> None:
+    with Host("a", PA_A) as h:
+        net = overlay(h.service, "10.244.1.0/24")
+        ep = local_endpoint(h.service, net, "10.244.1.10", policies=[
+            {"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.244.0.0/16"]}}])
+        guest = h.guest(ep)
+        for frame in guest.send_udp("8.8.8.8", 5000, 53, b"query"):
+            h.send(ep, frame)
+        h.pump()
+        (out,) = [vxlan.decode_frame(f) for f in h.external]
+        assert out.ip is not None
+        assert isinstance(out.l4, vxlan.UDP)
+        assert vxlan.ipv4_to_text(out.ip.src) == PA_A  # SNATed to the host's address
+        answer = vxlan.encode_frame(vxlan.Frame(
+            vxlan.Ethernet(out.eth.src, out.eth.dst, vxlan.ETH_P_IPV4),
+            ip=vxlan.IPv4(out.ip.dst, out.ip.src, vxlan.IPPROTO_UDP),
+            l4=vxlan.UDP(53, out.l4.sport, 0, 1), payload=b"answer"))
+        res = h.receive_external(answer)
+        assert res.where == "endpoint"
+        (got,) = guest.udp_received
+        assert (vxlan.ipv4_to_text(got.src), got.sport, got.dport, got.payload) == (
+            "8.8.8.8", 53, 5000, b"answer")
+        stray = vxlan.encode_frame(vxlan.Frame(
+            vxlan.Ethernet(out.eth.src, out.eth.dst, vxlan.ETH_P_IPV4),
+            ip=vxlan.IPv4(out.ip.dst, vxlan.ipv4_from_text("10.0.0.99"), vxlan.IPPROTO_UDP),
+            l4=vxlan.UDP(53, 9, 0, 1), payload=b"x"))
+        assert h.receive_external(stray).where == "dropped"
+        assert h.drops["host side: no local endpoint owns the destination"] == 1
