@@ -1,0 +1,428 @@
+"""The Compiler: HNS objects in, programmed VFP ports out, kept in step incrementally.
+
+What?
+-----
+`Compiler(service, switch)` subscribes to an `HnsService`, does a full sync at once, and
+from then on keeps exactly one VFP port per LOCAL endpoint (remote endpoints get none):
+port id = the endpoint's ID as stored, port name = its Name, port MAC = its MacAddress.
+Each port carries the layers of `hns.compiler.layers` (VNET layers on Overlay networks
+only) and the rules HNS objects imply (`hns.compiler.rules`).
+
+The naive design
+----------------
+Rebuild a port from scratch whenever anything it depends on changes. With kube-proxy's
+thousands of load balancers, each present on every pod port, adding one load balancer
+would rebuild thousands of rules on every port and bump every generation.
+
+The real design
+---------------
+Every port keeps, per *source* (an HNS object: its own endpoint, its network, one remote
+endpoint, one load balancer, one SDN route object), the items that source contributed: rule
+specs, CA -> PA mappings, NAT pools, the ACL default-deny switch. When objects change, the
+compiler works out which (port, source) pairs are dirty, recomputes only those
+contributions and diffs them against the previous ones; unchanged items are not touched, so
+a port whose policy did not change keeps its generation and its unified flows. Adding one
+load balancer costs one contribution per port in its scope, however many load balancers
+exist (vfp groups add and remove rules in O(1) and rebuild their classifier lazily).
+
+Which pairs are dirty:
+    network N changed       every source of N's local ports (VSID, PA, routes, type)
+    local endpoint E        ("ep", E); a new or re-created port gets all its sources;
+                            an IP change dirties the load balancers that list E
+    remote endpoint R       ("remote", R) on the local ports of R's network, and the load
+                            balancers that list R
+    load balancer L         ("lb", L) on the ports that held it and the ports now in scope
+    SDN route T             ("route", T) likewise
+`None` from the service (reset, load, rollback) re-reads everything, still diffing, so
+ports whose policy is the same keep their generation.
+
+The packet path the compiler guarantees (contract item 1; docs/compiler.md)
+-------------------------------------------------------------------------------
+- A frame a container sends runs through `vfp.process(port, frame, vfp.OUT)`. If the
+  output carries an outer VXLAN header (UDP dst == switch.vxlan_port) it goes to the
+  underlay to the outer dst IP (the remote PA); otherwise it is delivered by inner dst IP:
+  to the local endpoint with that IP (`endpoint_for_ip`), or, for the host's own addresses,
+  to the endpoint owning that NAT port or port mapping (`owner_of`).
+- A VXLAN frame from the underlay is given, still encapsulated, to
+  `vfp.process(port, frame, vfp.IN)` of the local endpoint whose network's VSID == VNI
+  and whose IP == inner dst IP (`endpoint_for_vni`); the port's VNET layer decaps it.
+- Every frame delivered to a port (IN) gets its inner dst MAC rewritten to the endpoint's
+  MAC (VNET_MAC_REWRITE_LAYER), so a container's stack accepts it.
+
+Thread safety
+-------------
+Listener calls arrive under the service lock; every public method takes that lock too, so
+the compiled state is never seen half-updated by a packet path that also takes it.
+
+Deliberately not modelled: the host vNIC port (`host_port` returns None), ACL_SUBNET_LAYER
+and network ACLs, IPv6 load balancers and NAT, MSS clamping (printed only).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter, defaultdict
+from typing import Any
+
+from hns.compiler import layers as L
+from hns.compiler import rules as R
+from hns.compiler.rules import Item, ItemKey, Source, Target
+from hns.compiler.view import (
+    View,
+    ipv4_of,
+    is_remote,
+    lb_backends,
+    mac_of,
+    network_key,
+    policies,
+    vsid_of,
+)
+from hns.service import HnsService
+from hns.state import ObjectChange
+from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
+
+Json = dict[str, Any]
+
+__all__ = ["Compiler"]
+
+
+class _PortState:
+    """One compiled port: its endpoint, what each source contributed, its SNAT block."""
+
+    __slots__ = ("contrib", "ep", "key", "port", "signature", "snat_block")
+
+    def __init__(self, key: str, ep: Json, port: Port, signature: tuple[Any, ...],
+                 snat_block: int) -> None:
+        self.key = key
+        self.ep = ep
+        self.port = port
+        self.signature = signature
+        self.snat_block = snat_block
+        self.contrib: dict[Source, dict[ItemKey, Item]] = {}
+
+
+def _signature(ep: Json, view: View) -> tuple[Any, ...]:
+    """What a port is built from; when it changes the port is re-created."""
+    net = view.network_of(ep)
+    return (str(ep["ID"]), ep.get("Name") or "", mac_of(ep), network_key(ep),
+            view.is_overlay(net))
+
+
+class Compiler:
+    """Keeps one programmed VFP port per local HNS endpoint (see the module essay)."""
+
+    def __init__(self, service: HnsService, switch: Switch) -> None:
+        self.service = service
+        self.switch = switch
+        self.view = View(service.host_ip)
+        #: Per port id: how many times a change to its policy was applied (for tests).
+        self.recompiles: Counter[str] = Counter()
+        self._ports: dict[str, _PortState] = {}
+        self._by_port_id: dict[str, str] = {}
+        self._holders: dict[Source, set[str]] = defaultdict(set)
+        self._free_blocks: list[int] = []
+        self._next_block = 0
+        self._default_vxlan_port = switch.vxlan_port
+        self._closed = False
+        with service.lock:
+            service.add_listener(self._on_change)
+            self.sync()
+
+    # -- public API ------------------------------------------------------------------------
+    def port_of(self, endpoint_id: str) -> Port | None:
+        with self.service.lock:
+            st = self._ports.get(endpoint_id.upper())
+            return None if st is None else st.port
+
+    def endpoint_of(self, port_id: str) -> str | None:
+        with self.service.lock:
+            key = self._by_port_id.get(port_id.upper())
+            st = None if key is None else self._ports.get(key)
+            return None if st is None else str(st.ep["ID"])
+
+    def host_port(self, network_id: str) -> Port | None:
+        """The host vNIC port of a network: not modelled, always None."""
+        return None
+
+    def endpoints(self) -> list[str]:
+        """IDs of the endpoints that have a port."""
+        with self.service.lock:
+            return [str(st.ep["ID"]) for st in self._ports.values()]
+
+    def endpoint_for_ip(self, ip: str | int, network_id: str | None = None) -> str | None:
+        """The local endpoint holding this IPv4 address (optionally on one network)."""
+        text = str(ipaddress.IPv4Address(ip)) if isinstance(ip, int) else ip
+        want = None if network_id is None else network_id.upper()
+        with self.service.lock:
+            for st in self._ports.values():
+                if ipv4_of(st.ep) == text and (want is None or network_key(st.ep) == want):
+                    return str(st.ep["ID"])
+        return None
+
+    def endpoint_for_vni(self, vni: int, ip: str | int) -> str | None:
+        """The local endpoint on an overlay network with VSID `vni` holding inner IP `ip`."""
+        text = str(ipaddress.IPv4Address(ip)) if isinstance(ip, int) else ip
+        with self.service.lock:
+            for st in self._ports.values():
+                if ipv4_of(st.ep) != text:
+                    continue
+                net = self.view.network_of(st.ep)
+                if self.view.is_overlay(net) and \
+                        (vsid_of(net, text) or L.DEFAULT_VSID) == vni:
+                    return str(st.ep["ID"])
+        return None
+
+    def owner_of(self, proto: int, ip: str | int, port: int) -> str | None:
+        """The local endpoint a frame to one of the host's addresses belongs to: the one
+        whose OutBoundNAT pool covers (ip, port) (a reply to SNATed traffic), or whose
+        PortMapping publishes (ip, port) for this protocol."""
+        value = int(ipaddress.IPv4Address(ip)) if isinstance(ip, str) else ip
+        with self.service.lock:
+            for st in self._ports.values():
+                for items in st.contrib.values():
+                    for item in items.values():
+                        if isinstance(item, R.PoolSpec) and \
+                                item.id.startswith(f"SLB_NATPOOL_IPV4_{_PNAME.get(proto)}_"):
+                            if any(a == value and lo <= port <= hi for a, lo, hi in item.ranges):
+                                return str(st.ep["ID"])
+                        elif isinstance(item, R.RuleSpec) and item.group == L.NAT_IN \
+                                and item.name.startswith("NAT_PORTMAP_"):
+                            c = item.conditions
+                            if (not c.protocols or proto in c.protocols) and \
+                                    any(lo <= value <= hi for lo, hi in c.dst_ips) and \
+                                    any(lo <= port <= hi for lo, hi in c.dst_ports):
+                                return str(st.ep["ID"])
+        return None
+
+    def host_acls(self, endpoint_id: str) -> list[Json]:
+        """The endpoint's RuleType Host ACLs: WFP rules, recorded and not programmed."""
+        with self.service.lock:
+            ep = self.view.endpoints.get(endpoint_id.upper())
+            return [] if ep is None else R.host_acls(ep)
+
+    def sync(self) -> None:
+        """Re-read every HNS object and bring every port in line (diffing, so ports whose
+        policy is unchanged keep their generation)."""
+        with self.service.lock:
+            self.view.host_ip = self.service.host_ip
+            self.view.load(self.service.dump())
+            self._sync_ports(set(self._ports) | set(self.view.local_endpoints()), full=True)
+
+    def close(self) -> None:
+        """Stop following the service (the ports stay as they are)."""
+        with self.service.lock:
+            if not self._closed:
+                self.service.remove_listener(self._on_change)
+                self._closed = True
+
+    # -- change handling -------------------------------------------------------------------
+    def _on_change(self, changes: list[ObjectChange] | None) -> None:
+        if changes is None:
+            self.sync()
+            return
+        touched: set[str] = set()      # local endpoints whose port may need (re)creation
+        full: set[str] = set()         # ports to recompute from every source
+        sources: set[Source] = set()   # sources to recompute on their holders + scope
+        for ch in changes:
+            self.view.apply(ch)
+            if ch.kind == "network":
+                full |= self.view.local_by_net.get(ch.key, set())
+                sources.add(("net", ch.key))
+            elif ch.kind == "endpoint":
+                self._endpoint_changed(ch, touched, full, sources)
+            elif ch.kind == "loadbalancer":
+                sources.add(("lb", ch.key))
+            elif ch.kind == "route":
+                sources.add(("route", ch.key))
+        if any(ch.kind == "network" for ch in changes):
+            self._apply_vxlan_port()
+        dirty = self._sync_ports(touched, full=False)
+        for key in full:
+            dirty[key] |= self._all_sources(key)
+        for source in sources:
+            for key in self._holders.get(source, set()) | self._scope(source):
+                dirty[key].add(source)
+        self._recompute(dirty)
+
+    def _endpoint_changed(self, ch: ObjectChange, touched: set[str], full: set[str],
+                          sources: set[Source]) -> None:
+        old, new = ch.old, ch.new
+        for ep in (old, new):
+            if ep is None:
+                continue
+            if is_remote(ep):
+                sources.add(("remote", ch.key))
+            else:
+                touched.add(ch.key)
+        if old is None or new is None or ipv4_of(old) != ipv4_of(new):
+            for lb in self.view.lbs_of_ep.get(ch.key, set()):
+                sources.add(("lb", lb))
+        if old is not None and new is not None and not is_remote(new) and \
+                R.encap_overhead(old) != R.encap_overhead(new):
+            full.add(ch.key)  # the MSS delta of every encap rule on the port
+
+    def _sync_ports(self, keys: set[str], *, full: bool) -> defaultdict[str, set[Source]]:
+        """Create, re-create or remove the ports of these endpoints; return the sources to
+        compute (everything for new ports, the endpoint's own policies otherwise)."""
+        dirty: defaultdict[str, set[Source]] = defaultdict(set)
+        for key in sorted(keys):
+            ep = self.view.endpoints.get(key)
+            st = self._ports.get(key)
+            wanted = ep is not None and not is_remote(ep) and network_key(ep) is not None
+            if st is not None and (not wanted or ep is None
+                                   or st.signature != _signature(ep, self.view)):
+                self._remove_port(st)
+                st = None
+            if not wanted or ep is None:
+                continue
+            if st is None:
+                self._create_port(key, ep)
+                dirty[key] = self._all_sources(key)
+            else:
+                st.ep = ep
+                dirty[key] = self._all_sources(key) if full else {("ep", key)}
+        return dirty
+
+    def _create_port(self, key: str, ep: Json) -> _PortState:
+        port_id = str(ep["ID"])
+        if port_id in self.switch.ports:
+            self.switch.remove_port(port_id)
+        port = self.switch.add_port(port_id, name=str(ep.get("Name") or ""), mac=mac_of(ep))
+        overlay = self.view.is_overlay(self.view.network_of(ep))
+        for ldef in L.LAYERS:
+            if ldef.overlay_only and not overlay:
+                continue
+            layer = port.add_layer(Layer(ldef.id, ldef.priority, stateful=ldef.stateful,
+                                         flags=ldef.flags))
+            for gdef in ldef.groups:
+                layer.add_group(Group(gdef.id, gdef.priority, gdef.direction,
+                                      version=gdef.version))
+        if overlay:
+            port.add_space(L.VNET_SPACE)
+        block = self._free_blocks.pop() if self._free_blocks else self._take_block()
+        st = _PortState(key, ep, port, _signature(ep, self.view), block)
+        self._ports[key] = st
+        self._by_port_id[port_id.upper()] = key
+        return st
+
+    def _take_block(self) -> int:
+        self._next_block += 1
+        return self._next_block - 1
+
+    def _remove_port(self, st: _PortState) -> None:
+        for source in st.contrib:
+            self._holders[source].discard(st.key)
+        if self.switch.ports.get(st.port.id) is st.port:
+            self.switch.remove_port(st.port.id)
+        self._ports.pop(st.key, None)
+        self._by_port_id.pop(st.port.id.upper(), None)
+        self._free_blocks.append(st.snat_block)
+
+    def _all_sources(self, key: str) -> set[Source]:
+        st = self._ports.get(key)
+        if st is None:
+            return set()
+        out: set[Source] = {("ep", key), *st.contrib}
+        net = network_key(st.ep)
+        if net is not None:
+            out.add(("net", net))
+            if self.view.is_overlay(self.view.networks.get(net)):
+                out |= {("remote", r) for r in self.view.remote_by_net.get(net, ())}
+        out |= {("lb", lb) for lb in self.view.lbs_for_endpoint(key)}
+        out |= {("route", r) for r in self.view.routes_of_ep.get(key, ())}
+        return out
+
+    def _scope(self, source: Source) -> set[str]:
+        kind, key = source
+        view = self.view
+        if kind == "ep":
+            return {key} if key in self._ports else set()
+        if kind == "net":
+            return set(view.local_by_net.get(key, ()))
+        if kind == "remote":
+            ep = view.endpoints.get(key)
+            net = None if ep is None or not is_remote(ep) else network_key(ep)
+            return set() if net is None else set(view.local_by_net.get(net, ()))
+        if kind == "lb":
+            lb = view.lbs.get(key)
+            return set() if lb is None else view.lb_scope(lb)
+        if kind == "route":
+            route = view.routes.get(key)
+            return set() if route is None else set(lb_backends(route))
+        return set()
+
+    def _apply_vxlan_port(self) -> None:
+        wanted = self._default_vxlan_port
+        for key in sorted(self.view.networks):
+            for s in policies(self.view.networks[key], "VxlanPort"):
+                if isinstance(s.get("Port"), int):
+                    wanted = s["Port"]
+                    break
+            else:
+                continue
+            break
+        if wanted == self.switch.vxlan_port:
+            return
+        self.switch.vxlan_port = wanted
+        for st in self._ports.values():
+            # vfp caches the port's VXLAN port bytes for its fast path at port creation.
+            st.port._vx = wanted.to_bytes(2, "big")
+            st.port.bump()
+
+    # -- diff and apply ----------------------------------------------------------------------
+    def _recompute(self, dirty: dict[str, set[Source]]) -> None:
+        for key, sources in dirty.items():
+            st = self._ports.get(key)
+            if st is None:
+                continue
+            target = Target(key, st.ep, st.snat_block)
+            removed: list[Item] = []
+            added: list[Item] = []
+            for source in sources:
+                new = {item.key: item for item in R.contribute(source, target, self.view)}
+                old = st.contrib.get(source, {})
+                if new == old:
+                    continue
+                removed += [it for k, it in old.items() if new.get(k) != it]
+                added += [it for k, it in new.items() if old.get(k) != it]
+                if new:
+                    st.contrib[source] = new
+                    self._holders[source].add(key)
+                else:
+                    st.contrib.pop(source, None)
+                    self._holders[source].discard(key)
+            if removed or added:
+                self._apply(st.port, removed, added)
+                self.recompiles[st.port.id] += 1
+
+    def _apply(self, port: Port, removed: list[Item], added: list[Item]) -> None:
+        for item in removed:
+            if isinstance(item, R.RuleSpec):
+                port.get_layer(item.layer).get_group(item.group).remove_rule(item.id)
+            elif isinstance(item, R.MappingSpec):
+                space = port.spaces.get(L.VNET_SPACE)
+                if space is not None and item.ca in space.mappings:
+                    port.remove_mapping(L.VNET_SPACE, item.ca)
+            elif isinstance(item, R.PoolSpec):
+                port.nat_pools.pop(item.id, None)
+                port.bump()
+            else:
+                layer = port.get_layer(item.layer)
+                layer.flags |= L.LAYER_BY_ID[item.layer].flags & DEFAULT_ALLOW
+                port.bump()
+        batches: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        for item in added:
+            if isinstance(item, R.RuleSpec):
+                batches[(item.layer, item.group)].append(item.build())
+            elif isinstance(item, R.MappingSpec):
+                port.add_mapping(L.VNET_SPACE, Mapping(item.ca, item.pa, item.mac, item.vni))
+            elif isinstance(item, R.PoolSpec):
+                port.add_nat_pool(item.id, [NatRange(ip, lo, hi) for ip, lo, hi in item.ranges])
+            else:
+                port.get_layer(item.layer).flags &= ~DEFAULT_ALLOW
+                port.bump()
+        for (layer_id, group_id), rules in batches.items():
+            port.get_layer(layer_id).get_group(group_id).add_rules(rules)
+
+
+_PNAME = {6: "TCP", 17: "UDP", 1: "ICMP"}

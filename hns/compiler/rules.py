@@ -1,0 +1,462 @@
+"""What each HNS object contributes to one local endpoint's VFP port.
+
+A contribution is a list of items, each with a key unique on the port: rules (`RuleSpec`,
+keyed by layer, group and rule id), CA -> PA mappings (`MappingSpec`), NAT pools
+(`PoolSpec`) and the ACL layer's default-deny switch (`DefaultDeny`). The compiler diffs an
+object's new contribution against the one it made before and touches only what changed.
+
+Sources (what the compiler recomputes when an object changes):
+    ("ep", E)      endpoint E's own policies on its own port: ACL, OutBoundNAT, PortMapping,
+                   SDNRoute, MAC rewrite.
+    ("net", N)     network N's VNET rules on each of its local ports: decap, PA route,
+                   RemoteSubnetRoute.
+    ("remote", R)  remote endpoint R: a CA -> PA mapping and its mapencap rule on each local
+                   port of R's (overlay) network.
+    ("lb", L)      load balancer L: the client-side lbnat rule(s) on each port in its scope.
+    ("route", T)   SDN route object T: its routes on the ports of its endpoints.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from hns.compiler import layers as L
+from hns.compiler.actions import EncapMap, EncapRoute, PaRoute
+from hns.compiler.view import (
+    View,
+    ipv4_of,
+    is_remote,
+    lb_backends,
+    lb_is_dsr,
+    mac_of,
+    policies,
+    vsid_of,
+)
+from hns.model import PM_ILB
+from vfp import IN, OUT, STATEFUL, TERMINATING, Conditions, Rule
+from vfp.actions import (
+    LB_PER_FLOW,
+    LB_SOURCE_IP,
+    LB_SOURCE_IP_PROTOCOL,
+    Action,
+    Allow,
+    Block,
+    Decap,
+    DynNat,
+    LbNat,
+    MacRewrite,
+    Nat,
+)
+from vfp.conditions import parse_ports
+
+Json = dict[str, Any]
+Source = tuple[str, str]
+ItemKey = tuple[str, ...]
+
+PM_LOCAL_ROUTED_VIP = 2
+PM_PRESERVE_DIP = 8
+_NS = uuid.UUID("6f1c3a52-7d4e-4b8e-9a55-0d3c2b1e9f10")
+_DISTRIBUTION = {0: LB_PER_FLOW, 1: LB_SOURCE_IP_PROTOCOL, 2: LB_SOURCE_IP}
+_PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
+#: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
+SNAT_BLOCK = 256
+SNAT_FIRST_PORT = 1024
+
+
+_ANY = Conditions()
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    layer: str
+    group: str
+    id: str
+    priority: int
+    action: Action
+    conditions: Conditions = _ANY
+    flags: int = TERMINATING
+    ttl: int = 0
+    name: str = ""
+
+    @property
+    def key(self) -> ItemKey:
+        return ("rule", self.layer, self.group, self.id)
+
+    def build(self) -> Rule:
+        return Rule(self.id, self.priority, self.action, self.conditions, self.flags,
+                    self.ttl, self.name)
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    ca: int
+    pa: int
+    mac: int
+    vni: int
+
+    @property
+    def key(self) -> ItemKey:
+        return ("map", str(self.ca))
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    id: str
+    ranges: tuple[tuple[int, int, int], ...]  # (ip, first port, last port)
+
+    @property
+    def key(self) -> ItemKey:
+        return ("pool", self.id)
+
+
+@dataclass(frozen=True)
+class DefaultDeny:
+    layer: str
+
+    @property
+    def key(self) -> ItemKey:
+        return ("deny", self.layer)
+
+
+Item = RuleSpec | MappingSpec | PoolSpec | DefaultDeny
+
+
+class Target(NamedTuple):
+    """The port being compiled: its endpoint's key and stored form, its SNAT port block."""
+
+    key: str
+    ep: Json
+    snat_block: int
+
+
+def contribute(source: Source, t: Target, view: View) -> list[Item]:
+    kind, key = source
+    if kind == "ep":
+        return endpoint_items(t, view) if key == t.key else []
+    if kind == "net":
+        return network_items(t, view)
+    if kind == "remote":
+        return remote_items(t, view, key)
+    if kind == "lb":
+        lb = view.lbs.get(key)
+        return [] if lb is None else lb_items(t, view, key, lb)
+    if kind == "route":
+        route = view.routes.get(key)
+        if route is None or t.key not in lb_backends(route):
+            return []
+        return route_items(t, view, route.get("Routes") or [], f"ROUTE_{key}")
+    return []
+
+
+# -- helpers -------------------------------------------------------------------------------
+def _ip4(text: Any) -> int | None:
+    try:
+        addr = ipaddress.ip_address(str(text).strip())
+    except ValueError:
+        return None
+    return int(addr) if addr.version == 4 else None
+
+
+def _range(prefix: str) -> tuple[int, int, int] | None:
+    """(version, first, last) of an address or prefix."""
+    try:
+        net = ipaddress.ip_network(prefix.strip(), strict=False)
+    except ValueError:
+        return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
+def _ranges4(prefixes: list[Any]) -> tuple[tuple[int, int], ...]:
+    out = []
+    for p in prefixes:
+        got = _range(str(p))
+        if got is not None and got[0] == 4:
+            out.append((got[1], got[2]))
+    return tuple(out)
+
+
+def _rule_guid(*parts: object) -> str:
+    return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts))).upper()
+
+
+def encap_overhead(ep: Json) -> int:
+    for settings in policies(ep, "EncapOverhead"):
+        value = settings.get("Overhead")
+        if isinstance(value, int) and value > 0:
+            return value
+    return L.DEFAULT_ENCAP_OVERHEAD
+
+
+# -- the endpoint's own policies ---------------------------------------------------------
+def endpoint_items(t: Target, view: View) -> list[Item]:
+    items: list[Item] = []
+    ep = t.ep
+    mac = mac_of(ep)
+    if mac:
+        items.append(RuleSpec(L.MAC_REWRITE, L.MAC_IN, "MAC_REWRITE", L.PRI_MAC_REWRITE,
+                              MacRewrite(dst_mac=mac)))
+    items += acl_items(t)
+    ip = _ip4(ipv4_of(ep))
+    if ip is not None:
+        items += outbound_nat_items(t, view, ip)
+        items += port_mapping_items(t, view, ip)
+    items += route_items(t, view, policies(ep, "SDNRoute"), "SDNROUTE")
+    return items
+
+
+def _addresses(text: Any) -> dict[int, tuple[tuple[int, int], ...]] | None:
+    """ACL address text -> ranges per IP version; None when no address is given (any)."""
+    if not text or not str(text).strip():
+        return None
+    out: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for part in str(text).split(","):
+        got = _range(part)
+        if got is not None:
+            out[got[0]].append((got[1], got[2]))
+    return {v: tuple(r) for v, r in out.items()}
+
+
+def _acl_ports(settings: Json, many: str, one: str) -> tuple[tuple[int, int], ...]:
+    text = settings.get(many)
+    if text:
+        return parse_ports(str(text))
+    value = settings.get(one)
+    if isinstance(value, int) and value > 0:
+        return ((value, value),)
+    return ()
+
+
+def acl_protocols(settings: Json) -> tuple[int, ...]:
+    """ACL Protocols -> protocol numbers; () is any (256, empty, or any part 256)."""
+    text = settings.get("Protocols")
+    if not text and isinstance(settings.get("Protocol"), int):
+        text = str(settings["Protocol"])
+    if not text:
+        return ()
+    nums = [int(p) for p in str(text).split(",") if p.strip()]
+    if any(n == 256 for n in nums):
+        return ()
+    return tuple(n for n in nums if 0 <= n <= 255)
+
+
+def acl_items(t: Target) -> list[Item]:
+    items: list[Item] = []
+    switch = [a for a in policies(t.ep, "ACL") if str(a.get("RuleType") or "Switch") != "Host"]
+    if not switch:
+        return items
+    items.append(DefaultDeny(L.ACL))
+    for i, a in enumerate(switch):
+        direction = IN if str(a.get("Direction", "In")) == "In" else OUT
+        local = _addresses(a.get("LocalAddresses"))
+        remote = _addresses(a.get("RemoteAddresses"))
+        lports = _acl_ports(a, "LocalPorts", "LocalPort")
+        rports = _acl_ports(a, "RemotePorts", "RemotePort")
+        protocols = acl_protocols(a)
+        action = str(a.get("Action", "Block"))
+        act: Action
+        if action == "Allow":
+            act, flags, ttl = Allow(), L.ACL_ALLOW_FLAGS, L.STATEFUL_TTL
+        elif action == "Pass":
+            act, flags, ttl = Allow(), STATEFUL, L.STATEFUL_TTL
+        else:
+            act, flags, ttl = Block(), TERMINATING, 0
+        priority = a.get("Priority")
+        priority = priority if isinstance(priority, int) else 0
+        for version in (4, 6):
+            lr = () if local is None else local[version]
+            rr = () if remote is None else remote[version]
+            if (local is not None and not lr) or (remote is not None and not rr):
+                continue  # the ACL names addresses of the other family only
+            if direction == IN:
+                cond = Conditions(protocols=protocols, src_ips=rr, dst_ips=lr,
+                                  src_ports=rports, dst_ports=lports)
+            else:
+                cond = Conditions(protocols=protocols, src_ips=lr, dst_ips=rr,
+                                  src_ports=lports, dst_ports=rports)
+            rid = _rule_guid(t.key, "acl", i, version)
+            name = str(a.get("Id") or rid)
+            items.append(RuleSpec(L.ACL, L.ACL_GROUPS[(direction, version)], rid, priority,
+                                  act, cond, flags, ttl, name))
+    return items
+
+
+def host_acls(ep: Json) -> list[Json]:
+    """ACLs with RuleType Host: Windows Filtering Platform rules, recorded, not in VFP."""
+    return [a for a in policies(ep, "ACL") if str(a.get("RuleType") or "") == "Host"]
+
+
+def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
+    items: list[Item] = []
+    ip_text = str(ipaddress.IPv4Address(ip))
+    for n, s in enumerate(policies(t.ep, "OutBoundNAT")):
+        vip = _ip4(s.get("VirtualIP") or view.host_ip)
+        if vip is None:
+            continue
+        tag = ip_text if n == 0 else f"{ip_text}_{n}"
+        for prefix in s.get("Exceptions") or []:
+            got = _ranges4([prefix])
+            if got:
+                items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"ALLOW_NAT_EXCEPTION_{tag}_{prefix}",
+                                      L.PRI_NAT_EXCEPTION, Allow(), Conditions(dst_ips=got)))
+        dests = _ranges4(list(s.get("Destinations") or []))
+        first = SNAT_FIRST_PORT + t.snat_block * SNAT_BLOCK
+        for proto, pname in _PROTO_NAME.items():
+            pool = f"SLB_NATPOOL_IPV4_{pname}_{tag}"
+            items.append(PoolSpec(pool, ((vip, first, first + SNAT_BLOCK - 1),)))
+            items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"SNAT_{pname}_{tag}", L.PRI_SNAT,
+                                  DynNat(pool), Conditions(protocols=(proto,), dst_ips=dests),
+                                  TERMINATING | STATEFUL, L.STATEFUL_TTL))
+    if items:
+        # Connections the endpoint accepts get a flow here too, so replies are not SNATed.
+        items.append(RuleSpec(L.SLB_NAT, L.NAT_IN, f"ALLOW_INBOUND_{ip_text}", 65000, Allow(),
+                              flags=TERMINATING | STATEFUL, ttl=L.STATEFUL_TTL))
+    return items
+
+
+def port_mapping_items(t: Target, view: View, ip: int) -> list[Item]:
+    items: list[Item] = []
+    for s in policies(t.ep, "PortMapping"):
+        internal = s.get("InternalPort")
+        if not isinstance(internal, int) or internal <= 0:
+            continue
+        external = s.get("ExternalPort") or internal
+        proto = int(s.get("Protocol") or 0)
+        vip = _ip4(s.get("VIP") or view.host_ip)
+        if vip is None:
+            continue
+        protos = (proto,) if proto else (6, 17)
+        pname = _PROTO_NAME.get(proto, "ANY")
+        name = f"NAT_PORTMAP_{pname}_{ipaddress.IPv4Address(vip)}_{external}"
+        items.append(RuleSpec(L.SLB_NAT, L.NAT_IN, name, L.PRI_PORT_MAPPING, Nat(ip, internal),
+                              Conditions(protocols=protos, dst_ips=((vip, vip),),
+                                         dst_ports=((external, external),)),
+                              TERMINATING | STATEFUL, L.STATEFUL_TTL))
+    return items
+
+
+def route_items(t: Target, view: View, routes: list[Json], tag: str) -> list[Item]:
+    """SDN routes (endpoint SDNRoute policies, HostComputeRoute objects): on an overlay port a
+    route with NeedEncap false bypasses the encap rules; NeedEncap true is the default
+    behaviour (encap by the VNET rules) and adds nothing."""
+    net = view.network_of(t.ep)
+    if not view.is_overlay(net):
+        return []
+    items: list[Item] = []
+    for route in routes:
+        prefix = route.get("DestinationPrefix")
+        if not prefix or route.get("NeedEncap"):
+            continue
+        got = _ranges4([prefix])
+        if got:
+            items.append(RuleSpec(L.VNET_ENCAP, L.ENCAP_OUT, f"SDN_ROUTE_{tag}_{prefix}",
+                                  L.PRI_SDN_ROUTE, Allow(), Conditions(dst_ips=got)))
+    return items
+
+
+# -- overlay ---------------------------------------------------------------------------------
+def network_items(t: Target, view: View) -> list[Item]:
+    net = view.network_of(t.ep)
+    if not view.is_overlay(net):
+        return []
+    ep_ip = ipv4_of(t.ep)
+    vsid = vsid_of(net, ep_ip) or L.DEFAULT_VSID
+    src_pa = _ip4(view.local_pa(net))
+    items: list[Item] = [
+        RuleSpec(L.VNET_ENCAP, L.DECAP_IN, f"VNET_DECAP_{vsid}", L.PRI_DECAP, Decap(vni=vsid),
+                 Conditions(vnis=(vsid,))),
+        RuleSpec(L.VNET_PA_ROUTE, L.PA_ROUTE_OUT, "PA_ROUTE", L.PRI_PA_ROUTE, PaRoute()),
+    ]
+    if src_pa is None:
+        return items
+    mss = encap_overhead(t.ep)
+    for s in policies(net, "RemoteSubnetRoute"):
+        prefix = s.get("DestinationPrefix")
+        dst_pa = _ip4(s.get("ProviderAddress"))
+        got = _ranges4([prefix]) if prefix else ()
+        if not got or dst_pa is None:
+            continue
+        vni = s.get("IsolationId") or vsid
+        dr = s.get("DistributedRouterMacAddress")
+        dr_mac = mac_of({"MacAddress": dr}) if dr else 0
+        items.append(RuleSpec(
+            L.VNET_ENCAP, L.ENCAP_OUT, f"REMOTESUBNETROUTE_{prefix}", L.PRI_REMOTE_SUBNET,
+            EncapRoute(src_pa, dst_pa, int(vni), dr_mac or None, mss_delta=mss),
+            Conditions(dst_ips=got)))
+    return items
+
+
+def remote_items(t: Target, view: View, key: str) -> list[Item]:
+    remote = view.endpoints.get(key)
+    if remote is None or not is_remote(remote):
+        return []
+    net = view.network_of(t.ep)
+    if not view.is_overlay(net) or remote.get("HostComputeNetwork", "").upper() != \
+            str(t.ep.get("HostComputeNetwork", "")).upper():
+        return []
+    ca = _ip4(ipv4_of(remote))
+    pa: int | None = None
+    for s in policies(remote, "ProviderAddress"):
+        pa = _ip4(s.get("ProviderAddress"))
+    src_pa = _ip4(view.local_pa(net))
+    if ca is None or pa is None or src_pa is None:
+        return []
+    vni = vsid_of(net, ipv4_of(remote)) or L.DEFAULT_VSID
+    ca_text = str(ipaddress.IPv4Address(ca))
+    return [
+        MappingSpec(ca, pa, mac_of(remote), vni),
+        RuleSpec(L.VNET_ENCAP, L.ENCAP_OUT, f"MAP_ENCAP_{ca_text}", L.PRI_REMOTE_ENDPOINT,
+                 EncapMap(L.VNET_SPACE, src_pa, mss_delta=encap_overhead(t.ep)),
+                 Conditions(dst_ips=((ca, ca),))),
+    ]
+
+
+# -- load balancers ----------------------------------------------------------------------
+def lb_dips(view: View, lb: Json, port: int) -> tuple[tuple[int, int | None], ...]:
+    dips: list[tuple[int, int | None]] = []
+    for key in lb_backends(lb):
+        ip = _ip4(ipv4_of(view.endpoints.get(key)))
+        if ip is not None and (ip, port) not in dips:
+            dips.append((ip, port))
+    return tuple(dips[:64])
+
+
+def lb_vips(view: View, lb: Json) -> list[int]:
+    vips = [v for v in (_ip4(x) for x in lb.get("FrontendVIPs") or []) if v is not None]
+    if not vips and not lb.get("FrontendVIPs"):
+        host = _ip4(view.host_ip)
+        vips = [] if host is None else [host]
+    return vips
+
+
+def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
+    items: list[Item] = []
+    dsr = lb_is_dsr(lb)
+    short = key.replace("-", "")
+    for pm in lb.get("PortMappings") or []:
+        proto = int(pm.get("Protocol") or 0)
+        internal = int(pm.get("InternalPort") or 0)
+        external = int(pm.get("ExternalPort") or internal)
+        dips = lb_dips(view, lb, internal)
+        if not dips or not internal:
+            continue
+        action = LbNat(dips, _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW))
+        pm_flags = int(pm.get("Flags") or 0)
+        suffix = "".join(tag for bit, tag in ((PM_ILB, "_ILB"), (PM_PRESERVE_DIP, "_PDIP"))
+                         if pm_flags & bit)
+        for vip in lb_vips(view, lb):
+            vip_text = str(ipaddress.IPv4Address(vip))
+            if dsr:
+                layer, group = L.LB_DSR, L.DSR_OUT
+                name = f"LB_DSR_{short}_{view.host_ip}_{vip_text}_{external}_{internal}_{proto}"
+            else:
+                layer, group = L.SLB_LB, L.LB_OUT
+                head = "NAT" if len(dips) == 1 else "LB"
+                name = f"{head}_{short}_{vip_text}_{external}_{internal}_{proto}"
+            cond = Conditions(protocols=(proto,) if proto else (), dst_ips=((vip, vip),),
+                              dst_ports=((external, external),))
+            items.append(RuleSpec(layer, group, name + suffix, L.PRI_LB, action, cond,
+                                  TERMINATING | STATEFUL, L.STATEFUL_TTL))
+    return items
