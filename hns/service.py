@@ -19,6 +19,7 @@ implementation is a bug and is reported as E_UNEXPECTED (tests treat that as a f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import ipaddress
@@ -27,10 +28,12 @@ import os
 import random
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from hns import model
+from hns.calllog import CallLog
 from hns.capture import extract_json, import_objects
 from hns.errors import (
     AddrInvalidOrReserved,
@@ -62,6 +65,7 @@ from hns.errors import (
     Unexpected,
     error_for_hresult,
 )
+from hns.faults import MAX_WAIT, SERVICE_DOWN_HRESULT, Decision, Fault, FaultSet, decided
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_policies
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from hns.state import IndexedState, key_of
@@ -105,6 +109,36 @@ def _guard(method: Callable[..., T]) -> Callable[..., T]:
                 raise Unexpected(detail=f"{type(exc).__name__}: {exc}") from exc
 
     return wrapper
+
+
+def _event(operation: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Log an emulator operation that changes state (reboot, load, import, profile) in the
+    call log, so a recording replays it (its first argument is its request)."""
+
+    def wrap(method: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(method)
+        def wrapper(self: HnsService, *args: Any, **kwargs: Any) -> T:
+            started = time.monotonic()
+            request = args[0] if args else None
+            with self._lock:
+                try:
+                    result = method(self, *args, **kwargs)
+                except HnsError as exc:
+                    self.calls.record(api="Emulator", operation=operation, request=request,
+                                      error=exc, started=started)
+                    raise
+                self.calls.record(api="Emulator", operation=operation, request=request,
+                                  result=result, started=started)
+                return result
+
+        return wrapper
+
+    return wrap
+
+
+def _fault_note(fault: Fault) -> dict[str, Any]:
+    return {"Id": fault.id, "Mode": fault.mode, "HResult": fault.hresult,
+            "Seconds": fault.seconds, "Fields": list(fault.fields)}
 
 
 def _reject_constant(name: str) -> Any:
@@ -156,7 +190,17 @@ class HnsService(IndexedState):
         self._listeners = []
         self._lock = threading.RLock()
         self._closed = False
-        self._faults: list[list[Any]] = []  # [target, hresult, times left]
+        #: Fault rules (hns/faults.py); ``inject_fault`` is the short form of a Fail rule.
+        self.faults = FaultSet()
+        #: Every V1/V2 call and emulator event, in order (hns/calllog.py).
+        self.calls = CallLog()
+        self.calls.describe = self._describe_for_log
+        self._down = False
+        self._down_hresult = SERVICE_DOWN_HRESULT
+        self._down_until: float | None = None
+        self._restart_timer: threading.Timer | None = None
+        #: How many times the emulated HNS service has started again after a stop.
+        self.restarts = 0
         self._profile = PROFILES[profile]
         self._store = Store(state)
         self._objs: dict[str, dict[str, Json]] = {kind: {} for kind in KINDS}
@@ -184,6 +228,7 @@ class HnsService(IndexedState):
     def profile(self) -> str:
         return self._profile.name
 
+    @_event("profile")
     def set_profile(self, name: str) -> None:
         if name not in PROFILES:
             raise InvalidArg(detail=f"unknown profile {name!r}")
@@ -198,8 +243,10 @@ class HnsService(IndexedState):
         self._store.clear()
         self._objs = {kind: {} for kind in KINDS}
         self._reset_indexes()
-        self._faults.clear()
+        self.faults.clear(reason="down")
+        self._mark_up()
         self._notify(None)
+        self.calls.clear(initial_state=None)
 
     @_guard
     def inject_fault(self, target: str, hresult: int, *, times: int = 1) -> None:
@@ -211,23 +258,9 @@ class HnsService(IndexedState):
         if not isinstance(target, str) or not target or not isinstance(times, int) \
                 or times < 1 or not isinstance(hresult, int):
             raise InvalidArg(detail="fault needs a target, an HRESULT and times >= 1")
-        self._faults.append([target, hresult & 0xFFFFFFFF, times])
+        self.faults.add(target, "Fail", hresult=hresult, times=times)
 
-    def _maybe_fail(self, name: str) -> None:
-        for fault in self._faults:
-            target = fault[0]
-            if " " in target:
-                method, prefix = target.split(" ", 1)
-                verb, path = name.split(" ", 1) if " " in name else ("", name)
-                hit = method.upper() == verb and path.lower().startswith(prefix.lower())
-            else:
-                hit = target == name
-            if hit:
-                fault[2] -= 1
-                if fault[2] == 0:
-                    self._faults.remove(fault)
-                raise error_for_hresult(fault[1])
-
+    @_event("reboot")
     @_guard
     def reboot(self) -> None:
         """An emulated host reboot: EnableNonPersistent networks and their endpoints go."""
@@ -250,7 +283,218 @@ class HnsService(IndexedState):
         """Close the state file; later calls fail with "The service has not been started."."""
         with self._lock:
             self._closed = True
+            self._mark_up()
+            self.faults.cancel_waits("down")
             self._store.close()
+
+    # ---- faults, call log, service stop/start (hns/faults.py, hns/calllog.py) -------------
+
+    def _run_call(self, api: str, name: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                  where: dict[str, Any]) -> Any:
+        """One V1/V2 call: service-down check, fault rules (waits without the lock), then
+        the call under the lock, logged in commit order."""
+        started = time.monotonic()
+        decision: Decision | None = None
+        down = False
+        try:
+            self._check_up()
+            decision = decided.get()
+            if decision is not None:
+                decided.set(None)  # one front-end decision per call
+            elif self.faults:
+                decision = self.faults.decide(name)
+            if decision is not None:
+                if decision.waits and not decision.waited:
+                    decision.ended = self.faults.wait(decision)
+                    decision.waited = True
+                if decision.ended == "down":
+                    down = True
+                    raise error_for_hresult(self._down_hresult)
+                self._check_up()
+                if decision.hang_error is not None:
+                    raise decision.hang_error
+                if decision.error is not None:
+                    raise decision.error
+        except HnsError as exc:
+            down = down or self._down
+            self._log_call(api, where, args[2], None, exc, decision, down, started)
+            raise
+        result: Any = None
+        err: HnsError | None = None
+        with self._lock:
+            try:
+                if decision is not None and decision.not_applied is not None:
+                    result = self._not_applied(api, fn, args, decision.not_applied)
+                else:
+                    result = fn(*args)
+            except HnsError as exc:
+                err = exc
+            self._log_call(api, where, args[2], result, err, decision, False, started)
+        if err is not None:
+            raise err
+        return result
+
+    def _log_call(self, api: str, where: dict[str, Any], request: Any, result: Any,
+                  err: HnsError | None, decision: Decision | None, down: bool,
+                  started: float) -> None:
+        if not self.calls.enabled:
+            return
+        fired = [] if decision is None else [_fault_note(f) for f in decision.fired]
+        self.calls.record(api=api, request=request, result=result, error=err, faults=fired,
+                          service_down=down, started=started, **where)
+
+    def _not_applied(self, api: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                     fields: tuple[str, ...]) -> Any:
+        """Run the call as accepted but not applied: with ``fields`` kept at their current
+        value, or (no fields, or a call without a whole object) undone afterwards."""
+        if fields:
+            patched = self._keep_fields(api, args, fields)
+            if patched is not None:
+                return fn(*patched)
+        saved = self._snapshot()
+        result = fn(*args)
+        self._restore(saved)
+        return result
+
+    def _keep_fields(self, api: str, args: tuple[Any, ...],
+                     fields: tuple[str, ...]) -> tuple[Any, ...] | None:
+        if api == "V2":
+            function, ident, settings = args
+            if not isinstance(function, str) or not function.startswith("HcnModify") \
+                    or not isinstance(ident, str):
+                return None
+            kind = _KIND_OF_FUNCTION.get(function[len("HcnModify"):])
+            major = 2
+        else:
+            method, path, settings = args
+            parts = [p for p in str(path).split("?", 1)[0].split("/") if p]
+            if str(method).upper() != "POST" or len(parts) != 2:
+                return None
+            kind = {"endpoints": "endpoint", "networks": "network"}.get(parts[0].lower())
+            ident = parts[1]
+            major = 1
+        if kind is None:
+            return None
+        current = self._render(kind, self._get(kind, ident), major)
+        body = parse_json(settings)
+        if not isinstance(body, dict):
+            return None
+        for name in fields:
+            if name in current:
+                body[name] = copy.deepcopy(current[name])
+            else:
+                body.pop(name, None)
+        return (args[0], args[1], json.dumps(body))
+
+    def _check_up(self) -> None:
+        if self._down:
+            until = self._down_until
+            if until is not None and time.monotonic() >= until:
+                self._timer_start()
+            if self._down:
+                raise error_for_hresult(self._down_hresult)
+
+    def _mark_up(self) -> None:
+        if self._restart_timer is not None:
+            self._restart_timer.cancel()
+            self._restart_timer = None
+        self._down = False
+        self._down_until = None
+
+    def _stop(self, hresult: int | None) -> None:
+        if hresult is not None and (isinstance(hresult, bool) or not isinstance(hresult, int)
+                                    or (hresult & 0xFFFFFFFF) < 0x80000000):
+            raise InvalidArg(detail="HResult must be a failure code")
+        self._mark_up()
+        self._down = True
+        self._down_hresult = SERVICE_DOWN_HRESULT if hresult is None else hresult & 0xFFFFFFFF
+        self.faults.cancel_waits("down")
+
+    def _start(self) -> None:
+        """Come back up: every object is read again from the store (rehydration), and
+        EnableNonPersistent networks with their endpoints are gone, as after a reboot."""
+        if not self._down:
+            return
+        self._mark_up()
+        self.restarts += 1
+        if self._closed:
+            return
+        fresh: dict[str, dict[str, Json]] = {kind: {} for kind in KINDS}
+        for kind, obj in self._store.load_all():
+            if kind in fresh:
+                fresh[kind][_key(obj["ID"])] = obj
+        self._objs = fresh
+        self._rebuild()
+        puts: list[tuple[str, Json]] = []
+        deletes: list[tuple[str, str]] = []
+        for key, net in list(self._objs["network"].items()):
+            if net.get("Flags", 0) & model.NET_ENABLE_NON_PERSISTENT:
+                self._plan_network_delete(key, puts, deletes)
+        if deletes:
+            self._apply(_dedupe(puts, deletes), deletes)
+        self._notify(None)
+
+    def _timer_start(self) -> None:
+        with self._lock:
+            if self._down and self._down_until is not None \
+                    and time.monotonic() >= self._down_until - 0.001:
+                self._start()
+
+    def stop_service(self, *, hresult: int | None = None) -> None:
+        """Stop the emulated HNS: every V1/V2 call fails with ``hresult`` (default
+        EPT_S_NOT_REGISTERED 0x800706D9) until :meth:`start_service`; waiting faults end."""
+        with self._lock:
+            self._stop(hresult)
+            self.calls.record(api="Emulator", operation="stop", request=hresult)
+
+    def start_service(self) -> bool:
+        """Start a stopped HNS (objects rehydrate from the store); False if it was up."""
+        with self._lock:
+            was_down = self._down
+            self._start()
+            self.calls.record(api="Emulator", operation="start")
+            return was_down
+
+    def restart_service(self, down_seconds: float = 0.0, *, hresult: int | None = None) -> None:
+        """An HNS service restart: down for ``down_seconds`` (calls fail meanwhile, see
+        :meth:`stop_service`), then up again with the objects rehydrated from the store."""
+        if isinstance(down_seconds, bool) or not isinstance(down_seconds, int | float) \
+                or not 0 <= down_seconds <= MAX_WAIT:
+            raise InvalidArg(detail=f"DownSeconds must be in [0, {MAX_WAIT:g}]")
+        with self._lock:
+            self._stop(hresult)
+            if down_seconds > 0:
+                self._down_until = time.monotonic() + down_seconds
+                timer = threading.Timer(down_seconds, self._timer_start)
+                timer.daemon = True
+                self._restart_timer = timer
+                timer.start()
+            else:
+                self._start()
+            self.calls.record(api="Emulator", operation="restart",
+                              request={"DownSeconds": down_seconds})
+
+    def service_state(self) -> dict[str, Any]:
+        """``{"Running", "DownSecondsLeft", "HResult", "Restarts", "Waiting"}``."""
+        with self._lock:
+            self._check_up_quietly()
+            left = None
+            if self._down and self._down_until is not None:
+                left = max(0.0, round(self._down_until - time.monotonic(), 3))
+            return {"Running": not self._down, "DownSecondsLeft": left,
+                    "HResult": self._down_hresult if self._down else None,
+                    "Restarts": self.restarts, "Waiting": self.faults.waiting}
+
+    def _check_up_quietly(self) -> None:
+        with contextlib.suppress(HnsError):
+            self._check_up()
+
+    def _describe_for_log(self) -> dict[str, Any]:
+        try:
+            state = self.dump()
+        except HnsError:
+            state = None
+        return {"Profile": self.profile, "HostIp": self.host_ip, "State": state}
 
     # ---- dump / load / capture ---------------------------------------------------------
 
@@ -264,6 +508,7 @@ class HnsService(IndexedState):
                         for kind, objs in self._objs.items()},
         }
 
+    @_event("load")
     @_guard
     def load(self, dump: dict[str, Any]) -> None:
         """Replace the whole state with ``dump`` (from :meth:`dump`, or a real-host capture
@@ -312,6 +557,7 @@ class HnsService(IndexedState):
         if isinstance(profile, str) and profile in PROFILES:
             self._profile = PROFILES[profile]
 
+    @_event("import")
     @_guard
     def import_capture(self, text: str) -> list[str]:
         """Add the objects of a real-host capture (V1 envelope, ``Get-HnsNetwork |
@@ -335,14 +581,18 @@ class HnsService(IndexedState):
 
     # ---- V1: HNSCall ---------------------------------------------------------------------
 
-    @_guard
     def hns_call(self, method: str, path: str, request: str | None = None) -> Any:
         """vmcompute.dll!HNSCall: returns the envelope's ``Output`` value."""
+        verb = method.upper() if isinstance(method, str) else str(method)
+        where = path if not isinstance(path, str) or path.startswith("/") else "/" + path
+        return self._run_call("V1", f"{verb} {where}", self._hns_call, (method, path, request),
+                              {"method": verb, "path": where})
+
+    @_guard
+    def _hns_call(self, method: str, path: str, request: str | None = None) -> Any:
         if not isinstance(method, str) or not isinstance(path, str):
             raise InvalidArg(detail="method and path must be strings")
         verb = method.upper()
-        if self._faults:
-            self._maybe_fail(f"{verb} {path if path.startswith('/') else '/' + path}")
         parts = [p for p in path.split("?", 1)[0].split("/") if p]
         if not parts:
             raise RequestUnsupported(detail=f"no resource in path {path!r}")
@@ -468,14 +718,17 @@ class HnsService(IndexedState):
 
     # ---- V2: computenetwork.dll --------------------------------------------------------
 
-    @_guard
     def hcn_call(self, function: str, id: str | None = None,
                  settings: str | None = None) -> Any:
         """computenetwork.dll!Hcn*: ``function`` is the export name (HcnCreateNetwork, ...)."""
+        return self._run_call("V2", str(function), self._hcn_call, (function, id, settings),
+                              {"function": function, "id": id})
+
+    @_guard
+    def _hcn_call(self, function: str, id: str | None = None,
+                  settings: str | None = None) -> Any:
         if not isinstance(function, str) or not function.startswith("Hcn"):
             raise RequestUnsupported(detail=f"unknown function {function!r}")
-        if self._faults:
-            self._maybe_fail(function)
         rest = function[3:]
         verb = next((v for v in _HCN_VERBS if rest.startswith(v)), None)
         if verb is None:

@@ -1,0 +1,329 @@
+"""Fault injection for the emulated HNS: failures, latency, hangs, silently dropped updates,
+and the service's own up/down state (``service.faults``).
+
+Glossary:
+    call name   what a fault targets: an HCN export (``HcnModifyLoadBalancer``) or a V1
+                ``"METHOD /path"`` (``"DELETE /policylists/<id>"``).  A target with a
+                space is ``"METHOD /path-prefix"`` (method exact, prefix ignoring case); a
+                target without one is an export name, matched exactly; ``"*"`` is every
+                call.
+    Fault       one rule: target, mode, how often (``Times`` left or always, with a
+                ``Probability`` drawn from the set's seedable generator).
+    Decision    what the rules say about one call: a delay, a hang, an error, or that an
+                update is to be accepted and not applied.
+    FaultSet    the ordered rules of one service, thread-safe, with the wait that a hang
+                or a latency uses (bounded, cancelled by :meth:`FaultSet.clear`).
+
+Modes (docs/faults.md has the why of each):
+    Fail        the call fails with ``HResult`` before it touches anything.
+    Latency     the call waits ``Seconds`` first (without the service lock), then runs.
+    Hang        the call waits ``Seconds`` (the bound) first, as a hung HNS does, then runs,
+                or fails with ``HResult`` when one is given; clearing the faults ends the
+                wait at once (the call then goes on the same way); ``reset()`` and a
+                service restart end it with the service-down error instead.
+    NotApplied  the update is accepted (success) and silently not applied.  ``Fields``
+                empty: nothing of it is applied; otherwise only those top-level V2 fields
+                keep their old value (kubernetes#131466: HcnModifyLoadBalancer on HNS 15.4
+                answered success but the load balancer kept its old HostComputeEndpoints).
+
+A fired rule with ``Times`` counts down and is removed at zero; rules are tried in the
+order they were added (a replay puts its one-shot rules first) and every matching rule
+that fires contributes: delays add up, the first Fail or Hang-with-HResult gives the error,
+the first NotApplied gives the fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from hns.errors import ElementNotFound, EptSNotRegistered, HnsError, InvalidArg, error_for_hresult
+
+__all__ = [
+    "MAX_WAIT",
+    "MODES",
+    "SERVICE_DOWN_HRESULT",
+    "Decision",
+    "Fault",
+    "FaultSet",
+    "decided",
+    "target_matches",
+]
+
+MODES: Final = ("Fail", "Latency", "Hang", "NotApplied")
+
+#: The error a caller gets while HNS is stopped or restarting: its RPC interface is not
+#: registered with the endpoint mapper (Win32 EPT_S_NOT_REGISTERED, 0x800706D9; see
+#: docs/faults.md for the evidence).
+SERVICE_DOWN_HRESULT: Final = EptSNotRegistered.hresult
+
+#: Longest wait a Latency or Hang rule may ask for (seconds): a test that forgets to clear
+#: a hang must still end.
+MAX_WAIT: Final = 600.0
+
+
+
+def target_matches(target: str, name: str) -> bool:
+    """Whether the fault ``target`` covers the call ``name`` (see the module glossary)."""
+    if target == "*":
+        return True
+    if " " in target:
+        method, prefix = target.split(" ", 1)
+        verb, path = name.split(" ", 1) if " " in name else ("", name)
+        return method.upper() == verb.upper() and path.lower().startswith(prefix.lower())
+    return target == name
+
+
+@dataclass
+class Fault:
+    """One fault rule (its JSON form is :meth:`to_json`)."""
+
+    id: int
+    target: str
+    mode: str
+    hresult: int | None = None
+    times: int | None = None
+    probability: float = 1.0
+    seconds: float = 0.0
+    fields: tuple[str, ...] = ()
+    hits: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Id": self.id,
+            "Target": self.target,
+            "Mode": self.mode,
+            "HResult": self.hresult,
+            "Times": self.times,
+            "Probability": self.probability,
+            "Seconds": self.seconds,
+            "Fields": list(self.fields),
+            "Hits": self.hits,
+        }
+
+
+@dataclass
+class Decision:
+    """What the fault rules say about one call."""
+
+    delay: float = 0.0
+    hang: float = 0.0
+    error: HnsError | None = None
+    hang_error: HnsError | None = None
+    not_applied: tuple[str, ...] | None = None
+    fired: list[Fault] = field(default_factory=list)
+    #: Set once the waits were done (by the service or a front end): how they ended
+    #: ("" ran out, "clear" rules cleared, "down" service reset or restarted).
+    waited: bool = False
+    ended: str = ""
+
+    @property
+    def waits(self) -> bool:
+        return self.delay > 0 or self.hang > 0
+
+
+#: Set by a front end that decided (and already waited for) a call's faults itself:
+#: api/emulator.py waits on the event loop, where a blocking sleep would stall every other
+#: request.  The service then takes this decision instead of rolling the rules again.
+decided: contextvars.ContextVar[Decision | None] = contextvars.ContextVar(
+    "hns_fault_decided", default=None)
+
+
+class _Cancel:
+    """One generation of waits: set when the rules are cleared (reason "clear") or the
+    service is reset or restarted (reason "down")."""
+
+    __slots__ = ("event", "reason")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+
+
+class FaultSet:
+    """The fault rules of one service."""
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Fault] = []
+        self._ids = itertools.count(1)
+        self._rng = random.Random(seed)
+        self._cancel = _Cancel()
+        #: Number of calls now waiting in a Latency or Hang (for tests and /_emulator).
+        self.waiting = 0
+
+    # -- rules --------------------------------------------------------------------------
+
+    def add(self, target: str, mode: str = "Fail", *, hresult: int | None = None,
+            times: int | None = None, probability: float = 1.0, seconds: float = 0.0,
+            fields: list[str] | tuple[str, ...] = (), first: bool = False) -> Fault:
+        """Add a rule; InvalidArg for anything malformed (the message says what)."""
+        if not isinstance(target, str) or not target.strip():
+            raise InvalidArg(detail="a fault needs a Target (export name or 'METHOD /path')")
+        if mode not in MODES:
+            raise InvalidArg(detail=f"Mode must be one of {', '.join(MODES)}")
+        if hresult is not None and (isinstance(hresult, bool) or not isinstance(hresult, int)):
+            raise InvalidArg(detail="HResult must be an integer")
+        if mode == "Fail" and hresult is None:
+            raise InvalidArg(detail="a Fail fault needs an HResult")
+        if hresult is not None:
+            hresult &= 0xFFFFFFFF
+            if 0 < hresult < 0x10000:  # a plain Win32 code: HRESULT_FROM_WIN32
+                hresult |= 0x80070000
+            if hresult < 0x80000000:
+                raise InvalidArg(detail="HResult must be a failure code (or a Win32 error)")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or times < 1):
+            raise InvalidArg(detail="Times must be an integer >= 1 (or absent for always)")
+        if isinstance(probability, bool) or not isinstance(probability, int | float) \
+                or not 0.0 < probability <= 1.0:
+            raise InvalidArg(detail="Probability must be in (0, 1]")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
+                or not 0.0 <= seconds <= MAX_WAIT:
+            raise InvalidArg(detail=f"Seconds must be in [0, {MAX_WAIT:g}]")
+        if mode in ("Latency", "Hang") and seconds <= 0:
+            raise InvalidArg(detail=f"a {mode} fault needs Seconds > 0")
+        if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
+            raise InvalidArg(detail="Fields must be a list of field names")
+        if fields and mode != "NotApplied":
+            raise InvalidArg(detail="Fields only applies to NotApplied")
+        fault = Fault(next(self._ids), target.strip(), mode, hresult, times,
+                      float(probability), float(seconds), tuple(fields))
+        with self._lock:
+            if first:
+                self._rules.insert(0, fault)
+            else:
+                self._rules.append(fault)
+        return fault
+
+    def list(self) -> list[Fault]:
+        with self._lock:
+            return list(self._rules)
+
+    def get(self, fault_id: int) -> Fault:
+        with self._lock:
+            for fault in self._rules:
+                if fault.id == fault_id:
+                    return fault
+        raise ElementNotFound(detail=f"fault {fault_id}")
+
+    def remove(self, fault_id: int) -> None:
+        with self._lock:
+            for fault in self._rules:
+                if fault.id == fault_id:
+                    self._rules.remove(fault)
+                    return
+        raise ElementNotFound(detail=f"fault {fault_id}")
+
+    def clear(self, *, reason: str = "clear") -> None:
+        """Drop every rule and end every wait now in progress."""
+        with self._lock:
+            self._rules.clear()
+            self._cancel_waits(reason)
+
+    def cancel_waits(self, reason: str = "down") -> None:
+        with self._lock:
+            self._cancel_waits(reason)
+
+    def _cancel_waits(self, reason: str) -> None:
+        cancel = self._cancel
+        cancel.reason = reason
+        cancel.event.set()
+        self._cancel = _Cancel()
+
+    def seed(self, seed: int | None) -> None:
+        with self._lock:
+            self._rng.seed(seed)
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def __iter__(self) -> Iterator[Fault]:
+        return iter(self.list())
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def decide(self, name: str) -> Decision:
+        """Roll every matching rule for the call ``name`` (counts down fired rules)."""
+        decision = Decision()
+        if not self._rules:
+            return decision
+        with self._lock:
+            for fault in list(self._rules):
+                if not target_matches(fault.target, name):
+                    continue
+                if fault.probability < 1.0 and self._rng.random() >= fault.probability:
+                    continue
+                fault.hits += 1
+                decision.fired.append(fault)
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._rules.remove(fault)
+                if fault.mode == "Fail" and decision.error is None:
+                    assert fault.hresult is not None
+                    decision.error = error_for_hresult(fault.hresult)
+                elif fault.mode == "Latency":
+                    decision.delay += fault.seconds
+                elif fault.mode == "Hang":
+                    decision.hang = max(decision.hang, fault.seconds)
+                    if fault.hresult is not None and decision.hang_error is None:
+                        decision.hang_error = error_for_hresult(fault.hresult)
+                elif fault.mode == "NotApplied" and decision.not_applied is None:
+                    decision.not_applied = fault.fields
+        return decision
+
+    def has_waits(self) -> bool:
+        """Whether any rule could delay a call (a cheap test for front ends)."""
+        return any(f.mode in ("Latency", "Hang") for f in self._rules)
+
+    # -- waiting ------------------------------------------------------------------------
+
+    def wait(self, decision: Decision) -> str:
+        """Block for the decision's delay and hang (never under the service lock).
+
+        Returns "" when the waits ran out, "clear" when the rules were cleared meanwhile,
+        "down" when the service was reset or restarted meanwhile."""
+        cancel = self._cancel
+        total = min(decision.delay + decision.hang, MAX_WAIT)
+        self._enter()
+        try:
+            self._sleep(cancel.event, total)
+        finally:
+            self._leave()
+        return cancel.reason if cancel.event.is_set() else ""
+
+    async def wait_async(self, decision: Decision) -> str:
+        """:meth:`wait` for an event loop: sleeps in short steps, so other requests (the
+        one that clears the faults, too) are served meanwhile."""
+        cancel = self._cancel
+        deadline = time.monotonic() + min(decision.delay + decision.hang, MAX_WAIT)
+        self._enter()
+        try:
+            while not cancel.event.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(left, 0.02))
+        finally:
+            self._leave()
+        return cancel.reason if cancel.event.is_set() else ""
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.waiting += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.waiting -= 1
+
+    def _sleep(self, event: threading.Event, seconds: float) -> None:
+        """How a thread waits (a test may replace it on the instance to observe waits)."""
+        event.wait(seconds)
