@@ -47,6 +47,7 @@ __all__ = [
     "RECORDING_FORMAT",
     "Call",
     "CallLog",
+    "Renaming",
     "ReplayReport",
     "load_recording",
     "replay",

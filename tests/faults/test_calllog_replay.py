@@ -1,0 +1,225 @@
+"""The call log (every V1/V2 call in order, with request, result and HRESULT) and the
+replay of a recording into a fresh emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from faults_helpers import create_endpoint, create_network, lb_settings, network_v2
+
+from hns import errors
+from hns.calllog import Renaming, load_recording, replay
+from hns.service import HnsService
+
+
+def test_log_records_v1_and_v2_calls_in_order_with_results_and_errors(
+        svc: HnsService) -> None:
+    net = create_network(svc)
+    with pytest.raises(errors.NetworkAlreadyExists):
+        create_network(svc)
+    svc.hns_call("GET", "networks")
+    calls = [c.to_json() for c in svc.calls.calls()]
+    assert [c["Seq"] for c in calls] == [1, 2, 3]
+    first, second, third = calls
+    assert first["Api"] == "V2"
+    assert first["Function"] == "HcnCreateNetwork"
+    assert json.loads(first["Request"])["Name"] == "cbr0"
+    assert first["Result"]["ID"] == net["ID"]
+    assert first["HResult"] == 0
+    assert first["Error"] is None
+    assert first["Time"].endswith("Z")
+    assert second["HResult"] == 0x803B0010
+    assert second["Result"] is None
+    assert second["Error"] == "A network with this name already exists."
+    assert third["Api"] == "V1"
+    assert third["Method"] == "GET"
+    assert third["Path"] == "/networks"
+    assert [n["ID"] for n in third["Result"]] == [net["ID"]]
+
+
+def test_log_since_and_clear(svc: HnsService) -> None:
+    for _ in range(3):
+        svc.hns_call("GET", "/globals/version")
+    assert [c.seq for c in svc.calls.calls(since=2)] == [3]
+    svc.calls.clear()
+    assert svc.calls.calls() == []
+    svc.hns_call("GET", "/globals/version")
+    assert [c.seq for c in svc.calls.calls()] == [4]  # numbers never repeat
+
+
+def test_log_notes_fired_faults_and_service_down(svc: HnsService) -> None:
+    rule = svc.faults.add("HcnCreateNetwork", "Fail", hresult=0x803B0006, times=1)
+    with pytest.raises(errors.AdapterNotFound):
+        create_network(svc)
+    svc.stop_service()
+    with pytest.raises(errors.EptSNotRegistered):
+        svc.hns_call("GET", "/networks/")
+    logged = [c.to_json() for c in svc.calls.calls()]
+    assert logged[0]["Faults"][0]["Id"] == rule.id
+    assert logged[0]["Faults"][0]["Mode"] == "Fail"
+    assert logged[1]["Api"] == "Emulator"
+    assert logged[1]["Operation"] == "stop"
+    assert logged[2]["ServiceDown"] is True
+    assert logged[2]["HResult"] == 0x800706D9
+
+
+def record_session(svc: HnsService) -> None:
+    """Creates, modifies, deletes, errors, faults, a restart and a reboot, V1 and V2."""
+    v1_net = svc.hns_call("POST", "/networks/", json.dumps({
+        "Name": "nat", "Type": "NAT",
+        "Subnets": [{"AddressPrefix": "172.20.0.0/24", "GatewayAddress": "172.20.0.1"}]}))
+    net = create_network(svc)
+    flannel = create_network(svc, name="vxlan0", prefix="10.244.1.0/24",
+                             gateway="10.244.1.1", Flags=8)
+    ep1 = create_endpoint(svc, net["ID"])
+    ep2 = create_endpoint(svc, net["ID"])
+    v1_ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": v1_net["ID"],
+                                                          "Name": "web"}))
+    svc.hns_call("POST", f"/endpoints/{v1_ep['ID']}/attach",
+                 json.dumps({"ContainerId": "c0ffee"}))
+    create_endpoint(svc, flannel["ID"])
+    lb = svc.hcn_call("HcnCreateLoadBalancer", None, lb_settings([ep1["ID"]]))
+    with pytest.raises(errors.PortAlreadyExists):
+        svc.hcn_call("HcnCreateLoadBalancer", None, lb_settings([ep2["ID"]]))
+    svc.hcn_call("HcnModifyLoadBalancer", lb["ID"], lb_settings([ep1["ID"], ep2["ID"]]))
+    svc.faults.add("HcnModifyLoadBalancer", "NotApplied", fields=["HostComputeEndpoints"],
+                   times=1)
+    svc.hcn_call("HcnModifyLoadBalancer", lb["ID"], lb_settings([ep2["ID"]]))
+    svc.faults.add("DELETE /endpoints", "Fail", hresult=0x803B0017, times=1)
+    with pytest.raises(errors.DegradedOperation):
+        svc.hns_call("DELETE", f"/endpoints/{v1_ep['ID']}")
+    ns = svc.hcn_call("HcnCreateNamespace", None, json.dumps({"SchemaVersion": {
+        "Major": 2, "Minor": 0}}))
+    svc.hcn_call("HcnModifyNamespace", ns["ID"], json.dumps({
+        "ResourceType": "Endpoint", "RequestType": "Add",
+        "Settings": {"EndpointId": ep2["ID"]}}))
+    svc.hcn_call("HcnDeleteEndpoint", ep1["ID"])
+    with pytest.raises(errors.HnsError):
+        svc.hcn_call("HcnDeleteEndpoint", ep1["ID"])
+    svc.stop_service()
+    with pytest.raises(errors.EptSNotRegistered):
+        svc.hcn_call("HcnEnumerateEndpoints", None, None)
+    svc.start_service()
+    svc.restart_service()
+    svc.hns_call("POST", "/networks/", json.dumps({
+        "Name": "again", "Type": "NAT", "Flags": 8,
+        "Subnets": [{"AddressPrefix": "172.21.0.0/24", "GatewayAddress": "172.21.0.1"}]}))
+    svc.reboot()
+    svc.hcn_call("HcnEnumerateNetworks", None, None)
+    svc.hns_call("GET", "/policylists/")
+
+
+def test_recorded_session_replays_to_the_same_state(svc: HnsService, tmp_path: Path) -> None:
+    record_session(svc)
+    path = tmp_path / "session.json"
+    svc.calls.save(path)
+    fresh = HnsService()
+    try:
+        report = replay(fresh, path)
+        assert report.mismatches == []
+        assert report.state_mismatches == []
+        assert report.ok
+        assert report.state_compared
+        assert report.skipped == 1  # the call refused while HNS was stopped
+        assert report.replayed == report.calls - 1
+        # Independently of the report: same objects, same names, IPs, states, policies,
+        # once the generated GUIDs and MACs are renamed as the replay learned them.
+        mine, theirs = svc.dump()["Objects"], fresh.dump()["Objects"]
+        assert {k: len(v) for k, v in mine.items()} == {k: len(v) for k, v in theirs.items()}
+        names = Renaming()
+        names.forward.update(report.renamed)
+        assert names.apply(mine) == theirs
+        ips = sorted(c["IpAddress"] for e in theirs["endpoint"]
+                     for c in e.get("IpConfigurations", []))
+        assert ips == sorted(c["IpAddress"] for e in mine["endpoint"]
+                             for c in e.get("IpConfigurations", []))
+    finally:
+        fresh.close()
+
+
+def test_replay_reports_a_result_that_differs(svc: HnsService) -> None:
+    net = create_network(svc)
+    create_endpoint(svc, net["ID"])
+    doc = svc.calls.recording()
+    doc["Calls"][1]["Result"]["IpConfigurations"][0]["IpAddress"] = "10.0.0.99"
+    fresh = HnsService()
+    try:
+        report = replay(fresh, doc)
+        assert not report.ok
+        assert report.mismatch_count == 1
+        assert report.mismatches[0]["Seq"] == 2
+        assert report.mismatches[0]["Recorded"] == "10.0.0.99"
+        assert report.mismatches[0]["Replayed"] == "10.0.0.2"
+    finally:
+        fresh.close()
+
+
+def test_replay_reports_an_hresult_that_differs(svc: HnsService) -> None:
+    create_network(svc)
+    doc = svc.calls.recording()
+    doc["Calls"][0]["HResult"] = 0x803B0010
+    doc["Calls"][0]["Result"] = None
+    fresh = HnsService()
+    try:
+        report = replay(fresh, doc)
+        assert report.mismatch_count == 1
+        assert report.mismatches[0]["What"] == "HResult"
+    finally:
+        fresh.close()
+
+
+def test_replay_reports_a_final_state_that_differs(svc: HnsService) -> None:
+    create_network(svc)
+    doc = svc.calls.recording()
+    doc["State"]["Objects"]["network"][0]["Name"] = "renamed"
+    fresh = HnsService()
+    try:
+        report = replay(fresh, doc)
+        assert report.mismatch_count == 0
+        assert report.state_mismatch_count == 1
+        assert report.state_mismatches[0]["Path"].endswith(".Name")
+    finally:
+        fresh.close()
+
+
+def test_recording_after_clear_starts_from_the_state_of_then(svc: HnsService) -> None:
+    net = create_network(svc)
+    svc.calls.clear()
+    create_endpoint(svc, net["ID"])
+    doc = svc.calls.recording()
+    assert doc["InitialState"]["Objects"]["network"][0]["ID"] == net["ID"]
+    fresh = HnsService()
+    try:
+        report = replay(fresh, doc)
+        assert report.ok
+        assert report.state_compared
+    finally:
+        fresh.close()
+
+
+def test_load_recording_refuses_other_documents(tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidJson):
+        load_recording({"Format": "hns-emulator-state"})
+    with pytest.raises(errors.InvalidJson):
+        load_recording(tmp_path / "missing.json")
+    assert load_recording(json.dumps({"Format": "hns-emulator-calls", "Calls": []}))["Calls"] \
+        == []
+
+
+def test_replay_of_capture_import_and_profile_events(svc: HnsService) -> None:
+    svc.set_profile("ws2022")
+    text = json.dumps({"Success": True, "Output": {
+        "ID": "0A1B2C3D-0000-4000-8000-000000000001", "Name": "imported", "Type": "nat",
+        "Subnets": [{"AddressPrefix": "172.30.0.0/24", "GatewayAddress": "172.30.0.1"}]}})
+    svc.import_capture(text)
+    svc.hcn_call("HcnCreateNetwork", None, json.dumps(network_v2()))
+    fresh = HnsService()
+    try:
+        report = replay(fresh, svc.calls.recording())
+        assert report.ok
+        assert report.state_compared
+        assert fresh.profile == "ws2022"
+    finally:
+        fresh.close()
