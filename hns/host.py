@@ -348,6 +348,7 @@ class Host:
         *,
         vxlan_port: int | None = None,
         compiler: CompilerFactory | None = None,
+        capture_limit: int | None = 10_000,
     ) -> None:
         self.name = name
         if service is None:
@@ -359,18 +360,21 @@ class Host:
         self.switch = vfp.Switch(name=name, vxlan_port=port)
         #: reason -> count of every frame the host dropped
         self.drops: Counter[str] = Counter()
+        #: how many frames `received(ep)` and `external` keep (the newest; None: all)
+        self.capture_limit = capture_limit
         #: frames delivered to the host side (no local endpoint owned the destination)
-        self.external: list[bytes] = []
+        self.external: deque[bytes] = deque(maxlen=capture_limit)
         #: frames the host sent to the underlay
         self.sent_to_underlay = 0
         self._index = _Index()
         self._guests: dict[str, vxlan.GuestStack] = {}
-        self._received: dict[str, list[bytes]] = {}
+        self._received: dict[str, deque[bytes]] = {}
         self._queue: deque[tuple[str, bytes]] = deque()  # (endpoint key, frame it sends)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._closed = False
         self._seq = itertools.count(1)
+        self._pa_names: dict[bytes, str] = {}
         with service.lock:
             service.add_listener(self._on_change)
             self._reindex()
@@ -554,6 +558,9 @@ class Host:
         return out
 
     def _is_vxlan(self, frame: bytes) -> bool:
+        if frame[12:15] == b"\x08\x00\x45" and len(frame) >= 42:
+            # the common shape (untagged IPv4 without options), read straight from bytes
+            return frame[23] == 17 and (frame[36] << 8 | frame[37]) == self.switch.vxlan_port
         try:
             _, _, dport, _ = outer_destination(frame)
         except vxlan.DecodeError:
@@ -561,8 +568,11 @@ class Host:
         return dport == self.switch.vxlan_port
 
     def _to_underlay(self, frame: bytes) -> Delivery:
-        version, dst, _, _ = outer_destination(frame)
-        pa = vxlan.ip_to_text(dst, version)
+        if frame[12:15] == b"\x08\x00\x45":
+            pa = self._pa_text(frame[30:34])
+        else:
+            version, dst, _, _ = outer_destination(frame)
+            pa = vxlan.ip_to_text(dst, version)
         if self.underlay is None:
             if pa == self.host_ip:  # encapsulated to ourselves: straight back in
                 return self._from_underlay(frame, [], trace=False)
@@ -570,6 +580,14 @@ class Host:
         self.underlay.send(frame)
         self.sent_to_underlay += 1
         return Delivery("underlay", pa, frame=frame)
+
+    def _pa_text(self, raw: bytes) -> str:
+        text = self._pa_names.get(raw)
+        if text is None:
+            if len(self._pa_names) > 4096:
+                self._pa_names.clear()
+            text = self._pa_names[raw] = vxlan.ipv4_to_text(int.from_bytes(raw, "big"))
+        return text
 
     def _forward_local(self, src: _Ep | None, frame: bytes, hops: list[Hop],
                        trace: bool) -> Delivery:
@@ -628,7 +646,10 @@ class Host:
         return Delivery("endpoint", ep.id, frame=data)
 
     def _deliver(self, ep: _Ep, frame: bytes) -> None:
-        self._received.setdefault(ep.key, []).append(frame)
+        got = self._received.get(ep.key)
+        if got is None:
+            got = self._received[ep.key] = deque(maxlen=self.capture_limit)
+        got.append(frame)
         for answer in self._guest(ep).handle(frame):
             self._queue.append((ep.key, answer))
 

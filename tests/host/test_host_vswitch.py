@@ -264,3 +264,27 @@ def test_host_from_underlay_spec_makes_the_pa_the_services_host_ip() -> None:
         assert h.host_ip == "127.0.0.2"
     finally:
         h.close()
+
+
+def test_host_capture_keeps_the_newest_frames_up_to_its_limit() -> None:
+    with Host("a", "10.0.0.1", compiler=StubCompiler, capture_limit=3) as h:
+        net = overlay(h.service, "10.244.1.0/24")
+        a = local_endpoint(h.service, net, "10.244.1.10")
+        frames = [icmp_echo("02:00:00:00:00:01", _mac_of(h, a), "10.244.1.77", "10.244.1.10",
+                            seq=i) for i in range(5)]
+        for f in frames:
+            h.inject(a, f, vfp.IN)
+        assert h.received(a) == frames[2:]
+
+
+def test_host_service_reset_and_load_reindex_endpoints(host: Host) -> None:
+    net = overlay(host.service, "10.244.1.0/24")
+    a = local_endpoint(host.service, net, "10.244.1.10")
+    saved = host.service.dump()
+    host.service.reset()
+    assert host.endpoints() == []
+    with pytest.raises(KeyError):
+        host.guest(a)
+    host.service.load(saved)
+    assert [e.upper() for e in host.endpoints()] == [a.upper()]
+    assert host.guest(a).ip == vxlan.ipv4_from_text("10.244.1.10")
