@@ -189,3 +189,35 @@ def test_host_outbound_nat_reply_from_host_side_reaches_container() -> None:
             l4=vxlan.UDP(53, 9, 0, 1), payload=b"x"))
         assert h.receive_external(stray).where == "dropped"
         assert h.drops["host side: no local endpoint owns the destination"] == 1
+
+
+def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
+    """Two hosts, each on its own UDP socket (as two `hns-emulator serve --underlay`
+    processes would be), pinging across with background pumps."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.2", 0))
+        port = int(s.getsockname()[1])
+    a = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="a")
+    try:
+        b = Host.from_underlay_spec(f"udp:127.0.0.3:{port}", name="b")
+    except BaseException:
+        a.close()
+        raise
+    try:
+        net_a = overlay(a.service, "10.0.1.0/24", name="swarm")
+        net_b = overlay(b.service, "10.0.1.0/24", name="swarm")
+        ep_a = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A)
+        ep_b = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
+        remote_endpoint(a.service, net_a, "10.0.1.3", "127.0.0.3", MAC_B)
+        remote_endpoint(b.service, net_b, "10.0.1.2", "127.0.0.2", MAC_A)
+        a.start()
+        b.start()
+        assert a.ping(ep_a, "10.0.1.3", timeout=5.0), (a.counters(), b.counters())
+        assert b.ping(ep_b, "10.0.1.2", timeout=5.0), (a.counters(), b.counters())
+        assert a.sent_to_underlay == 2  # a's request, a's reply
+        assert b.sent_to_underlay == 2
+    finally:
+        a.close()
+        b.close()
