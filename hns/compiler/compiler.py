@@ -121,6 +121,9 @@ class Compiler:
         self._by_port_id: dict[str, str] = {}
         self._holders: dict[Source, set[str]] = defaultdict(set)
         self._free_blocks: list[int] = []
+        #: (proto, ip, port) -> endpoint key of a PortMapping; pool id -> (key, proto, ranges)
+        self._portmaps: dict[tuple[int, int, int], str] = {}
+        self._pools: dict[str, tuple[str, int, tuple[tuple[int, int, int], ...]]] = {}
         self._next_block = 0
         self._default_vxlan_port = switch.vxlan_port
         self._closed = False
@@ -174,25 +177,19 @@ class Compiler:
 
     def owner_of(self, proto: int, ip: str | int, port: int) -> str | None:
         """The local endpoint a frame to one of the host's addresses belongs to: the one
-        whose OutBoundNAT pool covers (ip, port) (a reply to SNATed traffic), or whose
-        PortMapping publishes (ip, port) for this protocol."""
+        whose PortMapping publishes (ip, port) for this protocol, or whose OutBoundNAT pool
+        covers (ip, port) (a reply to SNATed traffic)."""
         value = int(ipaddress.IPv4Address(ip)) if isinstance(ip, str) else ip
         with self.service.lock:
-            for st in self._ports.values():
-                for items in st.contrib.values():
-                    for item in items.values():
-                        if isinstance(item, R.PoolSpec) and \
-                                item.id.startswith(f"SLB_NATPOOL_IPV4_{_PNAME.get(proto)}_"):
-                            if any(a == value and lo <= port <= hi for a, lo, hi in item.ranges):
-                                return str(st.ep["ID"])
-                        elif isinstance(item, R.RuleSpec) and item.group == L.NAT_IN \
-                                and item.name.startswith("NAT_PORTMAP_"):
-                            c = item.conditions
-                            if (not c.protocols or proto in c.protocols) and \
-                                    any(lo <= value <= hi for lo, hi in c.dst_ips) and \
-                                    any(lo <= port <= hi for lo, hi in c.dst_ports):
-                                return str(st.ep["ID"])
-        return None
+            key = self._portmaps.get((proto, value, port))
+            if key is None:
+                for owner, pool_proto, ranges in self._pools.values():
+                    if pool_proto == proto and any(
+                            a == value and lo <= port <= hi for a, lo, hi in ranges):
+                        key = owner
+                        break
+            st = None if key is None else self._ports.get(key)
+            return None if st is None else str(st.ep["ID"])
 
     def host_acls(self, endpoint_id: str) -> list[Json]:
         """The endpoint's RuleType Host ACLs: WFP rules, recorded and not programmed."""
@@ -317,6 +314,31 @@ class Compiler:
         self._ports.pop(st.key, None)
         self._by_port_id.pop(st.port.id.upper(), None)
         self._free_blocks.append(st.snat_block)
+        for items in st.contrib.values():
+            for item in items.values():
+                self._unindex_owner(st.key, item)
+
+    def _index_owner(self, key: str, item: Item) -> None:
+        if isinstance(item, R.PoolSpec):
+            self._pools[item.id] = (key, item.proto, item.ranges)
+        elif isinstance(item, R.RuleSpec) and item.id.startswith(R.PORTMAP_PREFIX):
+            c = item.conditions
+            for proto in c.protocols:
+                for lo, _ in c.dst_ips:
+                    for port, _ in c.dst_ports:
+                        self._portmaps[(proto, lo, port)] = key
+
+    def _unindex_owner(self, key: str, item: Item) -> None:
+        if isinstance(item, R.PoolSpec):
+            if self._pools.get(item.id, ("",))[0] == key:
+                del self._pools[item.id]
+        elif isinstance(item, R.RuleSpec) and item.id.startswith(R.PORTMAP_PREFIX):
+            c = item.conditions
+            for proto in c.protocols:
+                for lo, _ in c.dst_ips:
+                    for port, _ in c.dst_ports:
+                        if self._portmaps.get((proto, lo, port)) == key:
+                            del self._portmaps[(proto, lo, port)]
 
     def _all_sources(self, key: str) -> set[Source]:
         st = self._ports.get(key)
@@ -392,11 +414,13 @@ class Compiler:
                     st.contrib.pop(source, None)
                     self._holders[source].discard(key)
             if removed or added:
-                self._apply(st.port, removed, added)
+                self._apply(st, removed, added)
                 self.recompiles[st.port.id] += 1
 
-    def _apply(self, port: Port, removed: list[Item], added: list[Item]) -> None:
+    def _apply(self, st: _PortState, removed: list[Item], added: list[Item]) -> None:
+        port = st.port
         for item in removed:
+            self._unindex_owner(st.key, item)
             if isinstance(item, R.RuleSpec):
                 port.get_layer(item.layer).get_group(item.group).remove_rule(item.id)
             elif isinstance(item, R.MappingSpec):
@@ -412,6 +436,7 @@ class Compiler:
                 port.bump()
         batches: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for item in added:
+            self._index_owner(st.key, item)
             if isinstance(item, R.RuleSpec):
                 batches[(item.layer, item.group)].append(item.build())
             elif isinstance(item, R.MappingSpec):
@@ -424,5 +449,3 @@ class Compiler:
         for (layer_id, group_id), rules in batches.items():
             port.get_layer(layer_id).get_group(group_id).add_rules(rules)
 
-
-_PNAME = {6: "TCP", 17: "UDP", 1: "ICMP"}

@@ -64,6 +64,7 @@ _PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
 #: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
 SNAT_BLOCK = 256
 SNAT_FIRST_PORT = 1024
+PORTMAP_PREFIX = "NAT_PORTMAP_"
 
 
 _ANY = Conditions()
@@ -105,6 +106,7 @@ class MappingSpec:
 @dataclass(frozen=True)
 class PoolSpec:
     id: str
+    proto: int
     ranges: tuple[tuple[int, int, int], ...]  # (ip, first port, last port)
 
     @property
@@ -305,7 +307,7 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
         first = SNAT_FIRST_PORT + t.snat_block * SNAT_BLOCK
         for proto, pname in _PROTO_NAME.items():
             pool = f"SLB_NATPOOL_IPV4_{pname}_{tag}"
-            items.append(PoolSpec(pool, ((vip, first, first + SNAT_BLOCK - 1),)))
+            items.append(PoolSpec(pool, proto, ((vip, first, first + SNAT_BLOCK - 1),)))
             items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"SNAT_{pname}_{tag}", L.PRI_SNAT,
                                   DynNat(pool), Conditions(protocols=(proto,), dst_ips=dests),
                                   TERMINATING | STATEFUL, L.STATEFUL_TTL))
@@ -329,7 +331,7 @@ def port_mapping_items(t: Target, view: View, ip: int) -> list[Item]:
             continue
         protos = (proto,) if proto else (6, 17)
         pname = _PROTO_NAME.get(proto, "ANY")
-        name = f"NAT_PORTMAP_{pname}_{ipaddress.IPv4Address(vip)}_{external}"
+        name = f"{PORTMAP_PREFIX}{pname}_{ipaddress.IPv4Address(vip)}_{external}"
         items.append(RuleSpec(L.SLB_NAT, L.NAT_IN, name, L.PRI_PORT_MAPPING, Nat(ip, internal),
                               Conditions(protocols=protos, dst_ips=((vip, vip),),
                                          dst_ports=((external, external),)),
@@ -434,7 +436,7 @@ def lb_vips(view: View, lb: Json) -> list[int]:
 def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
     items: list[Item] = []
     dsr = lb_is_dsr(lb)
-    short = key.replace("-", "")
+    short = str(lb.get("ID") or key).replace("-", "")
     for pm in lb.get("PortMappings") or []:
         proto = int(pm.get("Protocol") or 0)
         internal = int(pm.get("InternalPort") or 0)

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import vfp
+import vfp.ctl
 from hns.compiler import Compiler
 from hns.service import HnsService
 from vxlan.addr import ipv4_from_text, mac_from_text

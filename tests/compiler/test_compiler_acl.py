@@ -1,0 +1,124 @@
+"""ACL policies -> ACL_ENDPOINT_LAYER: names, groups, priorities, conditions, stateful allow,
+default-deny as soon as one Switch ACL exists, RuleType Host recorded only."""
+
+from __future__ import annotations
+
+from compiler_helpers import IPPROTO_TCP, IPPROTO_UDP, Rig, frame
+
+import vfp
+
+
+def acl(**settings: object) -> dict[str, object]:
+    return {"Type": "ACL", "Settings": {"RuleType": "Switch", **settings}}
+
+
+def test_acl_listing_matches_real_host_shape() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        acl(Id="allow-host-to-endpoint", Action="Allow", Direction="In", Priority=900,
+            Protocols="256", RemoteAddresses="10.156.233.218/32"),
+    ])
+    text = rig.ctl("/port", ep, "/layer", "ACL_ENDPOINT_LAYER", "/list-rule")
+    assert "  GROUP : ACL_ENDPOINT_GROUP_IPV4_IN\r\n" in text
+    block = text.split("Friendly name : allow-host-to-endpoint")[1].split("FlagsEx")[0]
+    assert "Priority : 900" in block
+    assert "Flags : 8195 terminating stateful" in block
+    assert "Type : allow" in block
+    assert "Source IP : 10.156.233.218" in block
+    assert "Protocols" not in block  # 256 = any
+    assert "Flow TTL: 240" in block
+    layers = rig.ctl("/port", ep, "/list-layer")
+    acl_block = layers.split("LAYER : ACL_ENDPOINT_LAYER")[1].split("LAYER :")[0]
+    assert "Priority : 15" in acl_block
+    assert "Default Allow" not in acl_block  # default-deny once an ACL exists
+
+
+def test_acl_out_direction_maps_local_to_source_and_remote_to_destination() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        acl(Id="out-dns", Action="Allow", Direction="Out", Priority=100, Protocols="17",
+            RemoteAddresses="10.96.0.10", RemotePorts="53", LocalPorts="1000-2000"),
+    ])
+    text = rig.ctl("/port", ep, "/layer", "ACL_ENDPOINT_LAYER", "/group",
+                   "ACL_ENDPOINT_GROUP_IPV4_OUT", "/list-rule")
+    assert "Protocols : 17" in text
+    assert "Destination IP : 10.96.0.10" in text
+    assert "Destination ports : 53" in text
+    assert "Source ports : 1000-2000" in text
+
+
+def test_acl_ipv6_addresses_go_to_ipv6_group() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        acl(Id="v6", Action="Block", Direction="In", Priority=10, RemoteAddresses="fd00::/64"),
+    ])
+    port = rig.port(ep)
+    layer = port.get_layer("ACL_ENDPOINT_LAYER")
+    assert [r.name for r in layer.get_group("ACL_ENDPOINT_GROUP_IPV6_IN").rules.values()] == ["v6"]
+    assert layer.get_group("ACL_ENDPOINT_GROUP_IPV4_IN").rules == {}
+
+
+def test_acl_default_deny_blocks_unmatched_and_lower_priority_wins() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        acl(Id="block-in", Action="Block", Direction="In", Priority=65500, Protocols="256"),
+        acl(Id="allow-web", Action="Allow", Direction="In", Priority=1000, Protocols="6",
+            LocalPorts="80"),
+        acl(Id="deny-bad", Action="Block", Direction="In", Priority=500,
+            RemoteAddresses="10.0.0.66"),
+    ])
+    port = rig.port(ep)
+    web = vfp.process(port, frame("10.0.0.9", "10.0.0.5", dport=80), vfp.IN)
+    assert web.allowed
+    bad = vfp.process(port, frame("10.0.0.66", "10.0.0.5", dport=80), vfp.IN)
+    assert not bad.allowed
+    other = vfp.process(port, frame("10.0.0.9", "10.0.0.5", dport=22), vfp.IN)
+    assert not other.allowed
+    out = vfp.process(port, frame("10.0.0.5", "8.8.8.8", proto=IPPROTO_UDP, dport=53), vfp.OUT)
+    assert not out.allowed
+    assert out.reason is not None
+
+
+def test_acl_allow_is_stateful_so_replies_pass_default_deny() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        acl(Id="out-any", Action="Allow", Direction="Out", Priority=100),
+    ])
+    port = rig.port(ep)
+    assert vfp.process(port, frame("10.0.0.5", "10.0.0.9", sport=1234, dport=80), vfp.OUT).allowed
+    reply = vfp.process(port, frame("10.0.0.9", "10.0.0.5", sport=80, dport=1234), vfp.IN)
+    assert reply.allowed
+    unsolicited = vfp.process(port, frame("10.0.0.9", "10.0.0.5", sport=80, dport=999), vfp.IN)
+    assert not unsolicited.allowed
+
+
+def test_host_acl_recorded_not_programmed() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        {"Type": "ACL", "Settings": {"Id": "wfp", "Action": "Block", "Direction": "In",
+                                     "RuleType": "Host", "Priority": 1}},
+    ])
+    port = rig.port(ep)
+    assert port.get_layer("ACL_ENDPOINT_LAYER").default_allow
+    assert all(not g.rules for g in port.get_layer("ACL_ENDPOINT_LAYER").groups.values())
+    assert [a["Id"] for a in rig.compiler.host_acls(ep)] == ["wfp"]
+    assert vfp.process(port, frame("10.0.0.9", "10.0.0.5"), vfp.IN).allowed
+
+
+def test_removing_last_acl_restores_default_allow() -> None:
+    rig = Rig()
+    net = rig.network()
+    policy = acl(Id="x", Action="Allow", Direction="In", Priority=100, Protocols="6")
+    ep = rig.endpoint(net, "10.0.0.5", policies=[policy])
+    port = rig.port(ep)
+    assert not vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_UDP), vfp.IN).allowed
+    rig.modify_endpoint_policies(ep, [policy], request="Remove")
+    assert port.get_layer("ACL_ENDPOINT_LAYER").default_allow
+    assert vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_UDP), vfp.IN).allowed
+    assert vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_TCP), vfp.IN).allowed

@@ -1,0 +1,140 @@
+"""Load balancers -> SLB_LB_LAYER / LB_DSR lbnat rules on client ports: ClusterIP VIPs,
+NodePort (no VIP: the host's address), DSR, session affinity, local and remote backends,
+replies un-NATed by the stateful flow."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from compiler_helpers import HOST_IP, IPPROTO_UDP, Rig, decode, frame, mac_text
+
+import vfp
+
+
+def ip(value: int) -> str:
+    return str(ipaddress.IPv4Address(value))
+
+
+def three(rig: Rig) -> tuple[str, str, str]:
+    net = rig.network()
+    return (rig.endpoint(net, "10.0.0.5"), rig.endpoint(net, "10.0.0.6"),
+            rig.endpoint(net, "10.0.0.7"))
+
+
+def test_clusterip_listing_names_vip_ports_and_backends() -> None:
+    rig = Rig()
+    client, b1, b2 = three(rig)
+    lb = rig.load_balancer([b1, b2], vip="10.96.0.10", external=80, internal=8080)
+    text = rig.ctl("/port", client, "/layer", "SLB_LB_LAYER", "/list-rule")
+    assert "  GROUP : SLB_GROUP_LB_IPv4_OUT\r\n" in text
+    assert f"RULE : LB_{lb.replace('-', '')}_10.96.0.10_80_8080_6\r\n" in text
+    assert "Type : lbnat" in text
+    assert "Flags : 3 terminating stateful" in text
+    assert "Destination IP : 10.96.0.10" in text
+    assert "Destination ports : 80" in text
+    assert "10.0.0.6 : 8080" in text
+    assert "10.0.0.7 : 8080" in text
+
+
+def test_single_backend_rule_named_nat() -> None:
+    rig = Rig()
+    client, b1, _ = three(rig)
+    lb = rig.load_balancer([b1])
+    rules = rig.port(client).get_layer("SLB_LB_LAYER").get_group("SLB_GROUP_LB_IPv4_OUT").rules
+    assert list(rules) == [f"NAT_{lb.replace('-', '')}_10.96.0.10_80_8080_6"]
+
+
+def test_vip_traffic_reaches_every_backend_and_reply_is_unnatted() -> None:
+    rig = Rig()
+    client, b1, b2 = three(rig)
+    rig.load_balancer([b1, b2])
+    port = rig.port(client)
+    seen = set()
+    for sport in range(40000, 40040):
+        r = vfp.process(port, frame("10.0.0.5", "10.96.0.10", sport=sport, dport=80), vfp.OUT)
+        assert r.allowed
+        assert r.output is not None
+        f = decode(r.output)
+        assert f.l4 is not None
+        assert f.l4.dport == 8080
+        seen.add(ip(f.ip.dst))  # type: ignore[union-attr]
+        back = vfp.process(port, frame(ip(f.ip.dst), "10.0.0.5", sport=8080,  # type: ignore[union-attr]
+                                       dport=sport), vfp.IN)
+        g = decode(back.output or b"")
+        assert ip(g.ip.src) == "10.96.0.10"
+        assert g.l4.sport == 80
+    assert seen == {"10.0.0.6", "10.0.0.7"}
+
+
+def test_source_ip_affinity_pins_a_client_to_one_backend() -> None:
+    rig = Rig()
+    client, b1, b2 = three(rig)
+    rig.load_balancer([b1, b2], distribution=2)
+    port = rig.port(client)
+    dsts = {decode(vfp.process(port, frame("10.0.0.5", "10.96.0.10", sport=s, dport=80),
+                               vfp.OUT).output or b"").ip.dst for s in range(40000, 40030)}  # type: ignore[union-attr]
+    assert len(dsts) == 1
+
+
+def test_nodeport_without_vip_uses_host_address() -> None:
+    rig = Rig()
+    client, b1, _ = three(rig)
+    rig.load_balancer([b1], vip=None, external=30080, internal=8080, pm_flags=2)
+    r = vfp.process(rig.port(client), frame("10.0.0.5", HOST_IP, dport=30080), vfp.OUT)
+    f = decode(r.output or b"")
+    assert ip(f.ip.dst) == "10.0.0.6"
+    assert f.l4.dport == 8080
+
+
+def test_dsr_lb_goes_to_lb_dsr_layer_named_with_management_ip() -> None:
+    rig = Rig()
+    client, b1, b2 = three(rig)
+    lb = rig.load_balancer([b1, b2], flags=1, proto=17, external=53, internal=53)
+    rules = rig.port(client).get_layer("LB_DSR").get_group("LB_DSR_IPv4_OUT").rules
+    assert list(rules) == [f"LB_DSR_{lb.replace('-', '')}_{HOST_IP}_10.96.0.10_53_53_17"]
+    assert not rig.port(client).get_layer("SLB_LB_LAYER").get_group(
+        "SLB_GROUP_LB_IPv4_OUT").rules
+    r = vfp.process(rig.port(client), frame("10.0.0.5", "10.96.0.10", proto=IPPROTO_UDP,
+                                            dport=53), vfp.OUT)
+    assert ip(decode(r.output or b"").ip.dst) in {"10.0.0.6", "10.0.0.7"}  # type: ignore[union-attr]
+
+
+def test_lb_deleted_removes_rules_everywhere() -> None:
+    rig = Rig()
+    client, b1, b2 = three(rig)
+    lb = rig.load_balancer([b1, b2])
+    rig.delete("LoadBalancer", lb)
+    for ep in (client, b1, b2):
+        assert not rig.port(ep).get_layer("SLB_LB_LAYER").get_group(
+            "SLB_GROUP_LB_IPv4_OUT").rules
+    r = vfp.process(rig.port(client), frame("10.0.0.5", "10.96.0.10", dport=80), vfp.OUT)
+    assert ip(decode(r.output or b"").ip.dst) == "10.96.0.10"  # type: ignore[union-attr]
+
+
+def test_deleting_a_backend_endpoint_drops_it_from_the_dip_list() -> None:
+    rig = Rig()
+    client, b1, b2 = three(rig)
+    rig.load_balancer([b1, b2])
+    rig.delete("Endpoint", b2)
+    (rule,) = rig.port(client).get_layer("SLB_LB_LAYER").get_group(
+        "SLB_GROUP_LB_IPv4_OUT").rules.values()
+    assert [ip(d) for d, _ in rule.action.dips] == ["10.0.0.6"]  # type: ignore[attr-defined]
+
+
+def test_remote_backend_is_dnatted_then_encapsulated_to_its_pa() -> None:
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.244.1.0/24", gateway="10.244.1.1",
+                      vsid=4096)
+    client = rig.endpoint(net, "10.244.1.5", mac=mac_text("10.244.1.5"))
+    remote = rig.endpoint(net, "10.244.2.9", remote=True, mac=mac_text("10.244.2.9"),
+                          policies=[{"Type": "ProviderAddress",
+                                     "Settings": {"ProviderAddress": "172.16.0.9"}}])
+    rig.load_balancer([remote], vip="10.96.0.20")
+    r = vfp.process(rig.port(client), frame("10.244.1.5", "10.96.0.20", dport=80), vfp.OUT)
+    assert r.allowed
+    assert r.output is not None
+    outer = decode(r.output)
+    assert ip(outer.ip.dst) == "172.16.0.9"  # type: ignore[union-attr]
+    inner = decode(r.output[50:])
+    assert ip(inner.ip.dst) == "10.244.2.9"
+    assert inner.l4.dport == 8080
