@@ -366,6 +366,9 @@ class Host:
         self.external: deque[bytes] = deque(maxlen=capture_limit)
         #: frames the host sent to the underlay
         self.sent_to_underlay = 0
+        #: ARP requests the vSwitch answered: "container" (proxy ARP for a local
+        #: container) and "underlay" (a request that came over VXLAN)
+        self.arp_answers: Counter[str] = Counter()
         self._index = _Index()
         self._guests: dict[str, vxlan.GuestStack] = {}
         self._received: dict[str, deque[bytes]] = {}
@@ -682,6 +685,7 @@ class Host:
         reply = vxlan.ARP(vxlan.ARP.REPLY, mac, arp.tpa, arp.sha, arp.spa)
         answer = vxlan.encode_frame(
             vxlan.Frame(vxlan.Ethernet(arp.sha, mac, vxlan.ETH_P_ARP), arp=reply))
+        self.arp_answers["container"] += 1
         self._deliver(ep, answer)
         return Delivery("arp", target, frame=answer)
 
@@ -708,6 +712,7 @@ class Host:
             return self._drop("no underlay to send encapsulated frames on", outer)
         self.underlay.send(outer)
         self.sent_to_underlay += 1
+        self.arp_answers["underlay"] += 1
         return Delivery("arp", vxlan.ipv4_to_text(arp.tpa), frame=outer)
 
     def receive_external(self, frame: bytes, *, trace: bool = False) -> InjectResult:
@@ -846,6 +851,7 @@ class Host:
             return {
                 "Drops": dict(self.drops),
                 "SentToUnderlay": self.sent_to_underlay,
+                "ArpAnswers": dict(self.arp_answers),
                 "External": len(self.external),
                 "Pending": len(self._queue),
             }

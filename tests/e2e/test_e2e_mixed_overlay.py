@@ -12,9 +12,12 @@ Topology (all addresses live only in the namespaces the test creates and deletes
                            nolearning, MTU 1450, static FDB)          "udp:10.77.0.2")
                            veth-lnx 10.77.0.1/24 ====== veth-win 10.77.0.2/24
 
-Two ways the Linux side joins (pytest parameters):
+Three ways the Linux side joins (pytest parameters):
   l2  (Docker swarm style) one subnet 10.244.7.0/24 on both sides; the Linux container
-      is a remote endpoint (IP, MAC, PA 10.77.0.1) in the Windows HNS; br0 bridges.
+      is a remote endpoint (IP, MAC, PA 10.77.0.1) in the Windows HNS; br0 bridges;
+      static FDB and neighbour entries on the Linux side (as flannel writes them).
+  l2flood  the same, but the Linux side has only an all-zeros FDB entry: its container
+      resolves the Windows container by ARP over VXLAN, which the emulated host answers.
   l3  (flannel style) Linux pod subnet 10.244.1.0/24 behind br0 10.244.1.1, Windows pod
       subnet 10.244.2.0/24; the Linux node routes 10.244.2.0/24 over vxlan0 to the
       Windows DR MAC (neighbour + FDB as flannel writes them); the Windows HNS has a
@@ -52,6 +55,7 @@ VXLAN0_MAC = "02:77:00:00:01:01"
 MODES = {
     # mode: (Linux container IP/prefix, Linux gateway or None, Windows subnet, Windows IP)
     "l2": ("10.244.7.10/24", None, "10.244.7.0/24", "10.244.7.20"),
+    "l2flood": ("10.244.7.10/24", None, "10.244.7.0/24", "10.244.7.20"),
     "l3": ("10.244.1.10/24", "10.244.1.1", "10.244.2.0/24", "10.244.2.20"),
 }
 
@@ -134,6 +138,12 @@ def lab(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
                  WIN_PA, "self", "permanent")
             _ip("-n", ctr, "neigh", "replace", win_ip, "lladdr", win_mac, "dev", "eth0",
                 "nud", "permanent")
+        elif mode == "l2flood":
+            # no static entries: the all-zeros FDB entry sends broadcast (ARP) and unknown
+            # unicast to the Windows PA; the emulated host answers ARP over VXLAN
+            _ip("-n", lnx, "link", "set", "vxlan0", "master", "br0")
+            _run("bridge", "-n", lnx, "fdb", "append", "00:00:00:00:00:00", "dev", "vxlan0",
+                 "dst", WIN_PA, "self", "permanent")
         else:
             assert ctr_gw is not None
             _ip("-n", lnx, "addr", "add", f"{ctr_gw}/24", "dev", "br0")
@@ -179,7 +189,7 @@ def _windows_side(lab: dict[str, str]) -> tuple[Host, str]:
         "IpConfigurations": [{"IpAddress": lab["win_ip"]}],
         "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": WIN_PA}}],
     })["ID"]
-    if lab["mode"] == "l2":
+    if lab["mode"] in ("l2", "l2flood"):
         _hcn(host, "HcnCreateEndpoint", None, {
             "Name": "linux-ctr", "HostComputeNetwork": net, "Flags": 1,
             "MacAddress": CTR_MAC.replace(":", "-").upper(),
@@ -211,11 +221,17 @@ def test_e2e_linux_container_and_windows_container_ping_both_ways(
         assert " 0% packet loss" in ping.stdout
         guest = host.guest(ep)
         assert guest.counters["icmp echo reply"] >= 3
-        # and the other way: the Windows container pings the Linux one
+        # and the other way: the Windows container pings the Linux one, resolving the
+        # next hop by ARP again (the echo requests taught it the Linux MAC already)
+        guest.arp_cache.clear()
         assert host.ping(ep, lab["ctr_ip"], timeout=5.0), host.counters()
         assert host.ping(ep, lab["ctr_ip"], timeout=5.0), host.counters()
         assert host.underlay is not None
         assert host.sent_to_underlay >= 5  # 3 echo replies + 2 echo requests
+        if lab["mode"] == "l2flood":  # the Linux container asked over the tunnel
+            assert host.arp_answers["underlay"] >= 1
+        # the Windows container asked the vSwitch (remote endpoint MAC, or the gateway)
+        assert host.arp_answers["container"] == 1
         port = host.port_of(ep)
         assert port is not None
         port.fold_counters()  # fast-path hits are counted on unified flows until folded
