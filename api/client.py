@@ -409,6 +409,84 @@ class HnsClient:
     def reboot(self) -> None:
         self.request("POST", "/_emulator/reboot")
 
+    # -- faults, service restarts, call log, replay (api/emulator.py) ---------------
+
+    def add_fault(
+        self,
+        target: str,
+        mode: str = "Fail",
+        *,
+        hresult: int | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+        seconds: float | None = None,
+        fields: list[str] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Add a fault rule (docs/faults.md); returns it, with its ``Id``."""
+        doc: dict[str, Any] = {"Target": target, "Mode": mode}
+        for key, value in (("HResult", hresult), ("Times", times),
+                           ("Probability", probability), ("Seconds", seconds),
+                           ("Fields", fields), ("Seed", seed)):
+            if value is not None:
+                doc[key] = value
+        fault: dict[str, Any] = self.request("POST", "/_emulator/faults", doc)
+        return fault
+
+    def list_faults(self) -> list[dict[str, Any]]:
+        faults: list[dict[str, Any]] = self.request("GET", "/_emulator/faults")["Faults"]
+        return faults
+
+    def delete_fault(self, id: int) -> None:
+        self.request("DELETE", f"/_emulator/faults/{id}")
+
+    def clear_faults(self) -> None:
+        """Drop every fault rule; calls waiting in a Latency or Hang go on at once."""
+        self.request("DELETE", "/_emulator/faults")
+
+    def service_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.request("GET", "/_emulator/service")
+        return state
+
+    def restart_service(
+        self, down_seconds: float = 0.0, *, hresult: int | None = None
+    ) -> dict[str, Any]:
+        """Restart the emulated HNS; calls fail for ``down_seconds``, then objects rehydrate."""
+        doc: dict[str, Any] = {"Action": "restart", "DownSeconds": down_seconds}
+        if hresult is not None:
+            doc["HResult"] = hresult
+        state: dict[str, Any] = self.request("POST", "/_emulator/service", doc)
+        return state
+
+    def stop_service(self, *, hresult: int | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {"Action": "stop"}
+        if hresult is not None:
+            doc["HResult"] = hresult
+        state: dict[str, Any] = self.request("POST", "/_emulator/service", doc)
+        return state
+
+    def start_service(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.request("POST", "/_emulator/service", {"Action": "start"})
+        return state
+
+    def calls(self, since: int = 0) -> dict[str, Any]:
+        """The call log as a recording (calls with ``Seq`` > ``since``)."""
+        doc: dict[str, Any] = self.request(
+            "GET", "/_emulator/calls", params={"since": str(since)}
+        )
+        return doc
+
+    def clear_calls(self) -> None:
+        self.request("DELETE", "/_emulator/calls")
+
+    def replay(self, recording: dict[str, Any] | str, *, reset: bool = True) -> dict[str, Any]:
+        """Replay a recording on the server (reset first unless ``reset=False``); the report."""
+        report: dict[str, Any] = self.request(
+            "POST", "/_emulator/replay", recording,
+            params={"reset": "true" if reset else "false"},
+        )
+        return report
+
 
 def raise_for_body(body: Any) -> None:
     """Raise the HnsError a failure document stands for (helper for other front ends)."""

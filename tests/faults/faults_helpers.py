@@ -91,5 +91,6 @@ def live_server(service: HnsService) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        service.faults.clear()  # no request may stay hung past the test
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,0 +1,294 @@
+"""The fault, call-log, replay and service routes under ``/_emulator/`` (``register``).
+
+Division of labour: hns/faults.py decides what a fault does and hns/calllog.py keeps and
+replays calls; this module only maps HTTP onto ``service.faults``, ``service.calls``,
+``hns.calllog.replay`` and the service's stop/start/restart, and adds one ASGI middleware
+that waits out a Latency/Hang fault on the event loop (the api app runs HNS calls inline,
+so a blocking wait inside the service would stall every other request, including the one
+that clears the faults).  Routes (JSON in the house's PascalCase, errors in the HCN shape
+with HTTP statuses by category, as every other /_emulator route):
+
+    POST   /_emulator/faults         add a rule -> 201 the rule (with its Id)
+    GET    /_emulator/faults         {"Faults": [rule, ...]}
+    DELETE /_emulator/faults         drop every rule, end every wait -> 204
+    DELETE /_emulator/faults/{id}    drop one rule -> 204 (404 ERROR_NOT_FOUND)
+    GET    /_emulator/service        {"Running","DownSecondsLeft","HResult","Restarts",...}
+    POST   /_emulator/service        {"Action":"restart"|"stop"|"start","DownSeconds",
+                                     "HResult"} -> 200 the service state
+    GET    /_emulator/calls?since=N  the recording document (calls with Seq > N)
+    DELETE /_emulator/calls          forget the logged calls -> 204
+    POST   /_emulator/replay?reset=  replay a recording (reset first unless reset=false)
+                                     -> 200 the report
+
+``create_app`` calls ``register(app, host)``; ``host`` is an ``hns.host.Host`` (its
+``.service`` is used) or a bare ``HnsService``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.wire import KINDS, hcn_function
+from hns.calllog import replay
+from hns.errors import InvalidArg, InvalidJson
+from hns.faults import decided
+from hns.service import HnsService
+
+__all__ = ["FaultWaits", "call_name", "register"]
+
+MAX_BODY: Final = 256 << 20
+_V1_COLLECTIONS: Final = frozenset({
+    "networks", "endpoints", "policylists", "namespaces", "endpointstats", "globals"})
+
+
+def _service_of(host: Any) -> HnsService:
+    service = getattr(host, "service", host)
+    if not isinstance(service, HnsService):
+        raise TypeError("register() needs an hns.host.Host or an HnsService")
+    return service
+
+
+async def _body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise InvalidArg(detail="request body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    raw = await _body(request)
+    if not raw.strip():
+        if required:
+            raise InvalidJson(detail="empty body")
+        return {}
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidJson(detail="body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise InvalidJson(detail="body is not a JSON object")
+    return doc
+
+
+def _int(doc: dict[str, Any], key: str) -> int | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return int(value, 0)
+        except ValueError:
+            raise InvalidArg(detail=f"{key} must be an integer") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArg(detail=f"{key} must be an integer")
+    return value
+
+
+def _number(doc: dict[str, Any], key: str, default: float) -> float:
+    value = doc.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArg(detail=f"{key} must be a number")
+    return float(value)
+
+
+def register(app: FastAPI, host: Any) -> None:
+    """Add the fault, call-log, replay and service routes and the wait middleware."""
+    service = _service_of(host)
+    tags: list[Any] = ["emulator: faults"]
+
+    async def add_fault(request: Request) -> Response:
+        doc = await _object(request)
+        target = doc.get("Target")
+        mode = doc.get("Mode", "Fail")
+        fields = doc.get("Fields") or []
+        if not isinstance(target, str) or not isinstance(mode, str):
+            raise InvalidArg(detail="Target and Mode must be strings")
+        if "Seed" in doc:
+            service.faults.seed(_int(doc, "Seed"))
+        fault = service.faults.add(
+            target, mode, hresult=_int(doc, "HResult"), times=_int(doc, "Times"),
+            probability=_number(doc, "Probability", 1.0),
+            seconds=_number(doc, "Seconds", 0.0), fields=fields)
+        return JSONResponse(fault.to_json(), status_code=201)
+
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse({"Faults": [f.to_json() for f in service.faults.list()]})
+
+    async def clear_faults(request: Request) -> Response:
+        service.faults.clear()
+        return Response(status_code=204)
+
+    async def delete_fault(request: Request, id: str) -> Response:
+        try:
+            fault_id = int(id)
+        except ValueError:
+            raise InvalidArg(detail="a fault id is an integer") from None
+        service.faults.remove(fault_id)
+        return Response(status_code=204)
+
+    async def get_service(request: Request) -> Response:
+        return JSONResponse(service.service_state())
+
+    async def post_service(request: Request) -> Response:
+        doc = await _object(request)
+        action = doc.get("Action")
+        hresult = _int(doc, "HResult")
+        if action == "restart":
+            service.restart_service(_number(doc, "DownSeconds", 0.0), hresult=hresult)
+        elif action == "stop":
+            service.stop_service(hresult=hresult)
+        elif action == "start":
+            await run_in_threadpool(service.start_service)
+        else:
+            raise InvalidArg(detail="Action must be restart, stop or start")
+        return JSONResponse(service.service_state())
+
+    async def get_calls(request: Request, since: int = Query(0, ge=0)) -> Response:
+        doc = await run_in_threadpool(lambda: service.calls.recording(since=since))
+        return JSONResponse(doc)
+
+    async def clear_calls(request: Request) -> Response:
+        await run_in_threadpool(service.calls.clear)
+        return Response(status_code=204)
+
+    async def post_replay(request: Request, reset: bool = Query(True)) -> Response:
+        doc = await _object(request)
+
+        def run() -> dict[str, Any]:
+            if reset:
+                service.reset()
+            return replay(service, doc).to_json()
+
+        return JSONResponse(await run_in_threadpool(run))
+
+    obj: dict[str, Any] = {"type": "object"}
+    routes: list[tuple[str, str, Any, int, str]] = [
+        ("POST", "/_emulator/faults", add_fault, 201, "add_fault"),
+        ("GET", "/_emulator/faults", list_faults, 200, "list_faults"),
+        ("DELETE", "/_emulator/faults", clear_faults, 204, "clear_faults"),
+        ("DELETE", "/_emulator/faults/{id}", delete_fault, 204, "delete_fault"),
+        ("GET", "/_emulator/service", get_service, 200, "get_service"),
+        ("POST", "/_emulator/service", post_service, 200, "post_service"),
+        ("GET", "/_emulator/calls", get_calls, 200, "get_calls"),
+        ("DELETE", "/_emulator/calls", clear_calls, 204, "clear_calls"),
+        ("POST", "/_emulator/replay", post_replay, 200, "replay"),
+    ]
+    for method, path, handler, status, name in routes:
+        body = method == "POST"
+        app.add_api_route(
+            path, handler, methods=[method], tags=tags, status_code=status,
+            summary=f"{method} {path}", operation_id=f"emulator_{name}",
+            responses={status: {"description": "Success"}},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/json": {"schema": obj}}}} if body else None,
+        )
+    app.add_middleware(FaultWaits, service=service)
+
+
+def call_name(method: str, path: str, body: bytes | None) -> str | None:
+    """The fault-target name of an HTTP request to the HNS API (None: not an HNS call)."""
+    method = method.upper()
+    path = path.rstrip("/") or "/"
+    parts = [p for p in path.split("/") if p]
+    if not parts or parts[0].startswith("_") or parts[0] in ("docs", "openapi.json", "redoc"):
+        return None
+    if path in ("/hnscall", "/hcn/call"):
+        try:
+            doc = json.loads(body or b"")
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        if not isinstance(doc, dict):
+            return None
+        if path == "/hcn/call":
+            function = doc.get("Function")
+            return function if isinstance(function, str) else None
+        verb, where = doc.get("Method"), doc.get("Path")
+        if not isinstance(verb, str) or not isinstance(where, str):
+            return None
+        return f"{verb.upper()} {where if where.startswith('/') else '/' + where}"
+    if parts[0] == "hcn" and len(parts) >= 2 and parts[1] in KINDS:
+        kind = parts[1]
+        verb = {(2, "GET"): "Enumerate", (2, "POST"): "Create", (3, "GET"): "Query",
+                (3, "DELETE"): "Delete", (4, "POST"): "Modify"}.get((len(parts), method))
+        if verb is None or (len(parts) == 4 and parts[3] != "modify"):
+            return None
+        return hcn_function(verb, kind)
+    if parts[0].lower() in _V1_COLLECTIONS:
+        return f"{method} {path}/" if len(parts) == 1 else f"{method} {path}"
+    return None
+
+
+class FaultWaits:
+    """ASGI middleware: when Latency/Hang rules exist, decide the faults of an HNS request
+    here, wait on the event loop, and hand the decision to the service (hns.faults.decided)
+    so it neither rolls the rules again nor blocks the loop."""
+
+    def __init__(self, app: ASGIApp, service: HnsService) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.service.faults.has_waits():
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        body: bytes | None = None
+        if method != "GET" and call_name(method, path, b"{}") is not None \
+                or path.rstrip("/") in ("/hnscall", "/hcn/call"):
+            # Read the body before any wait: a client that times out meanwhile must not
+            # take the request with it (the call still lands, as on a slow real HNS).
+            body, receive = await _buffer(receive)
+        name = call_name(method, path, body)
+        if name is None:
+            await self.app(scope, receive, send)
+            return
+        decision = self.service.faults.decide(name)
+        if decision.waits:
+            decision.ended = await self.service.faults.wait_async(decision)
+        decision.waited = True
+        token = decided.set(decision)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            decided.reset(token)
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body and give back a ``receive`` that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            break
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay_receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay_receive
