@@ -375,6 +375,7 @@ class Host:
         self._queue: deque[tuple[str, bytes]] = deque()  # (endpoint key, frame it sends)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._work = threading.Event()  # set when a local frame is queued
         self._closed = False
         self._seq = itertools.count(1)
         self._pa_names: dict[bytes, str] = {}
@@ -507,7 +508,7 @@ class Host:
             ident = 0x4D53
             seq = next(self._seq) if seq is None else seq
             for f in g.ping(dst_ip, ident=ident, seq=seq):
-                self._queue.append((ep.key, f))
+                self._enqueue((ep.key, f))
         deadline = time.monotonic() + timeout
         while True:
             if self._thread is None:
@@ -654,7 +655,7 @@ class Host:
             got = self._received[ep.key] = deque(maxlen=self.capture_limit)
         got.append(frame)
         for answer in self._guest(ep).handle(frame):
-            self._queue.append((ep.key, answer))
+            self._enqueue((ep.key, answer))
 
     # -- ARP ---------------------------------------------------------------------------
 
@@ -785,6 +786,10 @@ class Host:
                 break
         return handled
 
+    def _enqueue(self, item: tuple[str, bytes]) -> None:
+        self._queue.append(item)
+        self._work.set()
+
     def _drain(self, limit: int) -> int:
         n = 0
         while self._queue and n < limit:
@@ -802,7 +807,9 @@ class Host:
         return len(self._queue)
 
     def start(self) -> None:
-        """Run the pump in a background thread (for a real UDP underlay)."""
+        """Run the pump in a background thread: underlay frames (a real UDP underlay) and
+        the frames containers answer with move without anyone calling `pump()`. Safe
+        without an underlay (the thread then sleeps until a local frame is queued)."""
         if self._thread is not None:
             return
         self._stop.clear()
@@ -813,6 +820,9 @@ class Host:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.underlay is None:  # only local frames: sleep until some are queued
+                    self._work.wait(0.2)
+                    self._work.clear()
                 self.pump(timeout=0.05)
             except OSError:
                 if self._stop.is_set() or self._closed:
@@ -823,6 +833,7 @@ class Host:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
+            self._work.set()
             thread.join(timeout=5)
 
     def close(self) -> None:

@@ -288,3 +288,20 @@ def test_host_service_reset_and_load_reindex_endpoints(host: Host) -> None:
     host.service.load(saved)
     assert [e.upper() for e in host.endpoints()] == [a.upper()]
     assert host.guest(a).ip == vxlan.ipv4_from_text("10.244.1.10")
+
+
+def test_host_background_pump_without_underlay_moves_answers(host: Host) -> None:
+    import time
+
+    net = overlay(host.service, "10.244.1.0/24")
+    a = local_endpoint(host.service, net, "10.244.1.10")
+    b = local_endpoint(host.service, net, "10.244.1.11")
+    host.start()
+    frame = icmp_echo(_mac_of(host, a), _mac_of(host, b), "10.244.1.10", "10.244.1.11")
+    host.inject(a, frame, vfp.OUT)  # b's echo reply is queued; the thread moves it
+    deadline = time.monotonic() + 5
+    while not host.received(a) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host.stop()
+    assert len(host.received(a)) == 1
+    assert host.pending() == 0
