@@ -246,7 +246,7 @@ class FaultWaits:
         method: str = scope["method"]
         path: str = scope["path"]
         body: bytes | None = None
-        if method != "GET" and call_name(method, path, b"{}") is not None \
+        if (method != "GET" and call_name(method, path, b"{}") is not None) \
                 or path.rstrip("/") in ("/hnscall", "/hcn/call"):
             # Read the body before any wait: a client that times out meanwhile must not
             # take the request with it (the call still lands, as on a slow real HNS).

@@ -37,7 +37,7 @@ def served() -> Iterator[tuple[HnsService, str]]:
 
 @pytest.fixture
 def client(served: tuple[HnsService, str]) -> Iterator[HnsClient]:
-    service, url = served
+    _service, url = served
     with HnsClient(url) as c:
         c.reset()
         yield c
@@ -94,7 +94,7 @@ def test_latency_over_http_delays_then_answers(client: HnsClient) -> None:
 
 def test_hang_times_out_the_client_and_leaves_the_server_responsive(
         served: tuple[HnsService, str], client: HnsClient) -> None:
-    service, url = served
+    _service, url = served
     client.add_fault("POST /networks", "Hang", seconds=120)
     with HnsClient(url, timeout=0.5) as impatient, pytest.raises(httpx.ReadTimeout):
         impatient.create_network(NAT)
@@ -108,7 +108,7 @@ def test_hang_times_out_the_client_and_leaves_the_server_responsive(
 
 def test_hang_on_the_call_mirror_ended_by_reset_applies_nothing(
         served: tuple[HnsService, str], client: HnsClient) -> None:
-    service, url = served
+    _service, url = served
     client.add_fault("HcnCreateNetwork", "Hang", seconds=120)
     with HnsClient(url, timeout=0.5) as impatient, pytest.raises(httpx.ReadTimeout):
         impatient.hcn_call("HcnCreateNetwork", None, network_v2())
