@@ -3,12 +3,25 @@
 ::
 
     hns-emulator serve [--host 127.0.0.1] [--port 5588] [--state PATH|:memory:]
-                       [--profile NAME] [--token T]
+                       [--profile NAME] [--token T] [--underlay udp:<PA>[:<port>]]
     hns-emulator load FILE [--state PATH | --url URL] [--profile NAME]
+    hns-emulator scenario NAME [--pcap FILE]
+    hns-emulator scenario --list
 
 ``serve`` binds loopback by default. Binding any other address needs a token (``--token``
 or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
 ``Authorization: Bearer <token>``.
+
+``serve`` runs one emulated host (``hns.host.Host``): HNS, its VFP switch and the
+compiler between them, with the switch under ``/vfp``. ``--underlay udp:<PA>[:<port>]``
+binds the host's provider address on a real UDP socket (port 4789 unless given): the PA
+becomes the HNS management IP, overlay networks created through the API send VXLAN
+there, and a background pump feeds what arrives to the local endpoints. SIGTERM or
+SIGINT stops the server, then the pump, then closes the socket and the state file.
+
+``scenario NAME`` runs one shipped scenario (``hns.scenarios``): it prints the traces of
+the packets it sends and a pass/fail line, writes every underlay frame to ``--pcap FILE``
+when asked, and exits 0 on pass, 1 on fail, 2 for an unknown name. ``--list`` names them.
 
 ``load`` reads FILE and decides what it is: a state dump (the JSON ``GET /_emulator/state``
 answers) replaces the whole state; anything else is handed to the backend's capture
@@ -21,11 +34,16 @@ server.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import importlib.util
 import ipaddress
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
@@ -52,6 +70,31 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def underlay_address(spec: str) -> str:
+    """The provider address of ``udp:<PA>[:<port>]`` (``udp:[v6]:port`` too); ValueError
+    with the reason if the spec is malformed (checked before anything is opened)."""
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind.lower() != "udp" or not rest:
+        raise ValueError(f"underlay spec {spec!r} is not udp:<PA>[:<port>]")
+    port_text = ""
+    if rest.startswith("["):
+        pa, close, tail = rest[1:].partition("]")
+        if not close or (tail and not tail.startswith(":")):
+            raise ValueError(f"underlay spec {spec!r}: bad [IPv6]:port")
+        port_text = tail[1:]
+    elif rest.count(":") == 1:
+        pa, port_text = rest.split(":")
+    else:
+        pa = rest
+    try:
+        ipaddress.ip_address(pa)
+    except ValueError:
+        raise ValueError(f"underlay spec {spec!r}: {pa!r} is not an IP address") from None
+    if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+        raise ValueError(f"underlay spec {spec!r}: bad port {port_text!r}")
+    return pa
+
+
 def _describe(exc: HnsError) -> str:
     """One line for a refused operation: the Windows message, its code and the reason."""
     text = f"{exc.message} (0x{exc.hresult & 0xFFFFFFFF:08x})"
@@ -74,27 +117,60 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", default=None, help="host profile: ws2019, ws2022, ws2025")
     serve.add_argument("--token", default=None, help="bearer token every request must carry")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--underlay",
+        default=None,
+        metavar="udp:PA[:PORT]",
+        help="bind this host's provider address for real VXLAN (e.g. udp:192.168.1.10)",
+    )
 
     load = sub.add_parser("load", help="load a state dump or a real-host capture")
     load.add_argument("file", help="JSON state dump or captured HNS output ('-' for stdin)")
     load.add_argument("--state", default=DEFAULT_STATE, help="state file to write into")
     load.add_argument("--url", default=None, help="a running emulator to load into instead")
     load.add_argument("--profile", default=None)
+
+    scenario = sub.add_parser("scenario", help="run a shipped end-to-end scenario")
+    scenario.add_argument("name", nargs="?", help="the scenario (see --list)")
+    scenario.add_argument("--list", action="store_true", help="name the scenarios")
+    scenario.add_argument("--pcap", default=None, help="write every underlay frame here")
     return parser
 
 
-def _open_service(ns: argparse.Namespace, err: TextIO) -> HnsService | None:
+def _open_service(
+    ns: argparse.Namespace, err: TextIO, *, host_ip: str | None = None
+) -> HnsService | None:
     """The backend on ``--state`` with ``--profile``; None (after one line on stderr) if refused."""
     from hns.service import HnsService
 
     kwargs: dict[str, Any] = {"state": ns.state}
     if ns.profile:
         kwargs["profile"] = ns.profile
+    if host_ip is not None:
+        kwargs["host_ip"] = host_ip
     try:
         return HnsService(**kwargs)
     except HnsError as exc:
         err.write(f"hns-emulator: {_describe(exc)}\n")
         return None
+
+
+def _open_host(ns: argparse.Namespace, service: HnsService, err: TextIO) -> Any:
+    """The emulated ``hns.host.Host`` over ``service`` (bound on ``--underlay`` if given);
+    None (after one line on stderr) if it cannot be made. Without ``--underlay``, a build
+    whose host or compiler module is missing serves the bare service (no VFP ports)."""
+    try:
+        host_module = importlib.import_module("hns.host")
+        if ns.underlay is None:
+            return host_module.Host(service=service)
+        return host_module.Host.from_underlay_spec(ns.underlay, service=service)
+    except ImportError as exc:
+        if ns.underlay is None:
+            return service
+        err.write(f"hns-emulator: --underlay needs the emulated host: {exc}\n")
+    except OSError as exc:
+        err.write(f"hns-emulator: cannot bind the underlay {ns.underlay}: {exc.strerror or exc}\n")
+    return None
 
 
 def _serve(ns: argparse.Namespace, err: TextIO) -> int:
@@ -109,15 +185,88 @@ def _serve(ns: argparse.Namespace, err: TextIO) -> int:
             "pass --token or set HNS_EMULATOR_TOKEN\n"
         )
         return 2
-    service = _open_service(ns, err)
+    pa: str | None = None
+    if ns.underlay is not None:
+        try:
+            pa = underlay_address(ns.underlay)
+        except ValueError as exc:
+            err.write(f"hns-emulator: {exc}\n")
+            return 2
+    service = _open_service(ns, err, host_ip=pa)
     if service is None:
         return 2
+    host: Any = None
     try:
-        app = create_app(service, token=token)
-        uvicorn.run(app, host=ns.host, port=ns.port, log_level=ns.log_level, access_log=False)
+        host = _open_host(ns, service, err)
+        if host is None:
+            return 2
+        app = create_app(host, token=token)
+        if getattr(host, "underlay", None) is not None:
+            host.start()
+        with _stop_signals():
+            uvicorn.run(app, host=ns.host, port=ns.port, log_level=ns.log_level, access_log=False)
+    except _Stopped:
+        pass
     finally:
+        if host is not None and host is not service:
+            host.close()
         service.close()
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT arrived: stop serving, then close the host and the state."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise ``_Stopped`` while serving.
+
+    uvicorn shuts down gracefully on either, then restores the handlers it found and
+    raises the signal again; with the default handlers that would kill the process before
+    the host's pump, socket and state file are closed. Ours turns it into an exception the
+    caller's ``finally`` sees, so the process exits 0 after a clean stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _scenario(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if importlib.util.find_spec("hns.scenarios") is None:
+        err.write("hns-emulator: this build has no scenarios (hns.scenarios is missing)\n")
+        return 2
+    scenarios = importlib.import_module("hns.scenarios")
+    names = [str(n) for n in scenarios.names()]
+    if ns.list:
+        for name in names:
+            out.write(name + "\n")
+        return 0
+    if not ns.name:
+        err.write("hns-emulator: scenario needs a NAME (or --list); known: "
+                  + ", ".join(names) + "\n")
+        return 2
+    if ns.name not in names:
+        err.write(f"hns-emulator: unknown scenario {ns.name!r}; known: {', '.join(names)}\n")
+        return 2
+    try:
+        passed = bool(scenarios.run(ns.name, out, pcap=ns.pcap))
+    except OSError as exc:
+        err.write(f"hns-emulator: scenario {ns.name}: {exc}\n")
+        return 1
+    out.flush()
+    return 0 if passed else 1
 
 
 def _looks_like_dump(doc: Any, dump_keys: set[str]) -> bool:
@@ -185,6 +334,8 @@ def main(
     ns = _parser().parse_args(argv)
     if ns.command == "serve":
         return _serve(ns, err)
+    if ns.command == "scenario":
+        return _scenario(ns, out, err)
     return _load(ns, out, err)
 
 

@@ -1,0 +1,187 @@
+"""``hns-emulator serve --underlay udp:<PA>:<port>`` as a real process: an overlay network,
+a local and a remote endpoint created through the API make an injected frame leave as a
+real VXLAN datagram to the remote PA, a VXLAN ping from that PA is answered over the same
+socket, vfpctrl and hnsdiag agree about which endpoints have ports, and SIGTERM stops it
+cleanly. Loopback addresses 127.0.0.x stand in for provider addresses (no netns needed).
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import socket
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from api_server_helpers import ServerProcess, free_port
+
+import vxlan
+from api import hnsdiag, vfpctrl
+from api.cli import main as cli_main
+from api.client import HnsClient
+
+HOST_PA = "127.0.0.2"
+PEER_PA = "127.0.0.3"
+VSID = 4096
+LOCAL_IP, LOCAL_MAC = "10.244.1.5", "0E-2A-0A-F4-01-05"
+REMOTE_IP, REMOTE_MAC = "10.244.2.7", "0E-2A-0A-F4-02-07"
+V2 = {"Major": 2, "Minor": 0}
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((PEER_PA, 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def overlay() -> Iterator[tuple[ServerProcess, socket.socket, dict[str, Any]]]:
+    """A server on HOST_PA, a peer UDP socket on PEER_PA (same port), and the objects."""
+    port = _free_udp_port()
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind((PEER_PA, port))
+    peer.settimeout(10)
+    server = ServerProcess(["--state", ":memory:", "--underlay", f"udp:{HOST_PA}:{port}"])
+    server.start()
+    try:
+        with HnsClient(server.url) as client:
+            objects = _create_overlay(client)
+        yield server, peer, objects
+    finally:
+        server.stop()
+        peer.close()
+
+
+def _hcn(client: HnsClient, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    created = client.request("POST", f"/hcn/{kind}", body)
+    assert isinstance(created, dict)
+    return created
+
+
+def _create_overlay(client: HnsClient) -> dict[str, Any]:
+    net = _hcn(client, "networks", {
+        "Name": "overlay0", "Type": "Overlay", "SchemaVersion": V2,
+        "Policies": [{"Type": "NetAdapterName", "Settings": {"NetworkAdapterName": "Ethernet"}}],
+        "Ipams": [{"Type": "Static", "Subnets": [{
+            "IpAddressPrefix": "10.244.0.0/16",
+            "Routes": [{"NextHop": "10.244.0.1", "DestinationPrefix": "0.0.0.0/0"}],
+            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": VSID}}]}]}]})
+    local = _hcn(client, "endpoints", {
+        "Name": "local-pod", "HostComputeNetwork": net["ID"], "SchemaVersion": V2,
+        "MacAddress": LOCAL_MAC,
+        "IpConfigurations": [{"IpAddress": LOCAL_IP, "PrefixLength": 16}]})
+    remote = _hcn(client, "endpoints", {
+        "Name": "remote-pod", "HostComputeNetwork": net["ID"], "SchemaVersion": V2,
+        "Flags": 1, "MacAddress": REMOTE_MAC,
+        "IpConfigurations": [{"IpAddress": REMOTE_IP, "PrefixLength": 16}],
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": PEER_PA}}]})
+    return {"network": net, "local": local, "remote": remote}
+
+
+def _echo_request(src_mac: str, src_ip: str, dst_mac: str, dst_ip: str, seq: int) -> bytes:
+    return vxlan.encode_frame(vxlan.Frame(
+        vxlan.Ethernet(vxlan.mac_from_text(dst_mac), vxlan.mac_from_text(src_mac),
+                       vxlan.ETH_P_IPV4),
+        ip=vxlan.IPv4(vxlan.ipv4_from_text(src_ip), vxlan.ipv4_from_text(dst_ip),
+                      vxlan.IPPROTO_ICMP),
+        l4=vxlan.ICMPv4(vxlan.ICMPv4.ECHO_REQUEST, 0, 0, 0x4D53, seq),
+        payload=b"abcdefghijklmnopqrstuvwabcdefghi"))
+
+
+def _vxlan_datagram(peer: socket.socket) -> tuple[int, vxlan.Frame]:
+    """The next datagram on the peer socket: (VNI, decoded inner frame)."""
+    data, (src, _) = peer.recvfrom(65535)
+    assert src == HOST_PA
+    flags, vni_field = struct.unpack("!B3xI", data[:8])
+    assert flags & 0x08  # the I flag: a valid VNI follows
+    return vni_field >> 8, vxlan.decode_frame(data[8:])
+
+
+def test_serve_underlay_injected_frame_leaves_as_real_vxlan(overlay: Any) -> None:
+    server, peer, objects = overlay
+    frame = _echo_request(LOCAL_MAC, LOCAL_IP, REMOTE_MAC, REMOTE_IP, seq=1)
+    answer = httpx.post(f"{server.url}/vfp/ports/{objects['local']['ID']}/inject",
+                        json={"Frame": frame.hex(), "Direction": "OUT"}, timeout=10).json()
+    assert answer["Verdict"] == "allow", answer
+    assert answer["Delivery"]["Where"] == "underlay"
+    assert answer["Delivery"]["Target"] == PEER_PA
+    vni, inner = _vxlan_datagram(peer)
+    assert vni == VSID
+    assert inner.ip is not None
+    assert vxlan.ipv4_to_text(inner.ip.src) == LOCAL_IP
+    assert vxlan.ipv4_to_text(inner.ip.dst) == REMOTE_IP
+
+
+def test_serve_underlay_answers_a_vxlan_ping_from_the_peer(overlay: Any) -> None:
+    _, peer, _ = overlay
+    request = _echo_request(REMOTE_MAC, REMOTE_IP, LOCAL_MAC, LOCAL_IP, seq=7)
+    peer.sendto(struct.pack("!B3xI", 0x08, VSID << 8) + request,
+                (HOST_PA, peer.getsockname()[1]))
+    vni, inner = _vxlan_datagram(peer)
+    assert vni == VSID
+    assert inner.ip is not None
+    assert isinstance(inner.l4, vxlan.ICMPv4)
+    assert inner.l4.type == vxlan.ICMPv4.ECHO_REPLY
+    assert inner.l4.seq == 7
+    assert vxlan.ipv4_to_text(inner.ip.dst) == REMOTE_IP
+
+
+def test_hnsdiag_and_vfpctrl_agree_about_ports(overlay: Any) -> None:
+    server, _, objects = overlay
+    out, err = io.StringIO(), io.StringIO()
+    assert hnsdiag.main(["--url", server.url, "list", "endpoints", "-d"], out=out, err=err) == 0
+    endpoints = {line.split('"ID":"')[1].split('"')[0].lower()
+                 for line in out.getvalue().splitlines()}
+    assert endpoints == {objects["local"]["ID"].lower(), objects["remote"]["ID"].lower()}
+
+    out = io.StringIO()
+    assert vfpctrl.main(["--url", server.url, "/list-vmswitch-port"], out=out, err=err) == 0
+    ports = {line.split(" : ", 1)[1].strip().lower()
+             for line in out.getvalue().splitlines() if line.startswith("Port name : ")}
+    listed = httpx.get(f"{server.url}/vfp/ports", timeout=10).json()["Ports"]
+    owned = {p["Endpoint"].lower() for p in listed if p["Endpoint"]}
+    # Local endpoints have a port (id = endpoint id); the remote one has none; any other
+    # port (a host vNIC) belongs to no endpoint.
+    assert owned == {objects["local"]["ID"].lower()}
+    assert objects["local"]["ID"].lower() in ports
+    assert objects["remote"]["ID"].lower() not in ports
+    assert ports == {p["Id"].lower() for p in listed}
+    assert owned <= endpoints
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_underlay_stops_cleanly_on_signal(sig: signal.Signals) -> None:
+    port = _free_udp_port()
+    server = ServerProcess(["--state", ":memory:", "--underlay", f"udp:{HOST_PA}:{port}"])
+    server.start()
+    assert server.proc is not None
+    server.proc.send_signal(sig)
+    assert server.proc.wait(timeout=15) == 0
+    server.stop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST_PA, port))  # the underlay socket was closed
+
+
+@pytest.mark.parametrize(
+    "spec", ["tcp:127.0.0.2", "udp:", "udp:not-an-ip", "udp:127.0.0.2:70000", "udp:[::1"]
+)
+def test_serve_underlay_bad_spec_exits_2(spec: str) -> None:
+    err = io.StringIO()
+    code = cli_main(["serve", "--state", ":memory:", "--port", str(free_port()),
+                     "--underlay", spec], err=err)
+    assert code == 2
+    assert "underlay spec" in err.getvalue()
+
+
+def test_serve_underlay_address_in_use_exits_2() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST_PA, 0))
+        taken = s.getsockname()[1]
+        err = io.StringIO()
+        code = cli_main(["serve", "--state", ":memory:", "--port", str(free_port()),
+                         "--underlay", f"udp:{HOST_PA}:{taken}"], err=err)
+    assert code == 2
+    assert "cannot bind the underlay" in err.getvalue()
