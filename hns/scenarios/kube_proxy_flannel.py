@@ -1,0 +1,145 @@
+"""kube-proxy-flannel: kube-proxy's winkernel proxier on two flannel VXLAN nodes (HCN V2).
+
+The calls (fixtures/scenarios/kube-proxy-flannel/scenario.json), in the order the real
+components make them: flannel creates the ``Overlay`` network (VSID 4096, EnableNonPersistent,
+NetAdapterName), reads back the ProviderAddress (management IP) and DR MAC, adds HostRoute
+and one RemoteSubnetRoute per remote lease (IsolationId = VNI, the remote PA and DR MAC);
+containerd makes a namespace per pod and the sdnoverlay CNI plugin a pod endpoint with
+OutBoundNAT (exceptions: cluster and service CIDRs), SDNRoute and ProviderAddress policies;
+kube-proxy makes its sourceVip endpoint, a remote endpoint (Flags 1, ProviderAddress) for
+each remote backend, and ClusterIP, NodePort (LocalRoutedVIP) and DSR load balancers.
+
+The traffic: a pod reaches a pod of the other node by the RemoteSubnetRoute alone; the
+ClusterIP spreads over a local and a remote backend with answers un-NATed on the client's
+port (the remote backend's answer crosses the underlay with its own address); the DSR
+service's answer leaves the backend with the VIP as source already; the NodePort on the
+node's own IP reaches a backend; and OutboundNAT SNATs internet traffic to the node IP
+while traffic to an excepted range keeps the pod's address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hns.scenarios.base import Run, Seen, frames_matching, mac_bytes, udp_frame
+
+NAME = "kube-proxy-flannel"
+SUMMARY = ("kube-proxy on flannel VXLAN (V2): RemoteSubnetRoute, ClusterIP/NodePort, DSR, "
+           "OutboundNAT exceptions")
+
+
+def _spread(run: Run, *, vip: str, port: int, backends: dict[str, tuple[str, str, str]],
+            dst_mac: bytes, first_sport: int, flows: int = 32) -> tuple[dict[str, int], int,
+                                                                          int]:
+    """Flows from pod a1 to vip:port until every backend got one: (hits per backend,
+    flows sent, underlay mark before the first flow)."""
+    v = run.vars
+    hits = {name: 0 for name in backends}
+    marks = {name: len(run.received(h, ep)) for name, (h, ep, _) in backends.items()}
+    mark = run.underlay_count()
+    sent = 0
+    for sport in range(first_sport, first_sport + flows):
+        sent += 1
+        frame = udp_frame(v["A1_MAC"], dst_mac, v["A1_IP"], vip, sport, port, b"svc")
+        run.send("A", "EP_A1", frame, f"a1 -> {vip}:{port} udp from port {sport}")
+        for name, (h, ep, ip) in backends.items():
+            new = [Seen(f) for f in run.received(h, ep)[marks[name]:]]
+            marks[name] += len(new)
+            hits[name] += sum(1 for s in new if s.dst == ip and s.sport == sport
+                              and s.dport == int(v["TARGET_PORT"]))
+        if all(hits.values()):
+            break
+    run.say(f"flows per backend after {sent} flows: {hits}")
+    return hits, sent, mark
+
+
+def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | None) -> None:
+    run.section("HNS calls (flannel, containerd + sdnoverlay CNI, kube-proxy; HCN V2)")
+    run.build_cluster(pcap=pcap)
+    run.run_calls()
+    v = run.vars
+    if before_traffic is not None:
+        before_traffic(run)
+    target = int(v["TARGET_PORT"])
+    gw_mac = run.resolve("A", "EP_A1", run.host_vars("A")["POD_GW"])
+    run.check(gw_mac == mac_bytes(v["DRMAC_A"]),
+              "pod a1's gateway resolves to node A's DR MAC (proxy ARP)")
+
+    run.section("pod a1 (A) -> pod b2 (B): RemoteSubnetRoute only (b2 has no remote endpoint)")
+    mark = run.underlay_count()
+    b2_mark = len(run.received("B", "EP_B2"))
+    a1_mark = len(run.received("A", "EP_A1"))
+    run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], v["B2_IP"], 42000, target,
+                                     b"to b2"), "a1 -> b2 udp/7")
+    out = frames_matching(run.underlay_since(mark),
+                          lambda s: s.src == v["A1_IP"] and s.dst == v["B2_IP"])
+    if run.check(bool(out), "a1 -> b2 was encapsulated onto the underlay"):
+        s = out[0]
+        run.check(s.outer_src == v["MGMT_A"] and s.outer_dst == v["MGMT_B"],
+                  f"outer {s.outer_src} > {s.outer_dst} = node A's PA > the route's "
+                  "ProviderAddress")
+        run.check(s.vni == int(v["VNI"]), f"VNI {s.vni} = the route's IsolationId")
+        run.check(s.dst_mac == mac_bytes(v["DRMAC_B"]),
+                  "inner destination MAC = the route's DistributedRouterMacAddress")
+    got = [Seen(f) for f in run.received("B", "EP_B2")[b2_mark:]]
+    run.check(any(g.src == v["A1_IP"] and g.dport == target for g in got),
+              "b2 received it with a1's own address (cluster CIDR is an OutboundNAT exception)")
+    back = [Seen(f) for f in run.received("A", "EP_A1")[a1_mark:]]
+    run.check(any(b.src == v["B2_IP"] and b.sport == target for b in back),
+              "a1 got b2's answer back over the tunnel")
+
+    run.section("ClusterIP (no DSR): a local and a remote backend")
+    a1_mark = len(run.received("A", "EP_A1"))
+    backends = {"a2 (A, local)": ("A", "EP_A2", v["A2_IP"]),
+                "b1 (B, remote)": ("B", "EP_B1", v["B1_IP"])}
+    hits, sent, mark = _spread(run, vip=v["ECHO_VIP"], port=int(v["ECHO_PORT"]),
+                               backends=backends, dst_mac=gw_mac, first_sport=43000)
+    for name in backends:
+        run.check(hits[name] > 0, f"ClusterIP {v['ECHO_VIP']} reached backend {name}")
+    answers = [Seen(f) for f in run.received("A", "EP_A1")[a1_mark:]]
+    from_vip = [a for a in answers if a.src == v["ECHO_VIP"] and a.sport == int(v["ECHO_PORT"])]
+    run.check(len(from_vip) == sent, f"a1 got {len(from_vip)} of {sent} answers from the VIP")
+    replies = frames_matching(run.underlay_since(mark),
+                              lambda s: s.outer_src == v["MGMT_B"] and s.dst == v["A1_IP"])
+    run.check(bool(replies) and all(r.src == v["B1_IP"] for r in replies),
+              "without DSR, b1's answers cross the underlay from b1's own address "
+              "(un-NATed on a1's port)")
+
+    run.section("ClusterIP with DSR: the backend answers from the VIP itself")
+    a1_mark = len(run.received("A", "EP_A1"))
+    dsr_backends = {"b1 (B, remote)": ("B", "EP_B1", v["B1_IP"])}
+    hits, sent, mark = _spread(run, vip=v["DSR_VIP"], port=int(v["DSR_PORT"]),
+                               backends=dsr_backends, dst_mac=gw_mac, first_sport=44000, flows=2)
+    run.check(hits["b1 (B, remote)"] > 0, f"DSR VIP {v['DSR_VIP']} reached b1")
+    replies = frames_matching(run.underlay_since(mark),
+                              lambda s: s.outer_src == v["MGMT_B"] and s.dst == v["A1_IP"])
+    run.check(bool(replies) and all(r.src == v["DSR_VIP"] and r.sport == int(v["DSR_PORT"])
+                                    for r in replies),
+              "with DSR, b1's answer left node B with the VIP:port as source")
+    answers = [Seen(f) for f in run.received("A", "EP_A1")[a1_mark:]]
+    run.check(any(a.src == v["DSR_VIP"] and a.sport == int(v["DSR_PORT"]) for a in answers),
+              "a1 got the DSR answer from the VIP")
+
+    run.section("NodePort on the node's own IP (LocalRoutedVIP)")
+    a1_mark = len(run.received("A", "EP_A1"))
+    hits, sent, _ = _spread(run, vip=v["MGMT_A"], port=int(v["NODE_PORT"]), backends=backends,
+                            dst_mac=gw_mac, first_sport=45000, flows=4)
+    run.check(any(hits.values()), f"{v['MGMT_A']}:{v['NODE_PORT']} reached a backend")
+    answers = [Seen(f) for f in run.received("A", "EP_A1")[a1_mark:]]
+    run.check(any(a.src == v["MGMT_A"] and a.sport == int(v["NODE_PORT"]) for a in answers),
+              "a1 got the NodePort answer from the node IP:NodePort")
+
+    run.section("OutboundNAT: the internet is SNATed to the node IP")
+    result = run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], "8.8.8.8", 46000,
+                                              53, b"dns?"), "a1 -> 8.8.8.8 udp/53")
+    run.check(result.where == "external" and result.output is not None,
+              f"8.8.8.8 left to the host side (ended: {result.where} {result.reason})")
+    seen = Seen(result.output or b"")
+    run.check(seen.src == v["MGMT_A"] and seen.dst == "8.8.8.8",
+              f"source rewritten to node A's IP ({seen.src} > {seen.dst})")
+    result = run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], "10.97.0.9", 46001,
+                                              53, b"svc?"), "a1 -> 10.97.0.9 udp/53 (service CIDR)")
+    seen = Seen(result.output or b"")
+    run.check(seen.src == v["A1_IP"],
+              f"to the excepted service CIDR the source stays a1's ({seen.src}, ended "
+              f"{result.where})")
