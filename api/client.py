@@ -398,6 +398,13 @@ class HnsClient:
         answer = self.request("POST", "/_emulator/import", text, content_type="text/plain")
         return [str(i) for i in answer.get("IDs", [])]
 
+    def import_capture_file(self, path: str | os.PathLike[str]) -> list[str]:
+        """Load a capture file, or a collectlogs bundle (a directory or a zip), from this
+        machine into the server (``hns.capture.read_capture`` reads it); its ids."""
+        from hns.capture import read_capture
+
+        return self.import_capture(read_capture(path))
+
     def get_profile(self) -> dict[str, Any]:
         profile: dict[str, Any] = self.request("GET", "/_emulator/profile")
         return profile

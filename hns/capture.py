@@ -6,7 +6,14 @@ Accepted (fixtures/real/ and SOURCES.md there):
       (one object or an array, PowerShell spacing);
     * V2 objects (``HostComputeLoadBalancer`` as kube-proxy logs it, ...);
     * JSON embedded in a log line (hcsshim ``Network Response : [...]``), escaped inside a
-      logrus ``msg="..."`` field, or broken across lines by a console that wrapped it.
+      logrus ``msg="..."`` field, or broken across lines by a console that wrapped it;
+    * several documents one after the other, each starting on its own line, with any text
+      between them: ``hnsdiag list all -d`` (one object per line) and ``-df`` (indented);
+    * a microsoft/SDN ``collectlogs.ps1`` bundle, a directory or a zip of one, through
+      :func:`read_capture`: ``network.txt``, ``endpoint.txt`` (a ``Select`` table, then
+      ``ConvertTo-Json``), ``policy.txt`` (``Get-HnsPolicyList | ConvertTo-Json``), or
+      ``hnsdiag.txt`` (``hnsdiag list all -d``) when those are missing; Windows
+      PowerShell's ``>`` writes UTF-16 with a byte-order mark, which is read as such.
 
 Objects keep their ids, and V1 fields the model does not interpret are kept verbatim, so
 reading an imported object back through V1 gives the fields that were captured.  An
@@ -16,8 +23,13 @@ endpoint's ``VirtualNetworkName`` and network ``Type``, so the capture still loa
 
 from __future__ import annotations
 
+import io
 import json
-from typing import TYPE_CHECKING, Any
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from hns import model
 from hns.errors import InvalidJson
@@ -27,7 +39,24 @@ if TYPE_CHECKING:
 
 Json = dict[str, Any]
 
-__all__ = ["classify", "extract_json", "import_objects"]
+__all__ = [
+    "BUNDLE_FILES",
+    "classify",
+    "decode_capture",
+    "extract_documents",
+    "extract_json",
+    "import_objects",
+    "read_bundle",
+    "read_capture",
+]
+
+#: The files of a collectlogs bundle that hold HNS objects, in import order; the fallback
+#: ``hnsdiag.txt`` is read only when none of them is there.
+BUNDLE_FILES: Final[tuple[str, ...]] = ("network.txt", "endpoint.txt", "policy.txt")
+_BUNDLE_FALLBACK: Final = "hnsdiag.txt"
+#: Largest capture file or bundle member read (bytes).
+MAX_CAPTURE: Final = 256 << 20
+_LINE_START = re.compile(r"^[ \t]*[\[{]", re.MULTILINE)
 
 _DECODER = json.JSONDecoder()
 
@@ -37,6 +66,13 @@ def extract_json(text: str) -> Any:
     if not isinstance(text, str):
         raise InvalidJson(detail="capture is not text")
     text = text.lstrip("\ufeff")  # PowerShell's Out-File writes a byte-order mark
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    several = extract_documents(text)
+    if several is not None and len(several) > 1:
+        return several
     candidates = [text]
     joined = "".join(line.rstrip("\r") for line in text.split("\n"))
     candidates.append(joined)
@@ -52,6 +88,106 @@ def extract_json(text: str) -> Any:
         if found is not None:
             return found
     raise InvalidJson(detail="no complete JSON document in the capture")
+
+
+def extract_documents(text: str) -> list[Json] | None:
+    """Every HNS object in a text of JSON documents that each start on their own line
+    (``hnsdiag list all -d`` / ``-df``, the JSON half of a collectlogs file), flattened
+    (V1 envelopes opened, arrays spread).  None when a document there does not parse to
+    its end (a truncated capture) or none is found."""
+    found: list[Json] = []
+    pos = 0
+    while True:
+        match = _LINE_START.search(text, pos)
+        if match is None:
+            break
+        start = match.end() - 1
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            return None
+        pos = end
+        if isinstance(value, dict) and "Output" in value and "Success" in value:
+            value = value["Output"]
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and _looks_like_hns(item):
+                found.append(item)
+    return found or None
+
+
+def decode_capture(data: bytes) -> str:
+    """Capture bytes as text: UTF-16 (with a byte-order mark, as Windows PowerShell's ``>``
+    writes, or without one when every other byte is NUL), else UTF-8, else Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if len(data) >= 4 and data[1:8:2].count(0) >= 3 and data[0] != 0:
+        return data.decode("utf-16-le", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_bundle(files: dict[str, str]) -> list[Json]:
+    """The HNS objects of a collectlogs bundle given as ``{file name: text}``: networks,
+    endpoints, then policy lists (duplicates by ID kept once)."""
+    lower = {os.path.basename(name).lower(): text for name, text in files.items()}
+    names = [n for n in BUNDLE_FILES if n in lower] or \
+        ([_BUNDLE_FALLBACK] if _BUNDLE_FALLBACK in lower else [])
+    if not names:
+        raise InvalidJson(detail="no network.txt, endpoint.txt, policy.txt or hnsdiag.txt "
+                                 "in the bundle")
+    objects: list[Json] = []
+    seen: set[str] = set()
+    for name in names:
+        text = lower[name]
+        if not text.strip():
+            continue
+        docs = extract_documents(text)
+        if docs is None:
+            value = extract_json(text)
+            if isinstance(value, dict) and "Output" in value and "Success" in value:
+                value = value["Output"]
+            docs = [v for v in (value if isinstance(value, list) else [value])
+                    if isinstance(v, dict)]
+        for obj in docs:
+            key = str(obj.get("ID", "")).strip("{}").upper()
+            if key and key in seen:
+                continue
+            seen.add(key)
+            objects.append(obj)
+    return objects
+
+
+def read_capture(path: str | os.PathLike[str]) -> str:
+    """What ``import_capture`` takes, from a capture file, a collectlogs directory or a zip
+    of one: a file's text as it is (decoded, see :func:`decode_capture`); a bundle's objects
+    as one JSON array.  InvalidJson when a bundle holds no HNS objects; OSError when the
+    path cannot be read."""
+    where = Path(path)
+    if where.is_dir():
+        files = {p.name: decode_capture(_read_limited(p)) for p in where.iterdir()
+                 if p.is_file() and p.name.lower() in (*BUNDLE_FILES, _BUNDLE_FALLBACK)}
+        return json.dumps(read_bundle(files))
+    data = _read_limited(where)
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        files = {}
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                base = os.path.basename(info.filename).lower()
+                if info.is_dir() or base not in (*BUNDLE_FILES, _BUNDLE_FALLBACK):
+                    continue
+                if info.file_size > MAX_CAPTURE:
+                    raise InvalidJson(detail=f"{info.filename} is too large")
+                files[info.filename] = decode_capture(archive.read(info))
+        return json.dumps(read_bundle(files))
+    return decode_capture(data)
+
+
+def _read_limited(path: Path) -> bytes:
+    if path.stat().st_size > MAX_CAPTURE:
+        raise InvalidJson(detail=f"{path} is larger than {MAX_CAPTURE} bytes")
+    return path.read_bytes()
 
 
 def _scan(text: str) -> Any:
