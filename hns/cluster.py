@@ -9,7 +9,6 @@ file for Wireshark).
 from __future__ import annotations
 
 import io
-import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,6 @@ class Cluster:
         self._recorder = _Recorder(pcap)
         self.network = vxlan.MemoryNetwork(capture=self._recorder)
         self.hosts: dict[str, Host] = {}
-        self._seq = itertools.count(1)
 
     def add_host(self, name: str, pa: str, **kwargs: Any) -> Host:
         """A new host named `name` at provider address `pa` (keywords go to Host, e.g.
@@ -96,12 +94,9 @@ class Cluster:
         """One ICMP echo from the container of `ep_id` on `host` to `dst_ip`; True when
         the reply came back (ARP first when the container does not know the next hop)."""
         h = self.host(host)
-        seq = next(self._seq)
-        guest = h.guest(ep_id)
-        for frame in guest.ping(dst_ip, seq=seq):
-            h.send(ep_id, frame)
+        ident, seq = h.start_ping(ep_id, dst_ip)
         self.run(max_rounds)
-        return guest.reply_for(0x4D53, seq) is not None
+        return h.guest(ep_id).reply_for(ident, seq) is not None
 
     def capture(self) -> list[bytes]:
         """Every frame sent on the underlay so far, in order."""

@@ -55,6 +55,7 @@ Json = dict[str, Any]
 ETH_IPV4 = b"\x08\x00"
 ETH_ARP = b"\x08\x06"
 BROADCAST = b"\xff" * 6
+PING_IDENT = 0x4D53  # the identifier GuestStack.ping uses by default
 
 
 class CompilerLike(Protocol):
@@ -354,7 +355,6 @@ class Host:
         if service is None:
             service = HnsService(state=state, profile=profile, host_ip=host_ip)
         self.service = service
-        self.host_ip = service.host_ip
         self.underlay = underlay
         port = vxlan_port or (underlay.port if underlay is not None else vxlan.VXLAN_PORT)
         self.switch = vfp.Switch(name=name, vxlan_port=port)
@@ -383,6 +383,11 @@ class Host:
             service.add_listener(self._on_change)
             self._reindex()
             self.compiler: CompilerLike = (compiler or _default_compiler)(service, self.switch)
+
+    @property
+    def host_ip(self) -> str:
+        """This host's provider address (the service's `host_ip`)."""
+        return self.service.host_ip
 
     @classmethod
     def from_underlay_spec(cls, spec: str, *, name: str = "host", **kwargs: Any) -> Host:
@@ -427,6 +432,8 @@ class Host:
         live = set(self._index.eps)
         for key in [k for k in self._guests if k not in live]:
             del self._guests[key]
+        for key in [k for k in self._received if k not in live]:
+            del self._received[key]
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -498,17 +505,25 @@ class Host:
             out.delivery = self._to_container(ep, frame, out.hops, trace=trace)
             return out
 
+    def start_ping(self, ep_id: str, dst_ip: str, *, seq: int | None = None) -> tuple[int, int]:
+        """Queue an ICMP echo request (after ARP if needed) from the container of `ep_id`;
+        returns its (identifier, sequence number), unique per host unless `seq` is given.
+        The frames move on `pump()`; `guest(ep_id).reply_for(ident, seq)` is the answer."""
+        with self.service.lock:
+            ep = self._ep(ep_id)
+            g = self._guest(ep)
+            ident = PING_IDENT
+            seq = next(self._seq) if seq is None else seq
+            for f in g.ping(dst_ip, ident=ident, seq=seq):
+                self._enqueue((ep.key, f))
+            return ident, seq
+
     def ping(self, ep_id: str, dst_ip: str, *, seq: int | None = None,
              timeout: float = 2.0) -> bool:
         """Ping `dst_ip` from the container of `ep_id`; True when the echo reply came back.
         Pumps the underlay itself unless the background pump runs."""
-        with self.service.lock:
-            ep = self._ep(ep_id)
-            g = self._guest(ep)
-            ident = 0x4D53
-            seq = next(self._seq) if seq is None else seq
-            for f in g.ping(dst_ip, ident=ident, seq=seq):
-                self._enqueue((ep.key, f))
+        ident, seq = self.start_ping(ep_id, dst_ip, seq=seq)
+        g = self.guest(ep_id)
         deadline = time.monotonic() + timeout
         while True:
             if self._thread is None:
