@@ -281,13 +281,9 @@ def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
     from hns.service import HnsService
 
     if isinstance(host_or_service, HnsService):
-        if importlib.util.find_spec("hns.host") is None:  # pragma: no cover - not yet landed
-            return host_or_service, BareHost(host_or_service)
-        host_module = importlib.import_module("hns.host")
-        try:
-            return host_or_service, host_module.Host(service=host_or_service)
-        except ImportError:  # pragma: no cover - hns.compiler not landed yet
-            return host_or_service, BareHost(host_or_service)
+        from hns.host import Host
+
+        return host_or_service, Host(service=host_or_service)
     return host_or_service, BareHost(host_or_service)
 
 

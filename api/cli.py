@@ -51,6 +51,7 @@ import httpx
 from hns.errors import HnsError
 
 if TYPE_CHECKING:
+    from hns.host import Host
     from hns.service import HnsService
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STATE", "main"]
@@ -68,31 +69,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def underlay_address(spec: str) -> str:
-    """The provider address of ``udp:<PA>[:<port>]`` (``udp:[v6]:port`` too); ValueError
-    with the reason if the spec is malformed (checked before anything is opened)."""
-    kind, sep, rest = spec.partition(":")
-    if not sep or kind.lower() != "udp" or not rest:
-        raise ValueError(f"underlay spec {spec!r} is not udp:<PA>[:<port>]")
-    port_text = ""
-    if rest.startswith("["):
-        pa, close, tail = rest[1:].partition("]")
-        if not close or (tail and not tail.startswith(":")):
-            raise ValueError(f"underlay spec {spec!r}: bad [IPv6]:port")
-        port_text = tail[1:]
-    elif rest.count(":") == 1:
-        pa, port_text = rest.split(":")
-    else:
-        pa = rest
-    try:
-        ipaddress.ip_address(pa)
-    except ValueError:
-        raise ValueError(f"underlay spec {spec!r}: {pa!r} is not an IP address") from None
-    if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
-        raise ValueError(f"underlay spec {spec!r}: bad port {port_text!r}")
-    return pa
 
 
 def _describe(exc: HnsError) -> str:
@@ -155,28 +131,25 @@ def _open_service(
         return None
 
 
-def _open_host(ns: argparse.Namespace, service: HnsService, err: TextIO) -> Any:
-    """The emulated ``hns.host.Host`` over ``service`` (bound on ``--underlay`` if given);
-    None (after one line on stderr) if it cannot be made. Without ``--underlay``, a build
-    whose host or compiler module is missing serves the bare service (no VFP ports)."""
+def _open_host(ns: argparse.Namespace, service: HnsService, err: TextIO) -> Host | None:
+    """The emulated host over ``service``, bound on ``--underlay`` if given; None (after
+    one line on stderr) if the socket cannot be bound."""
+    from hns.host import Host
+
+    if ns.underlay is None:
+        return Host(service=service)
     try:
-        host_module = importlib.import_module("hns.host")
-        if ns.underlay is None:
-            return host_module.Host(service=service)
-        return host_module.Host.from_underlay_spec(ns.underlay, service=service)
-    except ImportError as exc:
-        if ns.underlay is None:
-            return service
-        err.write(f"hns-emulator: --underlay needs the emulated host: {exc}\n")
+        return Host.from_underlay_spec(ns.underlay, service=service)
     except OSError as exc:
         err.write(f"hns-emulator: cannot bind the underlay {ns.underlay}: {exc.strerror or exc}\n")
-    return None
+        return None
 
 
 def _serve(ns: argparse.Namespace, err: TextIO) -> int:
     import uvicorn
 
     from api.app import create_app
+    from hns.host import parse_underlay_spec
 
     token = ns.token or os.environ.get("HNS_EMULATOR_TOKEN") or None
     if not is_loopback(ns.host) and not token:
@@ -188,27 +161,28 @@ def _serve(ns: argparse.Namespace, err: TextIO) -> int:
     pa: str | None = None
     if ns.underlay is not None:
         try:
-            pa = underlay_address(ns.underlay)
+            _, pa, _ = parse_underlay_spec(ns.underlay)
         except ValueError as exc:
             err.write(f"hns-emulator: {exc}\n")
             return 2
     service = _open_service(ns, err, host_ip=pa)
     if service is None:
         return 2
-    host: Any = None
+    host: Host | None = None
     try:
         host = _open_host(ns, service, err)
         if host is None:
             return 2
         app = create_app(host, token=token)
-        if getattr(host, "underlay", None) is not None:
-            host.start()
+        # The pump moves the containers' answers to injected frames, and with an
+        # underlay what arrives on the socket.
+        host.start()
         with _stop_signals():
             uvicorn.run(app, host=ns.host, port=ns.port, log_level=ns.log_level, access_log=False)
     except _Stopped:
         pass
     finally:
-        if host is not None and host is not service:
+        if host is not None:
             host.close()
         service.close()
     return 0
