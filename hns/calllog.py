@@ -55,6 +55,11 @@ __all__ = [
 
 RECORDING_FORMAT: Final = "hns-emulator-calls"
 DEFAULT_MAXLEN: Final = 100_000
+#: Rough memory budget of a log, in "objects": a call weighs 1, plus one per item of a
+#: list result, plus one per KiB of request text.  Results are kept as the objects the
+#: service returned (no copy, no serialization per call), so this bounds the memory a
+#: long-running server spends on its log to the order of this many rendered objects.
+DEFAULT_MAX_WEIGHT: Final = 65_536
 #: At most this many mismatches are listed in a report (the count is always exact).
 MAX_LISTED: Final = 200
 
@@ -116,9 +121,14 @@ class Call:
 class CallLog:
     """The calls one service answered, in the order it answered them (thread-safe)."""
 
-    def __init__(self, *, maxlen: int = DEFAULT_MAXLEN) -> None:
+    def __init__(self, *, maxlen: int = DEFAULT_MAXLEN,
+                 max_weight: int = DEFAULT_MAX_WEIGHT) -> None:
         self._lock = threading.Lock()
-        self._calls: deque[Call] = deque(maxlen=maxlen)
+        self._calls: deque[Call] = deque()
+        self._weights: deque[int] = deque()
+        self._weight = 0
+        self._maxlen = maxlen
+        self._max_weight = max_weight
         self._seq = 0
         self._dropped = 0
         #: Whether calls are logged at all (a benchmark may turn it off).
@@ -144,9 +154,16 @@ class CallLog:
                         0 if error is None else error.hresult_unsigned,
                         None if error is None else error.message,
                         tuple(faults), service_down, duration)
-            if len(self._calls) == self._calls.maxlen:
-                self._dropped += 1
+            weight = 1 + (len(result) if isinstance(result, list) else 0) + \
+                (len(request) >> 10 if isinstance(request, str) else 0)
             self._calls.append(call)
+            self._weights.append(weight)
+            self._weight += weight
+            while len(self._calls) > 1 and (len(self._calls) > self._maxlen
+                                            or self._weight > self._max_weight):
+                self._calls.popleft()
+                self._weight -= self._weights.popleft()
+                self._dropped += 1
         return call
 
     def calls(self, since: int = 0) -> list[Call]:
@@ -180,6 +197,8 @@ class CallLog:
                     initial_state = state
         with self._lock:
             self._calls.clear()
+            self._weights.clear()
+            self._weight = 0
             self._dropped = 0
             self.initial_state = initial_state
 
