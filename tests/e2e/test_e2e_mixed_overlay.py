@@ -251,6 +251,9 @@ def test_e2e_linux_container_cannot_reach_windows_after_endpoint_delete(
              lab["win_ip"]], capture_output=True, text=True, timeout=30,
         )
         assert ping.returncode != 0
-        assert host.drops["underlay: no local endpoint for VNI 4096"] >= 2, host.counters()
+        # with only a flood FDB entry the Linux container first asks by ARP, unanswered
+        reason = ("ARP over VXLAN for no local endpoint" if lab["mode"] == "l2flood"
+                  else "underlay: no local endpoint for VNI 4096")
+        assert host.drops[reason] >= 1, host.counters()
     finally:
         host.close()
