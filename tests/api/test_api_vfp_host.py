@@ -1,0 +1,104 @@
+"""The /vfp routes over a real Host: ``create_app(HnsService)`` wraps the service in a Host
+whose compiler gives every local endpoint created through the API a port (id = endpoint
+ID, name = endpoint Name) with the real layer names; deleting the endpoint removes it.
+Served by a real uvicorn in a thread."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from api_server_helpers import ThreadedServer
+
+from api import vfpctrl
+from api.app import create_app
+from hns.host import Host
+from hns.service import HnsService
+
+V2 = {"Major": 2, "Minor": 0}
+ACL_ALLOW_OUT = {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "Out",
+                                             "Priority": 1000, "RuleType": "Switch",
+                                             "Protocols": "6", "RemotePorts": "443"}}
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[ThreadedServer, Any]]:
+    service = HnsService(state=":memory:")
+    app = create_app(service)
+    server = ThreadedServer(app).start()
+    try:
+        yield server, app
+    finally:
+        server.stop()
+        app.state.host.close()
+        service.close()
+
+
+@pytest.fixture
+def http(served: tuple[ThreadedServer, Any]) -> Iterator[httpx.Client]:
+    server, _ = served
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        assert c.post("/_emulator/reset").status_code == 204
+        yield c
+
+
+def _nat_endpoint(http: httpx.Client, name: str, policies: list[Any]) -> dict[str, Any]:
+    nets = http.get("/hcn/networks").json()
+    if nets:
+        net_id = nets[0]
+    else:
+        net_id = http.post("/hcn/networks", json={
+            "Name": "nat", "Type": "NAT", "SchemaVersion": V2,
+            "Ipams": [{"Type": "Static", "Subnets": [{
+                "IpAddressPrefix": "172.20.0.0/16",
+                "Routes": [{"NextHop": "172.20.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}],
+        }).json()["ID"]
+    response = http.post("/hcn/endpoints", json={
+        "Name": name, "HostComputeNetwork": net_id, "SchemaVersion": V2, "Policies": policies})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def test_create_app_wraps_a_service_in_a_host(served: tuple[ThreadedServer, Any]) -> None:
+    _, app = served
+    assert isinstance(app.state.host, Host)
+    assert app.state.host.service is app.state.service
+
+
+def test_endpoint_created_through_api_gets_a_port(http: httpx.Client) -> None:
+    ep = _nat_endpoint(http, "pod-a", [ACL_ALLOW_OUT])
+    ports = http.get("/vfp/ports").json()["Ports"]
+    mine = [p for p in ports if p["Endpoint"] is not None]
+    assert [(p["Id"].lower(), p["FriendlyName"]) for p in mine] == [(ep["ID"].lower(), "pod-a")]
+    assert mine[0]["Endpoint"].lower() == ep["ID"].lower()
+
+    layers = http.get(f"/vfp/ports/{ep['ID']}/layers").json()["Layers"]
+    assert "ACL_ENDPOINT_LAYER" in [lay["Id"] for lay in layers]
+    rules = http.get("/vfp/ports/pod-a/rules", params={"layer": "ACL_ENDPOINT_LAYER"}).json()
+    priorities = [r["Priority"] for g in rules["Layers"][0]["Groups"] for r in g["Rules"]]
+    assert 1000 in priorities, rules
+
+
+def test_deleted_endpoint_loses_its_port(http: httpx.Client) -> None:
+    ep = _nat_endpoint(http, "pod-b", [])
+    assert http.get(f"/vfp/ports/{ep['ID']}").status_code == 200
+    assert http.delete(f"/hcn/endpoints/{ep['ID']}").status_code == 204
+    response = http.get(f"/vfp/ports/{ep['ID']}")
+    assert response.status_code == 404
+    assert response.json()["ErrorCode"] == 0x803B0007
+
+
+def test_vfpctrl_lists_compiled_layers_by_endpoint_name(
+    http: httpx.Client, served: tuple[ThreadedServer, Any]
+) -> None:
+    server, _ = served
+    _nat_endpoint(http, "pod-c", [ACL_ALLOW_OUT])
+    out, err = io.StringIO(), io.StringIO()
+    code = vfpctrl.main(["--url", server.url, "/port", "pod-c", "/list-layer"], out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "LAYER : ACL_ENDPOINT_LAYER\r\n" in out.getvalue()
+    assert out.getvalue().endswith("Command list-layer succeeded!\r\n")
