@@ -156,20 +156,21 @@ class Run:
         self.failures: list[str] = []
 
     def close(self) -> None:
-        """Release the hosts (and flush the pcap file); also runs the cleanups a scenario
-        registered (netns teardown), last registered first."""
-        while self.cleanups:
-            fn = self.cleanups.pop()
-            try:
-                fn()
-            except Exception as exc:  # cleanup must not hide the verdict
-                self.say(f"cleanup failed: {type(exc).__name__}: {exc}")
+        """Release the hosts (closing their sockets and the pcap file), then run the
+        cleanups a scenario registered (pcap of a UDP host, netns teardown), last
+        registered first."""
         if self.cluster is not None:
             self.cluster.close()
             self.cluster = None
         for host in self.hosts.values():
             host.close()
         self.hosts.clear()
+        while self.cleanups:
+            fn = self.cleanups.pop()
+            try:
+                fn()
+            except Exception as exc:  # cleanup must not hide the verdict
+                self.say(f"cleanup failed: {type(exc).__name__}: {exc}")
 
     # -- output ------------------------------------------------------------------------
 

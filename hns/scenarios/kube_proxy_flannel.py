@@ -129,6 +129,25 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     run.check(any(a.src == v["MGMT_A"] and a.sport == int(v["NODE_PORT"]) for a in answers),
               "a1 got the NodePort answer from the node IP:NodePort")
 
+    run.section("the service loses b1: kube-proxy deletes its load balancers and makes them again")
+    run.run_calls(phase="scale-down")
+    marks = {name: len(run.received(h, ep)) for name, (h, ep, _) in backends.items()}
+    a1_mark = len(run.received("A", "EP_A1"))
+    flows = 8
+    for sport in range(47000, 47000 + flows):
+        run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], v["ECHO_VIP"], sport,
+                                         int(v["ECHO_PORT"]), b"svc"),
+                 f"a1 -> {v['ECHO_VIP']}:{v['ECHO_PORT']} udp from port {sport} (after)")
+    after = {name: [s for s in (Seen(f) for f in run.received(h, ep)[marks[name]:])
+                    if s.sport in range(47000, 47000 + flows)]
+             for name, (h, ep, _) in backends.items()}
+    n_a2, n_b1 = len(after["a2 (A, local)"]), len(after["b1 (B, remote)"])
+    run.check(n_a2 == flows and n_b1 == 0,
+              f"after the change all {flows} new flows reach a2 and none b1 (a2 {n_a2}, b1 {n_b1})")
+    answers = [Seen(f) for f in run.received("A", "EP_A1")[a1_mark:]]
+    run.check(sum(1 for a in answers if a.src == v["ECHO_VIP"]) == flows,
+              "a1 got every answer from the VIP")
+
     run.section("OutboundNAT: the internet is SNATed to the node IP")
     result = run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], "8.8.8.8", 46000,
                                               53, b"dns?"), "a1 -> 8.8.8.8 udp/53")
