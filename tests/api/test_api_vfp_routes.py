@@ -257,3 +257,26 @@ def test_vfpctrl_unreachable_server_is_one_line_and_exit_1() -> None:
     assert out.getvalue() == ""
     assert err.getvalue().startswith("vfpctrl: cannot reach the HNS emulator")
     assert err.getvalue().count("\n") == 1
+
+
+def test_vfp_routes_and_vfpctrl_need_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    service = HnsService(state=":memory:")
+    switch = Switch()
+    _program(switch)
+    server = ThreadedServer(create_app(BareHost(service, switch), token="s3cret")).start()
+    try:
+        response = httpx.get(f"{server.url}/vfp/ports", timeout=10)
+        assert response.status_code == 401
+        assert response.json()["ErrorCode"] == 0x80070005
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.delenv("HNS_EMULATOR_TOKEN", raising=False)
+        assert vfpctrl.main(["--url", server.url, "/list-vmswitch-port"], out=out, err=err) == 1
+        assert err.getvalue() == "vfpctrl: Access is denied. (0x80070005)\n"
+        assert out.getvalue() == ""
+        monkeypatch.setenv("HNS_EMULATOR_TOKEN", "s3cret")
+        err = io.StringIO()
+        assert vfpctrl.main(["--url", server.url, "/list-vmswitch-port"], out=out, err=err) == 0
+        assert out.getvalue() == run(switch, ["/list-vmswitch-port"])[1]
+    finally:
+        server.stop()
+        service.close()
