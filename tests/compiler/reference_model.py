@@ -1,0 +1,139 @@
+"""An independent reference model of what HNS policy means for one packet, written from the
+documented semantics (hns-api.md, vfp.md section 3, docs/compiler.md), not from the
+compiler's code. It reads the HNS objects as a client sent them and answers: is the packet
+dropped; which (dst IP, dst port) pairs may it leave with (the LB backends); which source
+IP; is it encapsulated, and to which PA with which VNI.
+
+Semantics encoded here:
+- ACL (RuleType Switch only): an endpoint with at least one ACL is default-deny in both
+  directions. Among the ACLs of the packet's direction that match, the one with the
+  smallest Priority decides (Allow passes, Block drops). In: RemoteAddresses/RemotePorts
+  are the packet's source, LocalAddresses/LocalPorts its destination; Out: the mirror.
+  Protocols 256 (or empty) is any protocol. ACLs judge the packet as the container sent
+  it (before load balancing).
+- Load balancer: a packet to (VIP, ExternalPort, Protocol) -- VIP = a FrontendVIP, or the
+  host's address when the LB has none -- goes to one of its backends' (IP, InternalPort).
+- OutBoundNAT: a TCP/UDP/ICMP packet whose (post-LB) destination is in none of the
+  Exceptions prefixes leaves with source = VirtualIP, else the host's address.
+- Overlay: a (post-LB) destination that is a remote endpoint with a PA goes to that PA with
+  the network's VSID as VNI; else one inside a RemoteSubnetRoute prefix goes to that route's
+  ProviderAddress with its IsolationId as VNI; else it is not encapsulated.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Packet:
+    proto: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+
+
+@dataclass
+class Outcome:
+    allowed: bool
+    destinations: set[tuple[str, int]] = field(default_factory=set)
+    source: dict[str, str] = field(default_factory=dict)  # dst IP -> source IP it leaves with
+    encap: dict[str, tuple[str, int]] = field(default_factory=dict)  # dst IP -> (PA, VNI)
+
+
+@dataclass
+class World:
+    host_ip: str
+    vsid: int
+    acls: list[Json]                      # ACL Settings of the endpoint under test
+    lbs: list[Json]                       # {"vips": [..], "proto", "ext", "int", "backends": [ip]}
+    outbound_nat: Json | None             # OutBoundNAT Settings, or None
+    remote_endpoints: dict[str, str]      # CA -> PA
+    remote_subnets: list[Json]            # RemoteSubnetRoute Settings
+    overlay: bool = True
+
+
+def _in(ip: str, prefixes: str | list[str] | None) -> bool:
+    if not prefixes:
+        return True
+    items = prefixes.split(",") if isinstance(prefixes, str) else prefixes
+    addr = ipaddress.ip_address(ip)
+    return any(addr.version == ipaddress.ip_network(p.strip(), strict=False).version
+               and addr in ipaddress.ip_network(p.strip(), strict=False) for p in items)
+
+
+def _port_in(port: int, text: str | None) -> bool:
+    if not text:
+        return True
+    for part in str(text).split(","):
+        lo, _, hi = part.partition("-")
+        if int(lo) <= port <= int(hi or lo):
+            return True
+    return False
+
+
+def _proto_in(proto: int, text: str | None) -> bool:
+    if not text:
+        return True
+    nums = {int(p) for p in str(text).split(",")}
+    return 256 in nums or proto in nums
+
+
+def acl_allows(acls: list[Json], p: Packet, direction: str) -> bool:
+    switch = [a for a in acls if a.get("RuleType", "Switch") == "Switch"]
+    if not switch:
+        return True
+    if direction == "Out":
+        local_ip, local_port, remote_ip, remote_port = p.src, p.sport, p.dst, p.dport
+    else:
+        local_ip, local_port, remote_ip, remote_port = p.dst, p.dport, p.src, p.sport
+    matching = [
+        a for a in switch
+        if a["Direction"] == direction
+        and _proto_in(p.proto, a.get("Protocols"))
+        and _in(local_ip, a.get("LocalAddresses")) and _in(remote_ip, a.get("RemoteAddresses"))
+        and _port_in(local_port, a.get("LocalPorts"))
+        and _port_in(remote_port, a.get("RemotePorts"))
+    ]
+    if not matching:
+        return False
+    best = min(matching, key=lambda a: a.get("Priority", 0))
+    return bool(best["Action"] == "Allow")
+
+
+def outbound(world: World, p: Packet) -> Outcome:
+    """What happens to a packet the endpoint under test sends."""
+    if not acl_allows(world.acls, p, "Out"):
+        return Outcome(False)
+    dests = {(p.dst, p.dport)}
+    for lb in world.lbs:
+        vips = lb["vips"] or [world.host_ip]
+        if p.dst in vips and p.dport == lb["ext"] and lb["proto"] in (0, p.proto):
+            dests = {(ip, lb["int"]) for ip in lb["backends"]}
+            break
+    out = Outcome(True, dests, {d: p.src for d, _ in dests})
+    nat = world.outbound_nat
+    if nat is not None and p.proto in (1, 6, 17):
+        for d, _ in dests:
+            if not any(_in(d, [e]) for e in nat.get("Exceptions", [])):
+                out.source[d] = nat.get("VirtualIP") or world.host_ip
+    if world.overlay:
+        for d, _ in dests:
+            if d in world.remote_endpoints:
+                out.encap[d] = (world.remote_endpoints[d], world.vsid)
+                continue
+            for route in world.remote_subnets:
+                if _in(d, [route["DestinationPrefix"]]):
+                    out.encap[d] = (route["ProviderAddress"], route["IsolationId"])
+                    break
+    return out
+
+
+def inbound_allowed(world: World, p: Packet) -> bool:
+    """Whether a packet arriving for the endpoint under test (a new connection) is let in."""
+    return acl_allows(world.acls, p, "In")
