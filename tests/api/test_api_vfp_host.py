@@ -12,7 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from api_server_helpers import ThreadedServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import vxlan
 from api import vfpctrl
 from api.app import create_app
 from hns.host import Host
@@ -63,6 +66,24 @@ def _nat_endpoint(http: httpx.Client, name: str, policies: list[Any]) -> dict[st
     return created
 
 
+_PING = vxlan.encode_frame(vxlan.Frame(
+    vxlan.Ethernet(b"\x02" * 6, b"\x00\x15\x5d\x00\x00\x01", vxlan.ETH_P_IPV4),
+    ip=vxlan.IPv4(vxlan.ipv4_from_text("172.20.0.2"), vxlan.ipv4_from_text("172.20.0.9"),
+                  vxlan.IPPROTO_ICMP),
+    l4=vxlan.ICMPv4(vxlan.ICMPv4.ECHO_REQUEST, 0, 0, 1, 1), payload=b"x" * 32))
+_VXLAN = vxlan.encapsulate(_PING, vni=4096, src_pa="10.0.0.9", dst_pa="10.0.0.1",
+                           src_mac="00-15-5D-00-00-09", dst_mac="00-15-5D-00-00-01")
+
+
+def _mutate(kind: str, cut: int, flip: list[int]) -> bytes:
+    """A valid frame, cut short and with a few bytes inverted."""
+    data = bytearray((_PING if kind == "ping" else _VXLAN)[: max(cut, 1)])
+    for i in flip:
+        if i < len(data):
+            data[i] ^= 0xFF
+    return bytes(data)
+
+
 def test_create_app_wraps_a_service_in_a_host(served: tuple[ThreadedServer, Any]) -> None:
     _, app = served
     assert isinstance(app.state.host, Host)
@@ -102,3 +123,36 @@ def test_vfpctrl_lists_compiled_layers_by_endpoint_name(
     assert code == 0, err.getvalue()
     assert "LAYER : ACL_ENDPOINT_LAYER\r\n" in out.getvalue()
     assert out.getvalue().endswith("Command list-layer succeeded!\r\n")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    frame=st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda head, cut, flip: _mutate(head, cut, flip),
+            st.sampled_from(["ping", "vxlan"]),
+            st.integers(0, 120),
+            st.lists(st.integers(0, 119), max_size=3),
+        ),
+    ),
+    direction=st.sampled_from(["OUT", "IN"]),
+    want_trace=st.booleans(),
+)
+def test_inject_random_frames_never_5xx(
+    http: httpx.Client, frame: bytes, direction: str, want_trace: bool
+) -> None:
+    ports = [p for p in http.get("/vfp/ports").json()["Ports"] if p["Endpoint"]]
+    if not ports:
+        _nat_endpoint(http, "fuzz", [ACL_ALLOW_OUT])
+        ports = [p for p in http.get("/vfp/ports").json()["Ports"] if p["Endpoint"]]
+    response = http.post(f"/vfp/ports/{ports[0]['Id']}/inject",
+                         json={"Frame": frame.hex(), "Direction": direction,
+                               "Trace": want_trace})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["Verdict"] in ("allow", "drop")
+    assert answer["Delivery"]["Where"] in ("endpoint", "underlay", "external", "arp", "dropped")
+    assert (answer["Trace"] is not None) == (want_trace and bool(answer["Hops"]))
