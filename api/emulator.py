@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.wire import KINDS, hcn_function
-from hns.calllog import replay
+from hns.calllog import load_recording, replay
 from hns.errors import InvalidArg, InvalidJson
 from hns.faults import decided
 from hns.service import HnsService
@@ -164,7 +164,7 @@ def register(app: FastAPI, host: Any) -> None:
         return Response(status_code=204)
 
     async def post_replay(request: Request, reset: bool = Query(True)) -> Response:
-        doc = await _object(request)
+        doc = load_recording(await _object(request))  # refuse before any reset
 
         def run() -> dict[str, Any]:
             if reset:
@@ -240,7 +240,8 @@ class FaultWaits:
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.service.faults.has_waits():
+        if scope["type"] != "http" or not self.service.faults.has_waits() \
+                or not self.service.running:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]

@@ -474,6 +474,11 @@ class HnsService(IndexedState):
             self.calls.record(api="Emulator", operation="restart",
                               request={"DownSeconds": down_seconds})
 
+    @property
+    def running(self) -> bool:
+        """Whether the emulated HNS answers calls (False between a stop and a start)."""
+        return not self._down
+
     def service_state(self) -> dict[str, Any]:
         """``{"Running", "DownSecondsLeft", "HResult", "Restarts", "Waiting"}``."""
         with self._lock:
