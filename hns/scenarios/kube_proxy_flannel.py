@@ -120,6 +120,19 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     run.check(any(a.src == v["DSR_VIP"] and a.sport == int(v["DSR_PORT"]) for a in answers),
               "a1 got the DSR answer from the VIP")
 
+    run.section("ClusterIP with session affinity (DistributionType SourceIP)")
+    marks = {name: len(run.received(h, ep)) for name, (h, ep, _) in backends.items()}
+    for sport in range(48000, 48008):
+        run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], v["STICKY_VIP"], sport,
+                                         int(v["ECHO_PORT"]), b"sticky"),
+                 f"a1 -> {v['STICKY_VIP']}:{v['ECHO_PORT']} udp from port {sport}")
+    per_backend = {name: sum(1 for f in run.received(h, ep)[marks[name]:]
+                             if (Seen(f).sport or 0) in range(48000, 48008))
+                   for name, (h, ep, _) in backends.items()}
+    run.say(f"flows per backend: {per_backend}")
+    run.check(sorted(per_backend.values()) == [0, 8],
+              "all 8 flows from one client (different source ports) went to one backend")
+
     run.section("NodePort on the node's own IP (LocalRoutedVIP)")
     a1_mark = len(run.received("A", "EP_A1"))
     hits, sent, _ = _spread(run, vip=v["MGMT_A"], port=int(v["NODE_PORT"]), backends=backends,
