@@ -56,7 +56,8 @@ onat = st.none() | st.fixed_dictionaries(
     {"Exceptions": st.lists(st.sampled_from(PREFIXES[:-1]), max_size=3, unique=True)},
     optional={"VirtualIP": st.just("192.168.50.1")})
 packets = st.builds(Packet, proto=st.sampled_from([6, 17]), src=st.just(CLIENT),
-                    sport=st.integers(1024, 65535), dst=st.sampled_from(DESTS),
+                    sport=st.integers(1024, 65535).filter(lambda s: s != 4789),
+                    dst=st.sampled_from(DESTS),
                     dport=st.sampled_from(PORTS))
 
 
