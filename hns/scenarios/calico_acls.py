@@ -12,7 +12,9 @@ phase 1 (CNI only): the 65500 block drops a pod's inbound traffic, and with any 
 endpoint outbound traffic no rule allows is dropped too (default-deny);
 phase 2 (Felix): the host reaches the pod by the 900 rule, the frontend pod reaches port 80
 by the 1000 rule and the pod's SYN-ACK goes back out on the flow that rule created, while
-port 443 from the frontend and DNS to anything but the allowed server stay default-denied.
+port 443 from the frontend and DNS to anything but the allowed server stay default-denied;
+across nodes (felix's vxlan_mgr RemoteSubnetRoutes), a pod of node B reaches p1's port 8080
+by a rule for node B's block, and p1's ACLs still drop its port-80 SYN after the decap.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hns.host import InjectResult
-from hns.scenarios.base import Run, mac_bytes, tcp_frame, udp_frame
+from hns.scenarios.base import Run, Seen, mac_bytes, tcp_frame, udp_frame
 
 NAME = "calico-acls"
 SUMMARY = ("Calico endpoint ACLs (V1): Block In 65500, allows from 1000, host allow 900, "
@@ -61,14 +63,14 @@ def _expect(run: Run, result: InjectResult, port_id: str, direction: str, *, all
 
 
 def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | None) -> None:
-    run.section("HNS calls (calico-node, Calico CNI; HNS V1)")
+    run.section("HNS calls (calico-node, felix vxlan_mgr, Calico CNI; HNS V1 and V2)")
     run.build_cluster(pcap=pcap)
     run.run_calls()
     v = run.vars
     host = run.hosts["A"]
     p1, p2 = str(v["EP_P1"]), str(v["EP_P2"])
     p1_mac, p2_mac = mac_bytes(v["P1_MAC"]), mac_bytes(v["P2_MAC"])
-    host_ip = str(v["MGMT"])
+    host_ip = str(v["MGMT_A"])
 
     run.section("phase 1: only the CNI's base ACL (Block In, Priority 65500)")
     r = run.send("A", "EP_P2", tcp_frame(p2_mac, p1_mac, v["P2_IP"], v["P1_IP"], 50000, 80),
@@ -109,7 +111,7 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
               f"({steps[0][1] if steps else 'no ACL step'})")
     run.check(r.where == "dropped", f"p2 to p1 port 443 not delivered ({r.where})")
 
-    gw = run.resolve("A", "EP_P1", str(v["GATEWAY"]))
+    gw = run.resolve("A", "EP_P1", str(run.host_vars("A")["BLOCK_GW"]))
     r = run.send("A", "EP_P1", udp_frame(p1_mac, gw, v["P1_IP"], v["DNS_IP"], 53000, 53),
                  "p1 -> DNS 10.96.0.10 udp/53")
     _expect(run, r, p1, "OUT", allowed=True, by="allow-dns-0-0- priority 1000",
@@ -118,4 +120,27 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
                  "p1 -> 8.8.8.8 udp/53")
     _expect(run, r, p1, "OUT", allowed=False, by="default",
             what="p1 to any other DNS server (default-deny)")
-    run.say(f"host drops: {dict(host.drops)}")
+
+    run.section("p3 on node B -> p1 on node A: over VXLAN, then p1's ACLs after the decap")
+    p3_mac = mac_bytes(v["P3_MAC"])
+    gw_b = run.resolve("B", "EP_P3", str(run.host_vars("B")["BLOCK_GW"]))
+    before = len(run.received("A", "EP_P1"))
+    mark = run.underlay_count()
+    run.send("B", "EP_P3", tcp_frame(p3_mac, gw_b, v["P3_IP"], v["P1_IP"], 54000, 8080),
+             "p3 -> p1 tcp/8080 SYN (allowed from node B's block)")
+    wire = [Seen(f) for f in run.underlay_since(mark)]
+    run.check(any(w.outer_dst == v["MGMT_A"] and w.vni == 4096 and w.dst == v["P1_IP"]
+                  for w in wire),
+              "p3 -> p1 was encapsulated by felix's RemoteSubnetRoute to node A (VNI 4096)")
+    got = [Seen(f) for f in run.received("A", "EP_P1")[before:]]
+    run.check(any(g.src == v["P3_IP"] and g.dport == 8080 for g in got),
+              "p1 received it: allowed by allow-metrics-0-0- (priority 1001) after the decap")
+    before = len(run.received("A", "EP_P1"))
+    default_drops = host.drops.get("IN: Layer default block", 0)
+    run.send("B", "EP_P3", tcp_frame(p3_mac, gw_b, v["P3_IP"], v["P1_IP"], 54001, 80),
+             "p3 -> p1 tcp/80 SYN (only p2 may use port 80)")
+    got = [Seen(f) for f in run.received("A", "EP_P1")[before:]]
+    run.check(not any(g.src == v["P3_IP"] and g.dport == 80 for g in got),
+              "p1 did not receive p3's port-80 SYN (default-deny after the decap)")
+    run.check(host.drops.get("IN: Layer default block", 0) == default_drops + 1,
+              f"node A counted it as an ACL layer default block ({dict(host.drops)})")
