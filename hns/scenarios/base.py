@@ -249,12 +249,14 @@ class Run:
             if "function" in call:
                 function = str(call["function"])
                 ident = substitute(call.get("id"), v)
-                where = f"{function}({ident + ', ' if ident else ''}{_short(body)})"
+                args = [a for a in (ident, None if body is None else _short(body)) if a]
+                where = f"{function}({', '.join(args)})"
                 self.say(f"[{host_name}] {caller}: {where}")
                 answer = host.service.hcn_call(function, ident, text)
             else:
                 method, path = str(call["method"]), str(substitute(call["path"], v))
-                self.say(f"[{host_name}] {caller}: HNSCall {method} {path} {_short(body)}")
+                shown = "" if body is None else " " + _short(body)
+                self.say(f"[{host_name}] {caller}: HNSCall {method} {path}{shown}")
                 answer = host.service.hns_call(method, path, text)
         except HnsError as exc:
             # Later calls that need what this one would have saved stop the run; the

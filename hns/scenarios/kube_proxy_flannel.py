@@ -142,6 +142,18 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     run.check(any(a.src == v["MGMT_A"] and a.sport == int(v["NODE_PORT"]) for a in answers),
               "a1 got the NodePort answer from the node IP:NodePort")
 
+    run.section("NodePort with DSR (externalTrafficPolicy Local: local backend only)")
+    a1_mark = len(run.received("A", "EP_A1"))
+    local = {"a2 (A, local)": ("A", "EP_A2", v["A2_IP"])}
+    hits, sent, _ = _spread(run, vip=v["MGMT_A"], port=int(v["DSR_NODE_PORT"]), backends=local,
+                            dst_mac=gw_mac, first_sport=49000, flows=2)
+    run.check(hits["a2 (A, local)"] == sent,
+              f"{v['MGMT_A']}:{v['DSR_NODE_PORT']} reached the local backend a2 on every flow")
+    answers = [Seen(f) for f in run.received("A", "EP_A1")[a1_mark:]]
+    run.check(sum(1 for a in answers if a.src == v["MGMT_A"]
+                  and a.sport == int(v["DSR_NODE_PORT"])) == sent,
+              "a1 got every answer from the node IP:NodePort")
+
     run.section("the service loses b1: kube-proxy deletes its load balancers and makes them again")
     run.run_calls(phase="scale-down")
     marks = {name: len(run.received(h, ep)) for name, (h, ep, _) in backends.items()}
