@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 import vfp
 import vxlan
+from hns.compiler.layers import DEFAULT_VSID
 from hns.profiles import DEFAULT_PROFILE
 from hns.service import HnsService
 from vxlan.underlay import outer_destination
@@ -139,13 +140,18 @@ def _net_info(net: Json) -> _Net:
                 hop = _ipv4(route.get("NextHop"))
                 if hop is not None:
                     gateways.add(hop)
+    net_type = str(net.get("Type", "NAT"))
+    if net_type != "Overlay":
+        vsids.clear()  # only overlay networks carry VXLAN (the compiler's rule too)
+    elif not vsids:
+        vsids.add(DEFAULT_VSID)  # the VNI the compiler encapsulates with when none is set
     dr_mac = None
     for pol in net.get("Policies") or []:
         if pol.get("Type") == "DrMacAddress":
             dr_mac = _mac((pol.get("Settings") or {}).get("Address"))
     return _Net(
         key=str(net["ID"]).upper(), id=str(net["ID"]), name=str(net.get("Name", "")),
-        type=str(net.get("Type", "NAT")), vsids=frozenset(vsids), dr_mac=dr_mac,
+        type=net_type, vsids=frozenset(vsids), dr_mac=dr_mac,
         gateways=frozenset(gateways),
     )
 

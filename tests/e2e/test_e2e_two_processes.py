@@ -24,12 +24,29 @@ CTR = {"a": ("10.0.1.2", "00-15-5D-01-00-0A", "127.0.0.2"),
        "b": ("10.0.1.3", "00-15-5D-01-00-0B", "127.0.0.3")}
 
 
+def _shared_free_udp_port(*addrs: str) -> int:
+    """A UDP port free on every one of `addrs` a moment ago (both hosts need the same
+    VXLAN port)."""
+    for _ in range(50):
+        socks: list[socket.socket] = []
+        try:
+            for addr in addrs:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((addr, int(socks[0].getsockname()[1]) if len(socks) > 1 else 0))
+            return int(socks[0].getsockname()[1])
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError("no UDP port free on all of " + ", ".join(addrs))
+
+
 @pytest.fixture
 def servers() -> Iterator[tuple[dict[str, EmulatorServer], int]]:
     """The two servers by name, and the VXLAN UDP port they share."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.2", 0))
-        port = int(s.getsockname()[1])
+    port = _shared_free_udp_port("127.0.0.2", "127.0.0.3")
     started: dict[str, EmulatorServer] = {}
     try:
         for name, (_ip, _mac, pa) in CTR.items():

@@ -14,7 +14,8 @@ from hns.service import HnsService
 VSID = 4096
 
 
-def overlay(service: HnsService, prefix: str, *, name: str = "overlay", vsid: int = VSID,
+def overlay(service: HnsService, prefix: str, *, name: str = "overlay",
+            vsid: int | None = VSID,
             dr_mac: str | None = "00-15-5D-AA-00-01", policies: list[Any] | None = None) -> str:
     """An Overlay network (one subnet, gateway .1, VSID policy) made with HcnCreateNetwork."""
     base = prefix.rsplit(".", 1)[0]
@@ -26,7 +27,8 @@ def overlay(service: HnsService, prefix: str, *, name: str = "overlay", vsid: in
         "Ipams": [{"Type": "Static", "Subnets": [{
             "IpAddressPrefix": prefix,
             "Routes": [{"NextHop": f"{base}.1", "DestinationPrefix": "0.0.0.0/0"}],
-            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": vsid}}],
+            "Policies": [] if vsid is None else [
+                {"Type": "VSID", "Settings": {"IsolationId": vsid}}],
         }]}],
     }
     return str(service.hcn_call("HcnCreateNetwork", None, json.dumps(body))["ID"])
@@ -111,3 +113,28 @@ class StubCompiler:
 
     def close(self) -> None:
         self.service.remove_listener(self._changed)
+
+
+def shared_free_udp_port(*addrs: str) -> int:
+    """A UDP port free on every one of `addrs` a moment ago (hosts of one overlay must
+    share the VXLAN port; other test runs may hold ports on the same loopback addresses)."""
+    import socket
+
+    for _ in range(50):
+        socks: list[socket.socket] = []
+        try:
+            first = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(first)
+            first.bind((addrs[0], 0))
+            port = int(first.getsockname()[1])
+            for addr in addrs[1:]:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((addr, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError("no UDP port free on all of " + ", ".join(addrs))

@@ -9,7 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from host_helpers import icmp_echo, local_endpoint, overlay, remote_endpoint
+from host_helpers import (
+    icmp_echo,
+    local_endpoint,
+    overlay,
+    remote_endpoint,
+    shared_free_udp_port,
+)
 
 import vfp
 import vxlan
@@ -29,12 +35,13 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         c.close()
 
 
-def _swarm(cluster: Cluster, *, vsid_b: int = 4096) -> tuple[Host, Host, str, str]:
+def _swarm(cluster: Cluster, *, vsid_a: int | None = 4096,
+           vsid_b: int | None = 4096) -> tuple[Host, Host, str, str]:
     """Docker-swarm style: one subnet 10.0.1.0/24 on both hosts, a container on each, the
     other host's container as a remote endpoint with a PA policy."""
     a = cluster.add_host("a", PA_A)
     b = cluster.add_host("b", PA_B)
-    net_a = overlay(a.service, "10.0.1.0/24", name="swarm")
+    net_a = overlay(a.service, "10.0.1.0/24", name="swarm", vsid=vsid_a)
     net_b = overlay(b.service, "10.0.1.0/24", name="swarm", vsid=vsid_b)
     ep_a = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A, name="ctr-a")
     ep_b = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B, name="ctr-b")
@@ -194,11 +201,7 @@ def test_host_outbound_nat_reply_from_host_side_reaches_container() -> None:
 def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
     """Two hosts, each on its own UDP socket (as two `hns-emulator serve --underlay`
     processes would be), pinging across with background pumps."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.2", 0))
-        port = int(s.getsockname()[1])
+    port = shared_free_udp_port("127.0.0.2", "127.0.0.3")
     a = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="a")
     try:
         b = Host.from_underlay_spec(f"udp:127.0.0.3:{port}", name="b")
@@ -216,8 +219,34 @@ def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
         b.start()
         assert a.ping(ep_a, "10.0.1.3", timeout=5.0), (a.counters(), b.counters())
         assert b.ping(ep_b, "10.0.1.2", timeout=5.0), (a.counters(), b.counters())
-        assert a.sent_to_underlay == 2  # a's request, a's reply
-        assert b.sent_to_underlay == 2
+        assert a.sent_to_underlay == 2, a.counters()  # a's request, a's reply
+        assert b.sent_to_underlay == 2, b.counters()
     finally:
         a.close()
         b.close()
+
+
+def test_cluster_overlay_without_vsid_policy_uses_vni_4096(cluster: Cluster) -> None:
+    a, b, ep_a, ep_b = _swarm(cluster, vsid_a=None, vsid_b=None)
+    assert cluster.ping(a, ep_a, "10.0.1.3"), cluster.drops()
+    assert cluster.ping(b, ep_b, "10.0.1.2"), cluster.drops()
+    assert {vxlan.decapsulate(f).vni for f in cluster.capture()} == {4096}
+
+
+def test_cluster_non_overlay_network_takes_no_vxlan(cluster: Cluster) -> None:
+    a = cluster.add_host("a", PA_A)
+    b = cluster.add_host("b", PA_B)
+    net_b = b.service.hcn_call("HcnCreateNetwork", None, json.dumps({
+        "Name": "l2bridge", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{
+            "IpAddressPrefix": "10.0.1.0/24",
+            "Routes": [{"NextHop": "10.0.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}]}))["ID"]
+    ep_b = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
+    inner = icmp_echo(MAC_A, MAC_B, "10.0.1.2", "10.0.1.3")
+    outer = vxlan.encapsulate(inner, vni=4096, src_pa=PA_A, dst_pa=PA_B,
+                              src_mac="02:00:00:00:00:01", dst_mac="02:00:00:00:00:02")
+    assert a.underlay is not None
+    a.underlay.send(outer)
+    cluster.run()
+    assert b.drops == {"underlay: no local endpoint for VNI 4096": 1}
+    assert b.received(ep_b) == []

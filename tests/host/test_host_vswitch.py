@@ -4,11 +4,17 @@ endpoint an empty (allow-all) port, so these tests do not depend on compiled pol
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
-from host_helpers import StubCompiler, icmp_echo, local_endpoint, overlay, remote_endpoint
+from host_helpers import (
+    StubCompiler,
+    icmp_echo,
+    local_endpoint,
+    overlay,
+    remote_endpoint,
+    shared_free_udp_port,
+)
 
 import vfp
 import vxlan
@@ -212,14 +218,8 @@ def test_host_underlay_spec_refuses_bad_text(spec: str) -> None:
         parse_underlay_spec(spec)
 
 
-def _free_udp_port(addr: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((addr, 0))
-        return int(s.getsockname()[1])
-
-
 def test_host_udp_underlay_background_pump_answers_arp_over_vxlan() -> None:
-    port = _free_udp_port("127.0.0.2")
+    port = shared_free_udp_port("127.0.0.2", "127.0.0.3")
     h = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="win", compiler=StubCompiler)
     peer = vxlan.UdpUnderlay("127.0.0.3", port)
     try:
@@ -254,7 +254,7 @@ def test_host_udp_underlay_background_pump_answers_arp_over_vxlan() -> None:
 def test_host_from_underlay_spec_makes_the_pa_the_services_host_ip() -> None:
     from hns.service import HnsService
 
-    port = _free_udp_port("127.0.0.2")
+    port = shared_free_udp_port("127.0.0.2")
     service = HnsService(host_ip="172.16.0.4")
     h = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", service=service,
                                 compiler=StubCompiler)
