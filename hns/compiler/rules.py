@@ -18,8 +18,10 @@ Sources (what the compiler recomputes when an object changes):
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import ipaddress
-import uuid
+import socket
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -58,7 +60,6 @@ ItemKey = tuple[str, ...]
 
 PM_LOCAL_ROUTED_VIP = 2
 PM_PRESERVE_DIP = 8
-_NS = uuid.UUID("6f1c3a52-7d4e-4b8e-9a55-0d3c2b1e9f10")
 _DISTRIBUTION = {0: LB_PER_FLOW, 1: LB_SOURCE_IP_PROTOCOL, 2: LB_SOURCE_IP}
 _PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
 #: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
@@ -155,17 +156,31 @@ def contribute(source: Source, t: Target, view: View) -> list[Item]:
 
 # -- helpers -------------------------------------------------------------------------------
 def _ip4(text: Any) -> int | None:
-    try:
-        addr = ipaddress.ip_address(str(text).strip())
-    except ValueError:
+    """An IPv4 address as int, or None (not an address, or IPv6)."""
+    if text is None:
         return None
-    return int(addr) if addr.version == 4 else None
+    value = str(text)
+    got = None if "/" in value else _range(value)
+    return got[1] if got is not None and got[0] == 4 else None
 
 
+@functools.lru_cache(maxsize=65536)
 def _range(prefix: str) -> tuple[int, int, int] | None:
-    """(version, first, last) of an address or prefix."""
+    """(version, first, last) of an address or prefix (cached: kube repeats them a lot)."""
+    text = prefix.strip()
+    addr, _, length = text.partition("/")
     try:
-        net = ipaddress.ip_network(prefix.strip(), strict=False)
+        value = int.from_bytes(socket.inet_aton(addr), "big") if addr.count(".") == 3 else None
+        if value is not None:
+            bits = int(length) if length else 32
+            if not 0 <= bits <= 32:
+                return None
+            host = (1 << (32 - bits)) - 1
+            return 4, value & ~host, (value & ~host) | host
+    except (OSError, ValueError):
+        pass
+    try:
+        net = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
     return net.version, int(net.network_address), int(net.broadcast_address)
@@ -181,7 +196,9 @@ def _ranges4(prefixes: list[Any]) -> tuple[tuple[int, int], ...]:
 
 
 def _rule_guid(*parts: object) -> str:
-    return str(uuid.uuid5(_NS, "/".join(str(p) for p in parts))).upper()
+    """A stable GUID-shaped rule id (name-based, like uuid5, without its overhead)."""
+    h = hashlib.sha1("/".join(str(p) for p in parts).encode()).hexdigest().upper()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 def encap_overhead(ep: Json) -> int:
