@@ -460,14 +460,17 @@ def _replay_one(service: HnsService, entry: dict[str, Any], names: Renaming
 
 
 def _one_shot(service: HnsService, name: str, faults: list[Any]) -> int | None:
-    """Re-create the effect the recorded fault rules had on this one call."""
-    for fault in faults:
-        if not isinstance(fault, dict):
-            continue
-        mode, hresult = fault.get("Mode"), fault.get("HResult")
-        if mode == "Fail" or (mode == "Hang" and isinstance(hresult, int)):
-            return service.faults.add(name, "Fail", hresult=hresult, times=1, first=True).id
-        if mode == "NotApplied":
+    """Re-create the effect the recorded fault rules had on this one call, in the order the
+    service applies them: a Hang's HResult, else the first Fail, else a dropped update."""
+    notes = [f for f in faults if isinstance(f, dict)]
+    for wanted in ("Hang", "Fail"):
+        for fault in notes:
+            hresult = fault.get("HResult")
+            if fault.get("Mode") == wanted and isinstance(hresult, int):
+                return service.faults.add(name, "Fail", hresult=hresult, times=1,
+                                          first=True).id
+    for fault in notes:
+        if fault.get("Mode") == "NotApplied":
             fields = [f for f in fault.get("Fields") or [] if isinstance(f, str)]
             return service.faults.add(name, "NotApplied", fields=fields, times=1,
                                       first=True).id
