@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import hns.scenarios
 import vxlan
 from hns.scenarios import netns
-from hns.scenarios.base import Failed, Run, Seen, pick, substitute
+from hns.scenarios.base import Failed, Run, Seen, load_fixture, pick, substitute
 
 
 def _netns_probe() -> str | None:
@@ -193,3 +194,27 @@ def test_kube_proxy_pcap_decodes_in_tshark_as_vxlan(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     vnis = {line for line in proc.stdout.split() if line}
     assert vnis == {"4096"}
+
+
+@pytest.mark.parametrize("name", hns.scenarios.names())
+def test_fixture_calls_name_their_caller_and_use_only_known_variables(name: str) -> None:
+    data = load_fixture(name)
+    hosts = data.get("hosts") or {}
+    known = set(data.get("vars") or {}) | {"HOST"} | {f"PA_{h}" for h in hosts}
+    for h, spec in hosts.items():
+        for key in spec.get("vars") or {}:
+            known |= {key, f"{key}_{h}"}
+    phases: list[str | None] = [None, *sorted({c["phase"] for c in data["calls"]
+                                               if c.get("phase")})]
+    for phase in phases:  # the order a run makes them in: the unphased calls first
+        for call in (c for c in data["calls"] if c.get("phase") == phase):
+            assert call.get("caller"), call
+            assert ("function" in call) != ("method" in call and "path" in call), call
+            on = call.get("hosts") or [call.get("host")]
+            assert all(h in hosts for h in on), call
+            for h in on:
+                text = json.dumps([call.get("body"), call.get("path"), call.get("id")])
+                for var in re.findall(r"\$\{([A-Za-z0-9_]+)", text.replace("${HOST}", h)):
+                    assert var in known, f"{name}: ${{{var}}} used before any call saves it"
+                for var in call.get("save") or {}:
+                    known.add(var.replace("${HOST}", h))
