@@ -7,6 +7,7 @@ cleanly. Loopback addresses 127.0.0.x stand in for provider addresses (no netns 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import signal
 import socket
@@ -37,13 +38,13 @@ def _free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def overlay() -> Iterator[tuple[ServerProcess, socket.socket, dict[str, Any]]]:
-    """A server on HOST_PA, a peer UDP socket on PEER_PA (same port), and the objects."""
+@pytest.fixture(scope="module")
+def overlay_server() -> Iterator[tuple[ServerProcess, socket.socket, dict[str, Any]]]:
+    """A server on HOST_PA, a peer UDP socket on PEER_PA (same port), and the objects
+    (one server for the module: starting one costs seconds on the 2-core machine)."""
     port = _free_udp_port()
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     peer.bind((PEER_PA, port))
-    peer.settimeout(10)
     server = ServerProcess(["--state", ":memory:", "--underlay", f"udp:{HOST_PA}:{port}"])
     server.start()
     try:
@@ -53,6 +54,20 @@ def overlay() -> Iterator[tuple[ServerProcess, socket.socket, dict[str, Any]]]:
     finally:
         server.stop()
         peer.close()
+
+
+@pytest.fixture
+def overlay(
+    overlay_server: tuple[ServerProcess, socket.socket, dict[str, Any]],
+) -> tuple[ServerProcess, socket.socket, dict[str, Any]]:
+    """The module's server with the peer socket drained of earlier tests' datagrams."""
+    _, peer, _ = overlay_server
+    peer.settimeout(0)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            peer.recv(65535)
+    peer.settimeout(10)
+    return overlay_server
 
 
 def _hcn(client: HnsClient, kind: str, body: dict[str, Any]) -> dict[str, Any]:
