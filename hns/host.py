@@ -179,6 +179,14 @@ def _ep_info(ep: Json) -> _Ep:
     )
 
 
+def _flow_key(frame: bytes) -> vxlan.FlowKey | None:
+    """The frame's 5-tuple, or None for non-IP and malformed frames."""
+    try:
+        return vxlan.flow_key(frame)
+    except vxlan.DecodeError:
+        return None
+
+
 def _synthetic_mac(seed: str) -> bytes:
     """A stable locally administered MAC (for endpoints without one, and gateways of
     networks without a DR MAC)."""
@@ -616,7 +624,7 @@ class Host:
 
     def _forward_local(self, src: _Ep | None, frame: bytes, hops: list[Hop],
                        trace: bool) -> Delivery:
-        key = vxlan.flow_key(frame)
+        key = _flow_key(frame)
         if key is None or key.dst > 0xFFFFFFFF:
             self.external.append(frame)
             return Delivery("external", frame=frame)
@@ -746,7 +754,7 @@ class Host:
             if self._is_vxlan(frame):
                 out.delivery = self._from_underlay(frame, out.hops, trace=trace)
                 return out
-            key = vxlan.flow_key(frame)
+            key = _flow_key(frame)
             dst = None
             if key is not None and key.dst <= 0xFFFFFFFF:
                 dst = self._index.local_for(key.dst, None) or self._owner(key)
