@@ -476,10 +476,12 @@ class HnsClient:
         state: dict[str, Any] = self.request("POST", "/_emulator/service", {"Action": "start"})
         return state
 
-    def calls(self, since: int = 0) -> dict[str, Any]:
-        """The call log as a recording (calls with ``Seq`` > ``since``)."""
+    def calls(self, since: int = 0, *, state: bool = True) -> dict[str, Any]:
+        """The call log as a recording (calls with ``Seq`` > ``since``); ``state=False``
+        leaves out the state dumps (cheaper when polling for new calls)."""
         doc: dict[str, Any] = self.request(
-            "GET", "/_emulator/calls", params={"since": str(since)}
+            "GET", "/_emulator/calls",
+            params={"since": str(since), "state": "true" if state else "false"},
         )
         return doc
 

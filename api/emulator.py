@@ -15,7 +15,8 @@ with HTTP statuses by category, as every other /_emulator route):
     GET    /_emulator/service        {"Running","DownSecondsLeft","HResult","Restarts",...}
     POST   /_emulator/service        {"Action":"restart"|"stop"|"start","DownSeconds",
                                      "HResult"} -> 200 the service state
-    GET    /_emulator/calls?since=N  the recording document (calls with Seq > N)
+    GET    /_emulator/calls?since=N&state=true  the recording document (calls with
+                                     Seq > N; state=false leaves the state dumps out)
     DELETE /_emulator/calls          forget the logged calls -> 204
     POST   /_emulator/replay?reset=  replay a recording (reset first unless reset=false)
                                      -> 200 the report
@@ -155,8 +156,10 @@ def register(app: FastAPI, host: Any) -> None:
             raise InvalidArg(detail="Action must be restart, stop or start")
         return JSONResponse(service.service_state())
 
-    async def get_calls(request: Request, since: int = Query(0, ge=0)) -> Response:
-        doc = await run_in_threadpool(lambda: service.calls.recording(since=since))
+    async def get_calls(request: Request, since: int = Query(0, ge=0),
+                        state: bool = Query(True)) -> Response:
+        doc = await run_in_threadpool(
+            lambda: service.calls.recording(since=since, with_state=state))
         return JSONResponse(doc)
 
     async def clear_calls(request: Request) -> Response:

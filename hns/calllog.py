@@ -136,7 +136,7 @@ class CallLog:
         #: The state the log starts from (a dump), None for an empty emulator.
         self.initial_state: dict[str, Any] | None = None
         #: Set by the service: the current state dump and environment for recordings.
-        self.describe: Callable[[], dict[str, Any]] | None = None
+        self.describe: Callable[[bool], dict[str, Any]] | None = None
 
     def record(self, *, api: str, method: str | None = None, path: str | None = None,
                function: str | None = None, id: str | None = None,
@@ -191,7 +191,7 @@ class CallLog:
         if initial_state is ...:
             initial_state = None
             if self.describe is not None:
-                state = self.describe().get("State")
+                state = self.describe(True).get("State")
                 objects = state.get("Objects") if isinstance(state, dict) else None
                 if isinstance(objects, dict) and any(objects.values()):
                     initial_state = state
@@ -204,7 +204,7 @@ class CallLog:
 
     def recording(self, *, since: int = 0, with_state: bool = True) -> dict[str, Any]:
         """The log as a recording document (docs/faults.md, "Recording format")."""
-        env = self.describe() if self.describe is not None and with_state else {}
+        env = self.describe(with_state) if self.describe is not None else {}
         return {
             "Format": RECORDING_FORMAT,
             "FormatVersion": 1,
@@ -212,9 +212,9 @@ class CallLog:
             "HostIp": env.get("HostIp"),
             "Truncated": self.truncated or since > 0,
             "LastSeq": self._seq,
-            "InitialState": self.initial_state,
+            "InitialState": self.initial_state if with_state else None,
             "Calls": [c.to_json() for c in self.calls(since)],
-            "State": env.get("State"),
+            "State": env.get("State") if with_state else None,
         }
 
     def save(self, path: str | Path) -> None:

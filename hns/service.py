@@ -494,11 +494,11 @@ class HnsService(IndexedState):
         with contextlib.suppress(HnsError):
             self._check_up()
 
-    def _describe_for_log(self) -> dict[str, Any]:
-        try:
-            state = self.dump()
-        except HnsError:
-            state = None
+    def _describe_for_log(self, with_state: bool) -> dict[str, Any]:
+        state = None
+        if with_state:
+            with contextlib.suppress(HnsError):
+                state = self.dump()
         return {"Profile": self.profile, "HostIp": self.host_ip, "State": state}
 
     # ---- dump / load / capture ---------------------------------------------------------

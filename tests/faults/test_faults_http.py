@@ -217,3 +217,10 @@ def test_call_names_of_http_requests() -> None:
     assert call_name("POST", "/hnscall", b'{"Method":"get","Path":"networks"}') == \
         "GET /networks"
     assert call_name("GET", "/_emulator/faults", None) is None
+
+
+def test_calls_without_state_leave_the_dumps_out(client: HnsClient) -> None:
+    client.create_network(NAT)
+    doc = client.calls(state=False)
+    assert doc["State"] is None
+    assert len(doc["Calls"]) == 1
