@@ -61,6 +61,7 @@ def run(name: str, out: TextIO, *, pcap: str | None = None,
     try:
         r = Run(name, out, load_fixture(name))
         module.play(r, pcap=pcap, before_traffic=before_traffic)
+        r.summary()
         r.verdict()
     except Skipped as exc:
         out.write(f"\nSKIP {name}: {exc}\n")

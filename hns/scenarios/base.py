@@ -192,6 +192,15 @@ class Run:
             self.failures.append(reason)
         return ok
 
+    def summary(self) -> None:
+        """The hosts' drop counters (reason -> frames), to read next to the traces."""
+        if not self.hosts:
+            return
+        self.section("drops counted by the hosts")
+        for name, host in self.hosts.items():
+            drops = ", ".join(f"{why}: {n}" for why, n in sorted(host.drops.items()))
+            self.say(f"[{name}] {drops or 'none'}")
+
     def verdict(self) -> None:
         """Raise Failed when any check broke (the reason: the first, and how many)."""
         if self.failures:
