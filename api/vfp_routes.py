@@ -17,6 +17,8 @@ friendly name)::
     GET  /vfp/ports/{port}/flows                      the unified flow table
     POST /vfp/ports/{port}/process-tuples             {"Tuples": "6 10.0.0.4 1234 ..."}
     POST /vfp/ports/{port}/inject                     {"Frame"|"FrameBase64", "Direction"}
+    GET  /vfp/ports/{port}/received                   frames delivered to its container
+    GET  /vfp/host                                    the vSwitch's counters (drops ...)
     POST /vfp/vfpctrl                                 {"Args": [...]} -> vfpctrl's text
 
 Failures are HNS-shaped like every other route (``{"Success":false,"Error","ErrorCode"}``)
@@ -520,6 +522,25 @@ def register(app: FastAPI, host: VfpHost) -> None:
             answer = inject_json(result)
         return JSONResponse({"Port": p.id, "Direction": direction, **answer})
 
+    async def received(request: Request, port: str) -> Response:
+        capture = getattr(host, "received", None)
+        with _locked(host):
+            p = switch.get_port(port)
+            if capture is None:
+                raise ElementNotFound(detail="this host keeps no per-endpoint capture")
+            try:
+                frames = [bytes(f).hex() for f in capture(p.id)]
+            except KeyError as exc:
+                raise ElementNotFound(detail=str(exc.args[0] if exc.args else exc)) from None
+        return JSONResponse({"Port": p.id, "FramesHex": frames})
+
+    async def host_counters(request: Request) -> Response:
+        counters = getattr(host, "counters", None)
+        with _locked(host):
+            doc = counters() if counters is not None else {}
+            doc["Ports"] = len(switch.ports)
+        return JSONResponse(doc)
+
     async def vfpctrl(request: Request) -> Response:
         doc = await _json_object(request)
         args = doc.get("Args")
@@ -538,6 +559,14 @@ def register(app: FastAPI, host: VfpHost) -> None:
     add("GET", base + "/rules", list_rules, "list_rules", "Rules with counters")
     add("GET", base + "/counters", counters, "port_counters", "Port counters")
     add("GET", base + "/flows", unified_flows, "unified_flows", "The unified flow table")
+    add(
+        "GET",
+        base + "/received",
+        received,
+        "received",
+        "Frames delivered to the port's container (hex, oldest first)",
+    )
+    add("GET", "/vfp/host", host_counters, "host_counters", "The vSwitch's counters")
     add(
         "POST",
         base + "/process-tuples",

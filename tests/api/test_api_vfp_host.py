@@ -6,6 +6,7 @@ Served by a real uvicorn in a thread."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,7 @@ ACL_ALLOW_OUT = {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "Ou
 def served() -> Iterator[tuple[ThreadedServer, Any]]:
     service = HnsService(state=":memory:")
     app = create_app(service)
+    app.state.host.start()  # the pump moves the containers' answers
     server = ThreadedServer(app).start()
     try:
         yield server, app
@@ -123,6 +125,42 @@ def test_vfpctrl_lists_compiled_layers_by_endpoint_name(
     assert code == 0, err.getvalue()
     assert "LAYER : ACL_ENDPOINT_LAYER\r\n" in out.getvalue()
     assert out.getvalue().endswith("Command list-layer succeeded!\r\n")
+
+
+def _addr(ep: dict[str, Any]) -> tuple[str, str]:
+    return ep["IpConfigurations"][0]["IpAddress"], ep["MacAddress"]
+
+
+def test_ping_between_local_endpoints_is_answered_and_captured(http: httpx.Client) -> None:
+    a_ip, a_mac = _addr(_nat_endpoint(http, "pod-a", []))
+    b = _nat_endpoint(http, "pod-b", [])
+    b_ip, b_mac = _addr(b)
+    request = vxlan.encode_frame(vxlan.Frame(
+        vxlan.Ethernet(vxlan.mac_from_text(b_mac), vxlan.mac_from_text(a_mac),
+                       vxlan.ETH_P_IPV4),
+        ip=vxlan.IPv4(vxlan.ipv4_from_text(a_ip), vxlan.ipv4_from_text(b_ip),
+                      vxlan.IPPROTO_ICMP),
+        l4=vxlan.ICMPv4(vxlan.ICMPv4.ECHO_REQUEST, 0, 0, 7, 1), payload=b"y" * 32))
+    answer = http.post("/vfp/ports/pod-a/inject",
+                       json={"Frame": request.hex(), "Direction": "OUT"}).json()
+    assert answer["Delivery"]["Where"] == "endpoint", answer
+    assert answer["Delivery"]["Target"].lower() == b["ID"].lower()
+    assert [h["Direction"] for h in answer["Hops"]] == ["OUT", "IN"]
+    got = http.get("/vfp/ports/pod-b/received").json()["FramesHex"]
+    assert vxlan.decode_frame(bytes.fromhex(got[-1])).ip.src == vxlan.ipv4_from_text(a_ip)
+    deadline = time.monotonic() + 10
+    replies: list[vxlan.Frame] = []
+    while not replies and time.monotonic() < deadline:
+        frames = http.get("/vfp/ports/pod-a/received").json()["FramesHex"]
+        replies = [f for f in map(vxlan.decode_frame, map(bytes.fromhex, frames))
+                   if isinstance(f.l4, vxlan.ICMPv4) and f.l4.type == vxlan.ICMPv4.ECHO_REPLY]
+        time.sleep(0.02)
+    assert replies, http.get("/vfp/host").json()
+    assert replies[0].ip is not None
+    assert replies[0].ip.src == vxlan.ipv4_from_text(b_ip)
+    counters = http.get("/vfp/host").json()
+    assert counters["Ports"] >= 2
+    assert counters["Pending"] == 0
 
 
 @settings(
