@@ -21,6 +21,7 @@ network-namespace helper of the mixed scenario).
 
 from __future__ import annotations
 
+import textwrap
 import traceback
 from collections.abc import Callable
 from types import ModuleType
@@ -60,6 +61,8 @@ def run(name: str, out: TextIO, *, pcap: str | None = None,
     r: Run | None = None
     try:
         r = Run(name, out, load_fixture(name))
+        for line in textwrap.wrap(str(r.data.get("description", "")), 96):
+            out.write(f"# {line}\n")
         module.play(r, pcap=pcap, before_traffic=before_traffic)
         r.summary()
         r.verdict()
