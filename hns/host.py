@@ -16,10 +16,13 @@ The data path (docs/hosts.md draws it)
 A frame a container sends goes through its port's OUT pipeline. If the result carries an
 outer VXLAN header (UDP destination == switch.vxlan_port) it goes to the underlay (outer
 destination = the remote PA); otherwise it is delivered by inner destination IP to the
-local endpoint that owns that IP (its port's IN pipeline, then its GuestStack), or to the
-host side (`Host.external`) when nothing local owns it. A VXLAN frame from the underlay
-goes, still encapsulated, to the IN pipeline of the local endpoint whose network VSID ==
-VNI and whose IP == inner destination IP; the port's VNET layer decapsulates it.
+local endpoint that owns that IP (its port's IN pipeline, then its GuestStack), to the
+endpoint that owns one of the host's own addresses by a port mapping or SNAT pool
+(`compiler.owner_of`), or to the host side (`Host.external`) when nothing local owns it.
+Frames from the host side (`receive_external`) are delivered the same way. A VXLAN frame
+from the underlay goes, still encapsulated, to the IN pipeline of the local endpoint whose
+(Overlay) network VSID == VNI and whose IP == inner destination IP; the port's VNET layer
+decapsulates it.
 
 ARP never enters the layers (VFP answers it outside them): the vSwitch answers a
 container's ARP request for a local or remote endpoint of its network with that
@@ -28,6 +31,9 @@ answers ARP requests arriving over VXLAN for its local endpoints.
 
 Every drop is counted in `Host.drops` (reason -> count), never raised. Packet processing
 holds `service.lock`, so it never interleaves with a recompilation.
+
+Glossary: `Hop` (one port a frame crossed, with its vfp Result and Trace), `Delivery`
+(where a frame ended), `InjectResult` (both, for one injected frame).
 """
 
 from __future__ import annotations
