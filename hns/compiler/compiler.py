@@ -177,8 +177,10 @@ class Compiler:
 
     def owner_of(self, proto: int, ip: str | int, port: int) -> str | None:
         """The local endpoint a frame to one of the host's addresses belongs to: the one
-        whose PortMapping publishes (ip, port) for this protocol, or whose OutBoundNAT pool
-        covers (ip, port) (a reply to SNATed traffic)."""
+        whose PortMapping publishes (ip, port) for this protocol, or that is a local backend
+        of a (non-ILB) load balancer on that VIP and port (e.g. a NodePort reached from
+        outside; the last-compiled backend wins), or whose OutBoundNAT pool covers
+        (ip, port) (a reply to SNATed traffic)."""
         value = int(ipaddress.IPv4Address(ip)) if isinstance(ip, str) else ip
         with self.service.lock:
             key = self._portmaps.get((proto, value, port))
@@ -321,7 +323,7 @@ class Compiler:
     def _index_owner(self, key: str, item: Item) -> None:
         if isinstance(item, R.PoolSpec):
             self._pools[item.id] = (key, item.proto, item.ranges)
-        elif isinstance(item, R.RuleSpec) and item.id.startswith(R.PORTMAP_PREFIX):
+        elif isinstance(item, R.RuleSpec) and item.publish:
             c = item.conditions
             for proto in c.protocols:
                 for lo, _ in c.dst_ips:
@@ -332,7 +334,7 @@ class Compiler:
         if isinstance(item, R.PoolSpec):
             if self._pools.get(item.id, ("",))[0] == key:
                 del self._pools[item.id]
-        elif isinstance(item, R.RuleSpec) and item.id.startswith(R.PORTMAP_PREFIX):
+        elif isinstance(item, R.RuleSpec) and item.publish:
             c = item.conditions
             for proto in c.protocols:
                 for lo, _ in c.dst_ips:
@@ -351,6 +353,7 @@ class Compiler:
             if self.view.is_overlay(self.view.networks.get(net)):
                 out |= {("remote", r) for r in self.view.remote_by_net.get(net, ())}
         out |= {("lb", lb) for lb in self.view.lbs_for_endpoint(key)}
+        out |= {("lb", lb) for lb in self.view.lbs_of_ep.get(key, ())}
         out |= {("route", r) for r in self.view.routes_of_ep.get(key, ())}
         return out
 
@@ -367,7 +370,9 @@ class Compiler:
             return set() if net is None else set(view.local_by_net.get(net, ()))
         if kind == "lb":
             lb = view.lbs.get(key)
-            return set() if lb is None else view.lb_scope(lb)
+            if lb is None:
+                return set()
+            return view.lb_scope(lb) | {ep for ep in lb_backends(lb) if ep in self._ports}
         if kind == "route":
             route = view.routes.get(key)
             return set() if route is None else set(lb_backends(route))

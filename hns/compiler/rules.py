@@ -33,6 +33,7 @@ from hns.compiler.view import (
     is_remote,
     lb_backends,
     lb_is_dsr,
+    lb_scope_network,
     mac_of,
     policies,
     vsid_of,
@@ -65,7 +66,6 @@ _PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
 #: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
 SNAT_BLOCK = 256
 SNAT_FIRST_PORT = 1024
-PORTMAP_PREFIX = "NAT_PORTMAP_"
 
 
 _ANY = Conditions()
@@ -82,6 +82,9 @@ class RuleSpec:
     flags: int = TERMINATING
     ttl: int = 0
     name: str = ""
+    #: the host delivers frames for (protocol, destination IP, destination port) of this
+    #: rule to its port (`Compiler.owner_of`): port mappings, load balancer backends
+    publish: bool = False
 
     @property
     def key(self) -> ItemKey:
@@ -348,11 +351,11 @@ def port_mapping_items(t: Target, view: View, ip: int) -> list[Item]:
             continue
         protos = (proto,) if proto else (6, 17)
         pname = _PROTO_NAME.get(proto, "ANY")
-        name = f"{PORTMAP_PREFIX}{pname}_{ipaddress.IPv4Address(vip)}_{external}"
+        name = f"NAT_PORTMAP_{pname}_{ipaddress.IPv4Address(vip)}_{external}"
         items.append(RuleSpec(L.SLB_NAT, L.NAT_IN, name, L.PRI_PORT_MAPPING, Nat(ip, internal),
                               Conditions(protocols=protos, dst_ips=((vip, vip),),
                                          dst_ports=((external, external),)),
-                              TERMINATING | STATEFUL, L.STATEFUL_TTL))
+                              TERMINATING | STATEFUL, L.STATEFUL_TTL, publish=True))
     return items
 
 
@@ -451,9 +454,15 @@ def lb_vips(view: View, lb: Json) -> list[int]:
 
 
 def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
+    """Client side (every port in scope): lbnat VIP -> DIPs. Backend side (a local backend's
+    own port): NAT_ rules in SLB_GROUP_NAT_IPv4_IN that DNAT frames still addressed to the
+    VIP (e.g. a NodePort reached from outside the host) to this backend."""
     items: list[Item] = []
     dsr = lb_is_dsr(lb)
     short = str(lb.get("ID") or key).replace("-", "")
+    scope_net = lb_scope_network(lb)
+    in_scope = scope_net is None or scope_net == str(t.ep.get("HostComputeNetwork", "")).upper()
+    own_ip = _ip4(ipv4_of(t.ep)) if t.key in lb_backends(lb) else None
     for pm in lb.get("PortMappings") or []:
         proto = int(pm.get("Protocol") or 0)
         internal = int(pm.get("InternalPort") or 0)
@@ -465,17 +474,25 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
         pm_flags = int(pm.get("Flags") or 0)
         suffix = "".join(tag for bit, tag in ((PM_ILB, "_ILB"), (PM_PRESERVE_DIP, "_PDIP"))
                          if pm_flags & bit)
+        protos = (proto,) if proto else ()
         for vip in lb_vips(view, lb):
             vip_text = str(ipaddress.IPv4Address(vip))
-            if dsr:
-                layer, group = L.LB_DSR, L.DSR_OUT
-                name = f"LB_DSR_{short}_{view.host_ip}_{vip_text}_{external}_{internal}_{proto}"
-            else:
-                layer, group = L.SLB_LB, L.LB_OUT
-                head = "NAT" if len(dips) == 1 else "LB"
-                name = f"{head}_{short}_{vip_text}_{external}_{internal}_{proto}"
-            cond = Conditions(protocols=(proto,) if proto else (), dst_ips=((vip, vip),),
+            cond = Conditions(protocols=protos, dst_ips=((vip, vip),),
                               dst_ports=((external, external),))
-            items.append(RuleSpec(layer, group, name + suffix, L.PRI_LB, action, cond,
-                                  TERMINATING | STATEFUL, L.STATEFUL_TTL))
+            if in_scope:
+                if dsr:
+                    layer, group = L.LB_DSR, L.DSR_OUT
+                    name = (f"LB_DSR_{short}_{view.host_ip}_{vip_text}_{external}_{internal}"
+                            f"_{proto}")
+                else:
+                    layer, group = L.SLB_LB, L.LB_OUT
+                    head = "NAT" if len(dips) == 1 else "LB"
+                    name = f"{head}_{short}_{vip_text}_{external}_{internal}_{proto}"
+                items.append(RuleSpec(layer, group, name + suffix, L.PRI_LB, action, cond,
+                                      TERMINATING | STATEFUL, L.STATEFUL_TTL))
+            if own_ip is not None:
+                items.append(RuleSpec(
+                    L.SLB_NAT, L.NAT_IN, f"NAT_{short}_{vip_text}_{external}_{proto}{suffix}",
+                    L.PRI_LB, Nat(own_ip, internal), cond, TERMINATING | STATEFUL,
+                    L.STATEFUL_TTL, publish=not pm_flags & PM_ILB))
     return items

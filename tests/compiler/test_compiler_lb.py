@@ -138,3 +138,35 @@ def test_remote_backend_is_dnatted_then_encapsulated_to_its_pa() -> None:
     inner = decode(r.output[50:])
     assert ip(inner.ip.dst) == "10.244.2.9"
     assert inner.l4.dport == 8080
+
+
+def test_local_backend_gets_nat_rule_for_frames_still_addressed_to_the_vip() -> None:
+    rig = Rig()
+    client, b1, _ = three(rig)
+    lb = rig.load_balancer([b1], vip=None, external=30080, internal=8080, pm_flags=2)
+    text = rig.ctl("/port", b1, "/layer", "SLB_NAT_LAYER", "/group", "SLB_GROUP_NAT_IPv4_IN",
+                   "/list-rule")
+    assert f"RULE : NAT_{lb.replace('-', '')}_{HOST_IP}_30080_6\r\n" in text
+    assert not rig.port(client).get_layer("SLB_NAT_LAYER").get_group(
+        "SLB_GROUP_NAT_IPv4_IN").rules  # the client is not a backend
+    assert rig.compiler.owner_of(6, HOST_IP, 30080) == b1
+    port = rig.port(b1)
+    r = vfp.process(port, frame("192.168.1.20", HOST_IP, sport=5555, dport=30080), vfp.IN)
+    f = decode(r.output or b"")
+    assert ip(f.ip.dst) == "10.0.0.6"  # type: ignore[union-attr]
+    assert f.l4.dport == 8080  # type: ignore[union-attr]
+    reply = vfp.process(port, frame("10.0.0.6", "192.168.1.20", sport=8080, dport=5555), vfp.OUT)
+    g = decode(reply.output or b"")
+    assert ip(g.ip.src) == HOST_IP  # type: ignore[union-attr]
+    assert g.l4.sport == 30080  # type: ignore[union-attr]
+
+
+def test_ilb_backend_not_published_to_the_host() -> None:
+    rig = Rig()
+    _, b1, _ = three(rig)
+    rig.load_balancer([b1], vip="10.96.0.50", pm_flags=1)
+    names = [r.id for r in rig.port(b1).get_layer("SLB_NAT_LAYER").get_group(
+        "SLB_GROUP_NAT_IPv4_IN").rules.values()]
+    assert len(names) == 1
+    assert names[0].endswith("_ILB")
+    assert rig.compiler.owner_of(6, "10.96.0.50", 80) is None
