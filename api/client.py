@@ -423,7 +423,7 @@ class HnsClient:
         target: str,
         mode: str = "Fail",
         *,
-        hresult: int | None = None,
+        hresult: int | str | None = None,
         times: int | None = None,
         probability: float | None = None,
         seconds: float | None = None,

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.wire import KINDS, hcn_function
 from hns.calllog import load_recording, replay
 from hns.errors import InvalidArg, InvalidJson
-from hns.faults import decided
+from hns.faults import decided, parse_hresult
 from hns.service import HnsService
 
 __all__ = ["FaultWaits", "call_name", "register"]
@@ -81,6 +81,13 @@ async def _object(request: Request, *, required: bool = True) -> dict[str, Any]:
     return doc
 
 
+def _hresult(doc: dict[str, Any]) -> int | None:
+    value = doc.get("HResult")
+    if value is not None and not isinstance(value, int | str):
+        raise InvalidArg(detail="HResult must be a number or an HRESULT name")
+    return parse_hresult(value)
+
+
 def _int(doc: dict[str, Any], key: str) -> int | None:
     value = doc.get(key)
     if value is None:
@@ -119,7 +126,7 @@ def register(app: FastAPI, host: Any) -> None:
         if "Seed" in doc:
             service.faults.seed(_int(doc, "Seed"))
         fault = service.faults.add(
-            target, mode, hresult=_int(doc, "HResult"), times=_int(doc, "Times"),
+            target, mode, hresult=_hresult(doc), times=_int(doc, "Times"),
             probability=_number(doc, "Probability", 1.0),
             seconds=_number(doc, "Seconds", 0.0), fields=fields)
         return JSONResponse(fault.to_json(), status_code=201)
@@ -145,7 +152,7 @@ def register(app: FastAPI, host: Any) -> None:
     async def post_service(request: Request) -> Response:
         doc = await _object(request)
         action = doc.get("Action")
-        hresult = _int(doc, "HResult")
+        hresult = _hresult(doc)
         if action == "restart":
             service.restart_service(_number(doc, "DownSeconds", 0.0), hresult=hresult)
         elif action == "stop":

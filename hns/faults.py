@@ -35,6 +35,7 @@ the first NotApplied gives the fields.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import itertools
 import random
@@ -44,9 +45,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from hns.errors import ElementNotFound, EptSNotRegistered, HnsError, InvalidArg, error_for_hresult
+from hns.errors import (
+    ERRORS_BY_HRESULT,
+    ElementNotFound,
+    EptSNotRegistered,
+    HnsError,
+    InvalidArg,
+    error_for_hresult,
+)
 
 __all__ = [
+    "DEFAULT_HANG",
     "MAX_WAIT",
     "MODES",
     "SERVICE_DOWN_HRESULT",
@@ -54,6 +63,8 @@ __all__ = [
     "Fault",
     "FaultSet",
     "decided",
+    "failure_hresult",
+    "parse_hresult",
     "target_matches",
 ]
 
@@ -67,7 +78,40 @@ SERVICE_DOWN_HRESULT: Final = EptSNotRegistered.hresult
 #: Longest wait a Latency or Hang rule may ask for (seconds): a test that forgets to clear
 #: a hang must still end.
 MAX_WAIT: Final = 600.0
+#: The bound of a Hang rule given without Seconds.
+DEFAULT_HANG: Final = 60.0
 
+_BY_NAME: Final = {cls.name: code for code, cls in ERRORS_BY_HRESULT.items()}
+
+
+def parse_hresult(value: int | str | None) -> int | None:
+    """An HRESULT from a number, a numeric string (``"0x803B0013"``) or an error name
+    (``"HCN_E_PORT_ALREADY_EXISTS"``, ``"ERROR_ALREADY_EXISTS"``); InvalidArg otherwise."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.upper() in _BY_NAME:
+            return _BY_NAME[text.upper()]
+        try:
+            return int(text, 0)
+        except ValueError:
+            pass
+    raise InvalidArg(detail="HResult must be a number or an HRESULT name")
+
+
+
+def failure_hresult(value: int | str) -> int:
+    """:func:`parse_hresult`, unsigned, a plain Win32 code (< 0x10000) made
+    HRESULT_FROM_WIN32; InvalidArg unless it is a failure code."""
+    code = parse_hresult(value)
+    assert code is not None
+    code &= 0xFFFFFFFF
+    if 0 < code < 0x10000:
+        code |= 0x80070000
+    if code < 0x80000000:
+        raise InvalidArg(detail="HResult must be a failure code (or a Win32 error)")
+    return code
 
 
 def target_matches(target: str, name: str) -> bool:
@@ -161,7 +205,7 @@ class FaultSet:
 
     # -- rules --------------------------------------------------------------------------
 
-    def add(self, target: str, mode: str = "Fail", *, hresult: int | None = None,
+    def add(self, target: str, mode: str = "Fail", *, hresult: int | str | None = None,
             times: int | None = None, probability: float = 1.0, seconds: float = 0.0,
             fields: list[str] | tuple[str, ...] = (), first: bool = False) -> Fault:
         """Add a rule; InvalidArg for anything malformed (the message says what)."""
@@ -169,16 +213,9 @@ class FaultSet:
             raise InvalidArg(detail="a fault needs a Target (export name or 'METHOD /path')")
         if mode not in MODES:
             raise InvalidArg(detail=f"Mode must be one of {', '.join(MODES)}")
-        if hresult is not None and (isinstance(hresult, bool) or not isinstance(hresult, int)):
-            raise InvalidArg(detail="HResult must be an integer")
+        hresult = None if hresult is None else failure_hresult(hresult)
         if mode == "Fail" and hresult is None:
             raise InvalidArg(detail="a Fail fault needs an HResult")
-        if hresult is not None:
-            hresult &= 0xFFFFFFFF
-            if 0 < hresult < 0x10000:  # a plain Win32 code: HRESULT_FROM_WIN32
-                hresult |= 0x80070000
-            if hresult < 0x80000000:
-                raise InvalidArg(detail="HResult must be a failure code (or a Win32 error)")
         if times is not None and (isinstance(times, bool) or not isinstance(times, int)
                                   or times < 1):
             raise InvalidArg(detail="Times must be an integer >= 1 (or absent for always)")
@@ -188,8 +225,10 @@ class FaultSet:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
                 or not 0.0 <= seconds <= MAX_WAIT:
             raise InvalidArg(detail=f"Seconds must be in [0, {MAX_WAIT:g}]")
-        if mode in ("Latency", "Hang") and seconds <= 0:
-            raise InvalidArg(detail=f"a {mode} fault needs Seconds > 0")
+        if mode == "Hang" and seconds == 0:
+            seconds = DEFAULT_HANG
+        if mode == "Latency" and seconds <= 0:
+            raise InvalidArg(detail="a Latency fault needs Seconds > 0")
         if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
             raise InvalidArg(detail="Fields must be a list of field names")
         if fields and mode != "NotApplied":
@@ -202,6 +241,17 @@ class FaultSet:
             else:
                 self._rules.append(fault)
         return fault
+
+    @contextlib.contextmanager
+    def injected(self, target: str, mode: str = "Fail", **options: Any) -> Iterator[Fault]:
+        """:meth:`add` for the duration of a ``with`` block (the rule is dropped after it,
+        unless it was used up or removed already)."""
+        fault = self.add(target, mode, **options)
+        try:
+            yield fault
+        finally:
+            with contextlib.suppress(ElementNotFound):
+                self.remove(fault.id)
 
     def list(self) -> list[Fault]:
         with self._lock:

@@ -65,7 +65,15 @@ from hns.errors import (
     Unexpected,
     error_for_hresult,
 )
-from hns.faults import MAX_WAIT, SERVICE_DOWN_HRESULT, Decision, Fault, FaultSet, decided
+from hns.faults import (
+    MAX_WAIT,
+    SERVICE_DOWN_HRESULT,
+    Decision,
+    Fault,
+    FaultSet,
+    decided,
+    failure_hresult,
+)
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_policies
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from hns.state import IndexedState, key_of
@@ -401,13 +409,11 @@ class HnsService(IndexedState):
         self._down = False
         self._down_until = None
 
-    def _stop(self, hresult: int | None) -> None:
-        if hresult is not None and (isinstance(hresult, bool) or not isinstance(hresult, int)
-                                    or (hresult & 0xFFFFFFFF) < 0x80000000):
-            raise InvalidArg(detail="HResult must be a failure code")
+    def _stop(self, hresult: int | str | None) -> None:
+        code = SERVICE_DOWN_HRESULT if hresult is None else failure_hresult(hresult)
         self._mark_up()
         self._down = True
-        self._down_hresult = SERVICE_DOWN_HRESULT if hresult is None else hresult & 0xFFFFFFFF
+        self._down_hresult = code
         self.faults.cancel_waits("down")
 
     def _start(self) -> None:
@@ -440,7 +446,7 @@ class HnsService(IndexedState):
                     and time.monotonic() >= self._down_until - 0.001:
                 self._start()
 
-    def stop_service(self, *, hresult: int | None = None) -> None:
+    def stop_service(self, *, hresult: int | str | None = None) -> None:
         """Stop the emulated HNS: every V1/V2 call fails with ``hresult`` (default
         EPT_S_NOT_REGISTERED 0x800706D9) until :meth:`start_service`; waiting faults end."""
         with self._lock:
@@ -455,7 +461,8 @@ class HnsService(IndexedState):
             self.calls.record(api="Emulator", operation="start")
             return was_down
 
-    def restart_service(self, down_seconds: float = 0.0, *, hresult: int | None = None) -> None:
+    def restart_service(self, down_seconds: float = 0.0, *,
+                        hresult: int | str | None = None) -> None:
         """An HNS service restart: down for ``down_seconds`` (calls fail meanwhile, see
         :meth:`stop_service`), then up again with the objects rehydrated from the store."""
         if isinstance(down_seconds, bool) or not isinstance(down_seconds, int | float) \

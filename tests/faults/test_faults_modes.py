@@ -281,3 +281,23 @@ def test_fault_set_seed_at_construction_is_reproducible() -> None:
         return [len(fs.decide("x").fired) for _ in range(50)]
 
     assert rolls(1) == rolls(1)
+
+
+def test_hresults_by_name_and_a_default_hang_bound(svc: HnsService) -> None:
+    rule = svc.faults.add("HcnCreateLoadBalancer", hresult="HCN_E_PORT_ALREADY_EXISTS")
+    assert rule.hresult == 0x803B0013
+    assert svc.faults.add("x", hresult="0x800700b7").hresult == 0x800700B7
+    assert svc.faults.add("x", "Hang").seconds == 60.0
+    with pytest.raises(errors.InvalidArg):
+        svc.faults.add("x", hresult="NO_SUCH_ERROR")
+    svc.stop_service(hresult="ERROR_SERVICE_NOT_ACTIVE")
+    with pytest.raises(errors.ServiceNotStarted):
+        svc.hns_call("GET", "/networks/")
+
+
+def test_injected_rule_lasts_for_the_with_block(svc: HnsService) -> None:
+    with svc.faults.injected("HcnCreateNetwork", hresult=0x803B0006), \
+            pytest.raises(errors.AdapterNotFound):
+        create_network(svc)
+    create_network(svc)
+    assert svc.faults.list() == []
