@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import signal
 import socket
 import struct
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,3 +202,21 @@ def test_serve_underlay_address_in_use_exits_2() -> None:
                          "--underlay", f"udp:{HOST_PA}:{taken}"], err=err)
     assert code == 2
     assert "cannot bind the underlay" in err.getvalue()
+
+
+def test_vfpctrl_console_script_prints_the_server_text_byte_for_byte(overlay: Any) -> None:
+    server, _, objects = overlay
+    script = shutil.which("vfpctrl")
+    if script is None:
+        pytest.skip("the vfpctrl console script is not installed (pip install -e .)")
+    args = ["/port", objects["local"]["Name"], "/list-layer"]
+    proc = subprocess.run([script, "--url", server.url, *args], capture_output=True,
+                          timeout=60, check=False)
+    expected = httpx.post(f"{server.url}/vfp/vfpctrl", json={"Args": args}, timeout=10).json()
+    assert proc.returncode == expected["ExitCode"] == 0
+    assert proc.stdout == expected["Output"].encode()
+    assert b"\r\r\n" not in proc.stdout
+    # a compiled overlay port carries the real layer names (vfp.md section 3)
+    for layer in (b"ACL_ENDPOINT_LAYER", b"VNET_ENCAP_LAYER", b"VNET_PA_ROUTE_LAYER"):
+        assert b"LAYER : " + layer + b"\r\n" in proc.stdout
+    assert proc.stdout.endswith(b"Command list-layer succeeded!\r\n")
