@@ -7,6 +7,9 @@ Division of labour:
     store.py     SQLite, one transaction per operation.
     state.py     the objects in memory, their indexes, and _apply (SQLite first).
     capture.py   import of real-host captures.
+    faults.py    fault rules (fail, latency, hang, not-applied); calllog.py the call log
+                 and replay.  Here: ``_run_call`` (down check, faults, then the call under
+                 the lock, logged) and the HNS service stop / start / restart.
     service.py   (here) the semantics HNS enforces: names, IPs, MACs, reservations,
                  references, namespaces, attach, profiles; V1 path and V2 function dispatch.
 
