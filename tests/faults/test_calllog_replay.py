@@ -3,6 +3,7 @@ replay of a recording into a fresh emulator."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -249,5 +250,37 @@ def test_truncated_recording_replays_calls_but_not_the_state(svc: HnsService) ->
         report = replay(fresh, doc)
         assert report.ok
         assert not report.state_compared
+    finally:
+        fresh.close()
+
+
+def test_log_order_is_commit_order_under_concurrent_calls(svc: HnsService) -> None:
+    import ipaddress
+    import threading
+
+    net = create_network(svc, prefix="10.0.0.0/20", gateway="10.0.0.1")
+    svc.faults.seed(5)
+    svc.faults.add("HcnCreateEndpoint", "Fail", hresult=0x803B0007, probability=0.2)
+
+    def work() -> None:
+        for _ in range(40):
+            with contextlib.suppress(errors.PortNotFound):
+                create_endpoint(svc, net["ID"])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    created = [c.result for c in svc.calls.calls()
+               if c.function == "HcnCreateEndpoint" and c.hresult == 0]
+    ips = [int(ipaddress.ip_address(r["IpConfigurations"][0]["IpAddress"])) for r in created]
+    assert ips == sorted(ips)
+    assert len(ips) == len(set(ips)) == len(svc.hns_call("GET", "/endpoints/"))
+    fresh = HnsService()
+    try:
+        report = replay(fresh, svc.calls.recording())
+        assert report.ok
+        assert report.state_compared
     finally:
         fresh.close()
