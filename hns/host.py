@@ -97,6 +97,17 @@ class _Net:
     vsids: frozenset[int]
     dr_mac: bytes | None
     gateways: frozenset[int]
+    #: RemoteSubnetRoute policies: (prefix length, network address, DR MAC or None),
+    #: longest prefix first
+    remote_subnets: tuple[tuple[int, int, bytes | None], ...] = ()
+
+    def remote_subnet(self, ip: int) -> tuple[int, int, bytes | None] | None:
+        """The longest RemoteSubnetRoute covering `ip`, or None."""
+        for route in self.remote_subnets:
+            plen, addr, _ = route
+            if ip & ((0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF) == addr:
+                return route
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +163,25 @@ def _net_info(net: Json) -> _Net:
     elif not vsids:
         vsids.add(DEFAULT_VSID)  # the VNI the compiler encapsulates with when none is set
     dr_mac = None
+    routes: list[tuple[int, int, bytes | None]] = []
     for pol in net.get("Policies") or []:
+        settings = pol.get("Settings") or {}
         if pol.get("Type") == "DrMacAddress":
-            dr_mac = _mac((pol.get("Settings") or {}).get("Address"))
+            dr_mac = _mac(settings.get("Address"))
+        elif pol.get("Type") == "RemoteSubnetRoute":
+            try:
+                prefix = ipaddress.ip_network(str(settings.get("DestinationPrefix")),
+                                              strict=False)
+            except ValueError:
+                continue
+            if prefix.version == 4:
+                routes.append((prefix.prefixlen, int(prefix.network_address),
+                               _mac(settings.get("DistributedRouterMacAddress"))))
     return _Net(
         key=str(net["ID"]).upper(), id=str(net["ID"]), name=str(net.get("Name", "")),
         type=net_type, vsids=frozenset(vsids), dr_mac=dr_mac,
         gateways=frozenset(gateways),
+        remote_subnets=tuple(sorted(routes, key=lambda r: -r[0])),
     )
 
 
@@ -701,8 +724,14 @@ class Host:
         if key is not None:
             return self._index.eps[key].mac
         net = self._index.nets.get(net_key)
-        if net is not None and target in net.gateways:
+        if net is None:
+            return None
+        if target in net.gateways:
             return net.dr_mac or _synthetic_mac(f"gateway:{net_key}")
+        # an on-link address behind a RemoteSubnetRoute: the remote distributed router
+        route = net.remote_subnet(target)
+        if route is not None:
+            return route[2] or net.dr_mac or _synthetic_mac(f"gateway:{net_key}")
         return None
 
     def _proxy_arp(self, ep: _Ep, frame: bytes) -> Delivery:

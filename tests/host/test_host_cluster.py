@@ -250,3 +250,31 @@ def test_cluster_non_overlay_network_takes_no_vxlan(cluster: Cluster) -> None:
     cluster.run()
     assert b.drops == {"underlay: no local endpoint for VNI 4096": 1}
     assert b.received(ep_b) == []
+
+
+def test_cluster_on_link_address_behind_remote_subnet_route_is_answered_by_arp(
+        cluster: Cluster) -> None:
+    """Calico-style: one /16 on every host, each host's block reached by a RemoteSubnetRoute;
+    a container ARPs for a remote pod directly and the vSwitch answers with the DR MAC of
+    the route that covers it."""
+    a = cluster.add_host("a", PA_A)
+    b = cluster.add_host("b", PA_B)
+    dr = {"a": "00-15-5D-AA-00-0A", "b": "00-15-5D-AA-00-0B"}
+    nets = {}
+    for name, host, block, pa_other, other in (("a", a, "10.244.2.0/24", PA_B, "b"),
+                                               ("b", b, "10.244.1.0/24", PA_A, "a")):
+        nets[name] = overlay(host.service, "10.244.0.0/16", dr_mac=dr[name])
+        host.service.hcn_call("HcnModifyNetwork", nets[name], json.dumps({
+            "ResourceType": "Policy", "RequestType": "Add",
+            "Settings": {"Policies": [{"Type": "RemoteSubnetRoute", "Settings": {
+                "DestinationPrefix": block, "IsolationId": 4096, "ProviderAddress": pa_other,
+                "DistributedRouterMacAddress": dr[other]}}]}}))
+    ep_a = local_endpoint(a.service, nets["a"], "10.244.1.5")
+    ep_b = local_endpoint(b.service, nets["b"], "10.244.2.5")
+    assert a.guest(ep_a).mask == 0xFFFF0000  # on-link for the whole /16
+    assert cluster.ping(a, ep_a, "10.244.2.5"), cluster.drops()
+    learned = a.guest(ep_a).arp_cache[vxlan.ipv4_from_text("10.244.2.5")]
+    assert learned == vxlan.mac_from_text(dr["b"])
+    assert cluster.ping(b, ep_b, "10.244.1.5"), cluster.drops()
+    (unrouted,) = a.guest(ep_a).ping("10.244.9.9")
+    assert a.send(ep_a, unrouted).reason == "ARP for an address no endpoint owns"
