@@ -85,9 +85,8 @@ def profile_of(request: pytest.FixtureRequest) -> str | None:
         return None
     name = marker.args[0] if marker.args else marker.kwargs.get("name")
     if name not in PROFILES:
-        raise pytest.UsageError(
-            f"@pytest.mark.{MARKER}({name!r}): unknown profile; known: "
-            f"{', '.join(sorted(PROFILES))}")
+        pytest.fail(f"unknown profile {name!r} in @pytest.mark.{MARKER}; known: "
+                    f"{', '.join(sorted(PROFILES))}", pytrace=False)
     return str(name)
 
 

@@ -39,6 +39,7 @@ __all__ = ["EmulatorServer", "ServerStartError", "free_port"]
 
 START_TIMEOUT: Final[float] = 30.0
 _ATTEMPTS: Final[int] = 3
+_READY: Final[str] = "Uvicorn running on"
 _LIVE: weakref.WeakSet[EmulatorServer] = weakref.WeakSet()
 
 
@@ -144,8 +145,12 @@ class EmulatorServer:
         raise last
 
     def _spawn(self, timeout: float) -> None:
+        # Log level info: uvicorn then says "Uvicorn running on ..." once *it* holds the
+        # port, so a server some other process started on the same port in the meantime
+        # is never mistaken for ours (access logging stays off in the CLI).
         cmd = [sys.executable, "-m", "api.cli", "serve", "--host", self.host,
-               "--port", str(self.port), "--state", self.state, *self.extra_args]
+               "--port", str(self.port), "--state", self.state, "--log-level", "info",
+               *self.extra_args]
         if self.profile:
             cmd += ["--profile", self.profile]
         env = {**os.environ, **self.env}
@@ -161,6 +166,9 @@ class EmulatorServer:
             if self._proc.poll() is not None:
                 raise ServerStartError(
                     f"hns-emulator serve exited with {self._proc.returncode}: {self.log()}")
+            if _READY not in self.log(tail=False):
+                time.sleep(0.05)
+                continue
             try:
                 answer = httpx.get(self.url + "/_emulator/health", headers=self.headers,
                                    timeout=1.0)
@@ -172,13 +180,16 @@ class EmulatorServer:
         self._kill()
         raise ServerStartError(f"hns-emulator serve did not answer in {timeout} s: {self.log()}")
 
-    def log(self) -> str:
-        """What the child wrote to stdout/stderr so far (for failure messages)."""
+    def log(self, *, tail: bool = True) -> str:
+        """What the child wrote to stdout/stderr so far (the last 4,000 characters when
+        ``tail``; for failure messages)."""
         if self._log is None or self._log.closed:
             return ""
         self._log.seek(0)
         data: bytes = self._log.read()
-        return data.decode("utf-8", "replace")[-4000:]
+        self._log.seek(0, os.SEEK_END)
+        text = data.decode("utf-8", "replace")
+        return text[-4000:] if tail else text
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None

@@ -1,0 +1,219 @@
+"""The pytest plugin, driven through pytester: each test writes a user's test file, runs
+pytest on it (the plugin comes in through its installed pytest11 entry point, as for a
+user) and checks the outcome."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from pathlib import Path
+
+import pytest
+
+from hns.testing.server import EmulatorServer
+
+pytest_plugins = ["pytester"]
+
+NETWORK = {
+    "Name": "fresh",
+    "Type": "NAT",
+    "Subnets": [{"AddressPrefix": "172.20.0.0/24", "GatewayAddress": "172.20.0.1"}],
+}
+
+
+def test_plugin_entry_point_is_installed() -> None:
+    points = importlib.metadata.entry_points(group="pytest11")
+    assert [p.value for p in points if p.name == "hns"] == ["hns.testing.plugin"]
+
+
+def test_plugin_marker_and_options_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["*hns_profile(name): host profile*"])
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--hns-url=URL*", "*--hns-token=TOKEN*"])
+
+
+def test_plugin_server_fresh_per_test_same_process(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import json
+        from hns.errors import NetworkAlreadyExists
+        import pytest
+
+        NETWORK = {NETWORK!r}
+        URLS = []
+
+        @pytest.mark.parametrize("run", range(3))
+        def test_create_same_name(hns_client, hns_server, run):
+            URLS.append((hns_server.url, hns_server.pid))
+            hns_client.create_network(NETWORK)
+            with pytest.raises(NetworkAlreadyExists):
+                hns_client.create_network(NETWORK)
+            assert len(hns_client.list_networks()) == 1
+
+        def test_one_server_for_the_session():
+            assert len(set(URLS)) == 1
+            assert URLS[0][1] is not None
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+
+
+def test_plugin_host_fresh_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import json
+        import pytest
+
+        NETWORK = {NETWORK!r}
+        SEEN = []
+
+        def service_of(host):
+            return getattr(host, "service", host)
+
+        @pytest.mark.parametrize("run", range(2))
+        def test_host_is_empty_then_holds_one(hns_host, run):
+            svc = service_of(hns_host)
+            SEEN.append(id(hns_host))
+            assert svc.hns_call("GET", "/networks/") == []
+            svc.hns_call("POST", "/networks/", json.dumps(NETWORK))
+            assert len(svc.hns_call("GET", "/networks/")) == 1
+
+        def test_two_hosts_were_made():
+            assert len(SEEN) == 2
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_plugin_profile_marker_applies_and_reverts(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.hns_profile("ws2019")
+        def test_server_ws2019(hns_client):
+            assert hns_client.globals_version() == {"Major": 9, "Minor": 5}
+
+        def test_server_default_after(hns_client):
+            assert hns_client.globals_version() == {"Major": 15, "Minor": 4}
+
+        @pytest.mark.hns_profile("ws2022")
+        def test_host_ws2022(hns_host):
+            svc = getattr(hns_host, "service", hns_host)
+            assert svc.globals_version() == {"Major": 13, "Minor": 3}
+
+        def test_host_default(hns_host):
+            svc = getattr(hns_host, "service", hns_host)
+            assert svc.profile == "ws2025"
+
+        @pytest.mark.hns_profile("ws2019")
+        class TestClassLevel:
+            def test_class_mark_reaches_server(self, hns_server):
+                assert hns_server.get_profile() == "ws2019"
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
+
+
+def test_plugin_unknown_profile_is_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.hns_profile("ws1803")
+        def test_x(hns_host):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unknown profile*ws1803*"])
+
+
+def test_plugin_xdist_gives_each_worker_its_server(pytester: pytest.Pytester) -> None:
+    out = pytester.path / "seen"
+    out.mkdir()
+    pytester.makepyfile(
+        f"""
+        import json, os
+        from pathlib import Path
+        import pytest
+
+        NETWORK = {NETWORK!r}
+
+        @pytest.mark.parametrize("run", range(6))
+        def test_worker(hns_client, hns_server, run):
+            hns_client.create_network(NETWORK)
+            assert len(hns_client.list_networks()) == 1
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "none")
+            Path({str(out)!r}, f"{{worker}}-{{run}}").write_text(
+                json.dumps([worker, hns_server.url, hns_server.pid]))
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    seen = [json.loads(p.read_text()) for p in Path(out).iterdir()]
+    by_worker: dict[str, set[tuple[str, int]]] = {}
+    for worker, url, pid in seen:
+        by_worker.setdefault(worker, set()).add((url, pid))
+    assert set(by_worker) == {"gw0", "gw1"}
+    assert all(len(servers) == 1 for servers in by_worker.values())
+    assert by_worker["gw0"] != by_worker["gw1"]
+
+
+def test_plugin_hns_url_uses_the_given_server(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    with EmulatorServer(state=tmp_path / "outer.sqlite", token="s3cret") as outer:
+        pytester.makepyfile(
+            f"""
+            import pytest
+
+            NETWORK = {NETWORK!r}
+
+            def test_points_at_outer(hns_server, hns_client):
+                assert hns_server.url == {outer.url!r}
+                assert hns_server.pid is None
+                hns_client.create_network(NETWORK)
+
+            def test_reset_between_tests(hns_client):
+                assert hns_client.list_networks() == []
+                hns_client.create_network(NETWORK)
+
+            @pytest.mark.hns_profile("ws2019")
+            def test_profile_on_outer(hns_client):
+                assert hns_client.globals_version()["Major"] == 9
+            """
+        )
+        result = pytester.runpytest(
+            "-p", "no:cacheprovider", f"--hns-url={outer.url}", "--hns-token=s3cret"
+        )
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines([f"hns-emulator: tests run against {outer.url}"])
+        # The session leaves the outer server empty and on the profile it found.
+        assert outer.dump()["Objects"]["network"] == []
+        assert outer.get_profile() == "ws2025"
+
+
+def test_plugin_server_restart_keeps_state(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        NETWORK = {NETWORK!r}
+
+        def test_restart(hns_server, hns_client):
+            created = hns_client.create_network(NETWORK)
+            old_pid = hns_server.pid
+            hns_server.restart()
+            assert hns_server.pid != old_pid
+            assert hns_client.get_network(created["ID"])["Name"] == "fresh"
+
+        def test_after_restart_still_fresh(hns_client):
+            assert hns_client.list_networks() == []
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
