@@ -221,6 +221,9 @@ class Compiler:
             return
         touched: set[str] = set()      # local endpoints whose port may need (re)creation
         full: set[str] = set()         # ports to recompute from every source
+        if self.view.host_ip != self.service.host_ip:  # NodePort VIPs, SNAT, default PA
+            self.view.host_ip = self.service.host_ip
+            full |= set(self._ports)
         sources: set[Source] = set()   # sources to recompute on their holders + scope
         for ch in changes:
             self.view.apply(ch)

@@ -6,6 +6,7 @@ L2Tunnel and Transparent get no encap; SDN routes."""
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 from compiler_helpers import IPPROTO_ICMP, Rig, decode, frame, mac_text
@@ -167,3 +168,17 @@ def test_sdn_route_without_encap_bypasses_remote_subnet_route() -> None:
     assert ip(decode(direct).ip.dst) == "10.244.2.200"  # type: ignore[union-attr]
     encap = vfp.process(port, frame("10.244.1.5", "10.244.2.20"), vfp.OUT).output or b""
     assert ip(decode(encap).ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
+
+
+def test_remote_subnet_route_added_by_modify_network_reaches_existing_ports() -> None:
+    rig = Rig()
+    net = overlay(rig)
+    ep = rig.endpoint(net, "10.244.1.5")
+    body = {"ResourceType": "Policy", "RequestType": "Add", "Settings": {"Policies": [RSR]}}
+    rig.service.hcn_call("HcnModifyNetwork", net, json.dumps(body))
+    out = vfp.process(rig.port(ep), frame("10.244.1.5", "10.244.2.9"), vfp.OUT).output or b""
+    assert ip(decode(out).ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
+    body["RequestType"] = "Remove"
+    rig.service.hcn_call("HcnModifyNetwork", net, json.dumps(body))
+    out = vfp.process(rig.port(ep), frame("10.244.1.5", "10.244.2.9"), vfp.OUT).output or b""
+    assert ip(decode(out).ip.dst) == "10.244.2.9"  # type: ignore[union-attr]
