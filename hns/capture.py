@@ -10,10 +10,12 @@ Accepted (fixtures/real/ and SOURCES.md there):
     * several documents one after the other, each starting on its own line, with any text
       between them: ``hnsdiag list all -d`` (one object per line) and ``-df`` (indented);
     * a microsoft/SDN ``collectlogs.ps1`` bundle, a directory or a zip of one, through
-      :func:`read_capture`: ``network.txt``, ``endpoint.txt`` (a ``Select`` table, then
-      ``ConvertTo-Json``), ``policy.txt`` (``Get-HnsPolicyList | ConvertTo-Json``), or
-      ``hnsdiag.txt`` (``hnsdiag list all -d``) when those are missing; Windows
-      PowerShell's ``>`` writes UTF-16 with a byte-order mark, which is read as such.
+      :func:`read_capture`: ``network.txt``, ``endpoint.txt``, ``namespaces.txt`` (each a
+      ``Select`` table, then ``ConvertTo-Json``; older versions wrote the JSON alone),
+      ``policy.txt`` (``Get-HnsPolicyList`` or, in newer versions, ``Get-HnsLoadBalancer
+      -Version 1|2``, as ``ConvertTo-Json``), or ``hnsdiag.txt`` (``hnsdiag list all -d``)
+      when those are missing; Windows PowerShell's ``>`` writes UTF-16 with a byte-order
+      mark, which is read as such.
 
 Objects keep their ids, and V1 fields the model does not interpret are kept verbatim, so
 reading an imported object back through V1 gives the fields that were captured.  An
@@ -52,7 +54,8 @@ __all__ = [
 
 #: The files of a collectlogs bundle that hold HNS objects, in import order; the fallback
 #: ``hnsdiag.txt`` is read only when none of them is there.
-BUNDLE_FILES: Final[tuple[str, ...]] = ("network.txt", "endpoint.txt", "policy.txt")
+BUNDLE_FILES: Final[tuple[str, ...]] = ("network.txt", "endpoint.txt", "namespaces.txt",
+                                        "policy.txt")
 _BUNDLE_FALLBACK: Final = "hnsdiag.txt"
 #: Largest capture file or bundle member read (bytes).
 MAX_CAPTURE: Final = 256 << 20
@@ -130,13 +133,14 @@ def decode_capture(data: bytes) -> str:
 
 def read_bundle(files: dict[str, str]) -> list[Json]:
     """The HNS objects of a collectlogs bundle given as ``{file name: text}``: networks,
-    endpoints, then policy lists (duplicates by ID kept once)."""
+    endpoints, namespaces, then policy lists / load balancers (an ID seen twice is kept
+    once)."""
     lower = {os.path.basename(name).lower(): text for name, text in files.items()}
     names = [n for n in BUNDLE_FILES if n in lower] or \
         ([_BUNDLE_FALLBACK] if _BUNDLE_FALLBACK in lower else [])
     if not names:
-        raise InvalidJson(detail="no network.txt, endpoint.txt, policy.txt or hnsdiag.txt "
-                                 "in the bundle")
+        raise InvalidJson(detail="no network.txt, endpoint.txt, namespaces.txt, policy.txt "
+                                 "or hnsdiag.txt in the bundle")
     objects: list[Json] = []
     seen: set[str] = set()
     for name in names:

@@ -220,3 +220,31 @@ def test_bundle_import_over_http_through_the_client(tmp_path: Path) -> None:
         check_bundle_loaded(svc, nat)
     finally:
         svc.close()
+
+
+def test_collectlogs_v2_bundle_with_namespaces_and_load_balancers(
+        source: HnsService, svc: HnsService, tmp_path: Path) -> None:
+    """The newer collectlogs.ps1 (hns.v2.psm1, ``-Version 2``): V2 objects, namespaces.txt,
+    and ``Get-HnsLoadBalancer`` in policy.txt; older bundles had bare JSON files."""
+    made = populate(source)
+    folder = tmp_path / "v2"
+    folder.mkdir()
+
+    def query_all(kind: str) -> list[Any]:
+        return [source.hcn_call(f"HcnQuery{kind}Properties", i, None)
+                for i in source.hcn_call(f"HcnEnumerate{kind}s", None, None)]
+
+    files = {"network.txt": _table(["Name", "Type", "Id"], ["cbr0", "L2Bridge", "x"]),
+             "endpoint.txt": "", "namespaces.txt": _table(["ID"], [made["ns"]["ID"]]),
+             "policy.txt": ""}
+    for name, kind in (("network.txt", "Network"), ("endpoint.txt", "Endpoint"),
+                       ("namespaces.txt", "Namespace"), ("policy.txt", "LoadBalancer")):
+        text = files[name] + _convertto_json(query_all(kind))
+        (folder / name).write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    svc.import_capture(read_capture(folder))
+    for kind in ("Network", "Endpoint", "LoadBalancer"):
+        assert sorted(svc.hcn_call(f"HcnEnumerate{kind}s", None, None)) == \
+            sorted(source.hcn_call(f"HcnEnumerate{kind}s", None, None))
+    assert svc.hcn_call("HcnEnumerateNamespaces", None, None) == [made["ns"]["ID"]]
+    assert svc.hcn_call("HcnQueryLoadBalancerProperties", made["lb"]["ID"], None) == \
+        source.hcn_call("HcnQueryLoadBalancerProperties", made["lb"]["ID"], None)
