@@ -80,6 +80,7 @@ from hns.compiler.view import (
 from hns.service import HnsService
 from hns.state import ObjectChange
 from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
+from vfp.errors import InvalidRule, VfpError
 
 Json = dict[str, Any]
 
@@ -117,6 +118,8 @@ class Compiler:
         self.view = View(service.host_ip)
         #: Per port id: how many times a change to its policy was applied (for tests).
         self.recompiles: Counter[str] = Counter()
+        #: The last items vfp would refuse (left out of the port), newest last.
+        self.errors: list[str] = []
         self._ports: dict[str, _PortState] = {}
         self._by_port_id: dict[str, str] = {}
         self._holders: dict[Source, set[str]] = defaultdict(set)
@@ -409,7 +412,8 @@ class Compiler:
             removed: list[Item] = []
             added: list[Item] = []
             for source in sources:
-                new = {item.key: item for item in R.contribute(source, target, self.view)}
+                new = {item.key: item for item in R.contribute(source, target, self.view)
+                       if self._valid(st, source, item)}
                 old = st.contrib.get(source, {})
                 if new == old:
                     continue
@@ -424,6 +428,27 @@ class Compiler:
             if removed or added:
                 self._apply(st, removed, added)
                 self.recompiles[st.port.id] += 1
+
+    def _valid(self, st: _PortState, source: Source, item: Item) -> bool:
+        """Whether vfp will take the item; a refused one is left out and recorded in
+        `errors` (a listener must not fail an HNS operation that already committed)."""
+        try:
+            if isinstance(item, R.RuleSpec):
+                ldef = L.LAYER_BY_ID[item.layer]
+                group = next(g for g in ldef.groups if g.id == item.group)
+                item.build().validate(group.version)
+            elif isinstance(item, R.PoolSpec):
+                for _, lo, hi in item.ranges:
+                    if not 0 <= lo <= hi <= 65535:
+                        raise InvalidRule("NAT range", f"{lo}-{hi}")
+            elif isinstance(item, R.MappingSpec) and not (
+                    0 <= item.vni < 1 << 24 and 0 <= item.mac < 1 << 48):
+                raise InvalidRule("mapping", f"VNI {item.vni} / MAC {item.mac}")
+        except (VfpError, StopIteration, KeyError) as exc:
+            self.errors.append(f"{st.port.id} {source[0]} {source[1]}: {item.key}: {exc}")
+            del self.errors[:-100]
+            return False
+        return True
 
     def _apply(self, st: _PortState, removed: list[Item], added: list[Item]) -> None:
         port = st.port

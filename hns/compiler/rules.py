@@ -66,6 +66,8 @@ _PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
 #: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
 SNAT_BLOCK = 256
 SNAT_FIRST_PORT = 1024
+#: Blocks that fit below 65536; endpoints beyond that share blocks (round robin).
+SNAT_BLOCKS = (65536 - SNAT_FIRST_PORT) // SNAT_BLOCK
 
 
 _ANY = Conditions()
@@ -324,7 +326,7 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
                 items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"ALLOW_NAT_EXCEPTION_{tag}_{prefix}",
                                       L.PRI_NAT_EXCEPTION, Allow(), Conditions(dst_ips=got)))
         dests = _ranges4(list(s.get("Destinations") or []))
-        first = SNAT_FIRST_PORT + t.snat_block * SNAT_BLOCK
+        first = SNAT_FIRST_PORT + (t.snat_block % SNAT_BLOCKS) * SNAT_BLOCK
         for proto, pname in _PROTO_NAME.items():
             pool = f"SLB_NATPOOL_IPV4_{pname}_{tag}"
             items.append(PoolSpec(pool, proto, ((vip, first, first + SNAT_BLOCK - 1),)))

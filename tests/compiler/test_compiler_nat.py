@@ -104,3 +104,15 @@ def test_port_mapping_publishes_container_port_on_host_ip() -> None:
     g = decode(reply.output or b"")
     assert ip(g.ip.src) == HOST_IP
     assert g.l4.sport == 8080
+
+
+def test_snat_port_blocks_stay_within_port_range_for_many_endpoints() -> None:
+    rig = Rig()
+    net = rig.network(prefix="10.0.0.0/16", gateway="10.0.0.1")
+    eps = [rig.endpoint(net, f"10.0.{1 + i // 250}.{1 + i % 250}", policies=[onat([])])
+           for i in range(260)]
+    last = rig.port(eps[-1]).nat_pools
+    assert len(last) == 3
+    for pool in last.values():
+        assert all(0 < r.port_start <= r.port_end <= 65535 for r in pool.ranges)
+    assert rig.compiler.errors == []
