@@ -277,6 +277,28 @@ def import_objects(service: HnsService, value: Any) -> list[str]:
     return [ids[n] for n in range(len(items))]
 
 
+def _restore_members(service: HnsService, ns_id: str, obj: Json) -> None:
+    """Put a captured namespace's endpoints (those in the capture, local, in no other
+    namespace) and containers back in it (V1 ``ResourceList``, V2 ``Resources``)."""
+    members = obj.get("ResourceList", obj.get("Resources"))
+    if not isinstance(members, list):
+        return
+    for member in members:
+        if not isinstance(member, dict) or not isinstance(member.get("Data"), dict):
+            continue
+        rtype, data = member.get("Type"), member["Data"]
+        rid = data.get("Id", data.get("ID"))
+        if rtype not in ("Endpoint", "Container") or not isinstance(rid, str) or not rid:
+            continue
+        if rtype == "Endpoint":
+            ep = service._objs["endpoint"].get(rid.strip("{}").upper())
+            if ep is None or ep.get("Flags", 0) & model.EP_REMOTE \
+                    or ep.get("HostComputeNamespace"):
+                continue
+        ns = service._objs["namespace"][ns_id.upper()]
+        service._namespace_resource(ns, rtype, rid.strip("{}"), add=True)
+
+
 def _import_one(service: HnsService, obj: Json) -> str:
     kind = classify(obj)
     if kind == "network":
@@ -290,12 +312,17 @@ def _import_one(service: HnsService, obj: Json) -> str:
             name = obj.get("VirtualNetworkName") or f"imported-{net_id[:8]}"
             stub: Json = {"ID": net_id, "Name": name, "Type": obj.get("Type") or "NAT"}
             service._create_network(stub, v1=True, imported=True)
-        return str(service._create_endpoint(obj, v1=v1)["ID"])
+        # Namespace membership is read only on create; the namespace's own import puts the
+        # endpoint back in it (its Resources / ResourceList name it).
+        body = {k: v for k, v in obj.items() if k != "HostComputeNamespace"}
+        return str(service._create_endpoint(body, v1=v1)["ID"])
     if kind == "namespace":
         v1 = "ResourceList" in obj or "IsDefault" in obj
-        return str(service._create_namespace({k: v for k, v in obj.items()
-                                              if k in ("ID", "IsDefault", "Type",
-                                                       "NamespaceId")}, v1=v1)["ID"])
+        ns = service._create_namespace({k: v for k, v in obj.items()
+                                        if k in ("ID", "IsDefault", "Type", "NamespaceId")},
+                                       v1=v1)
+        _restore_members(service, str(ns["ID"]), obj)
+        return str(ns["ID"])
     if kind == "policylist":
         parsed_kind, parsed = model.parse_policy_list(obj, service._profile)
         if parsed_kind == "lb":

@@ -41,6 +41,9 @@ def populate(svc: HnsService) -> dict[str, Any]:
     lb = svc.hcn_call("HcnCreateLoadBalancer", None, lb_settings([ep1["ID"], ep2["ID"]]))
     ns = svc.hcn_call("HcnCreateNamespace", None, json.dumps({"SchemaVersion": {
         "Major": 2, "Minor": 0}}))
+    svc.hcn_call("HcnModifyNamespace", ns["ID"], json.dumps({
+        "ResourceType": "Endpoint", "RequestType": "Add",
+        "Settings": {"EndpointId": ep1["ID"]}}))
     return {"nat": nat, "net": net, "eps": [ep1, ep2], "lb": lb, "ns": ns}
 
 
@@ -79,6 +82,10 @@ def test_hnsdiag_list_all_detailed_output_imports_every_object(
     assert lb["FrontendVIPs"] == ["10.96.0.10"]
     assert len(lb["HostComputeEndpoints"]) == 2
     assert svc.hcn_call("HcnEnumerateNamespaces", None, None) == [made["ns"]["ID"]]
+    assert svc.hcn_call("HcnQueryNamespaceProperties", made["ns"]["ID"], None) == \
+        source.hcn_call("HcnQueryNamespaceProperties", made["ns"]["ID"], None)
+    ep = svc.hcn_call("HcnQueryEndpointProperties", made["eps"][0]["ID"], None)
+    assert ep["HostComputeNamespace"] == made["ns"]["ID"]
 
 
 def test_truncated_hnsdiag_df_sample_is_refused_and_changes_nothing(svc: HnsService) -> None:
@@ -183,15 +190,15 @@ def test_decode_capture_encodings() -> None:
     assert decode_capture("caf\u00e9".encode("latin-1")) == "caf\u00e9"
 
 
-def test_v2_convertto_json_of_networks_endpoints_load_balancers_round_trips(
+def test_v2_convertto_json_of_every_kind_round_trips(
         source: HnsService, svc: HnsService) -> None:
     made = populate(source)
     objects = []
-    for kind in ("Networks", "Endpoints", "LoadBalancers"):
+    for kind in ("Networks", "Endpoints", "LoadBalancers", "Namespaces"):
         for ident in source.hcn_call(f"HcnEnumerate{kind}", None, None):
             objects.append(source.hcn_call(f"HcnQuery{kind[:-1]}Properties", ident, None))
     svc.import_capture(json.dumps(objects, indent=4))
-    for kind in ("Network", "Endpoint", "LoadBalancer"):
+    for kind in ("Network", "Endpoint", "LoadBalancer", "Namespace"):
         for ident in source.hcn_call(f"HcnEnumerate{kind}s", None, None):
             assert svc.hcn_call(f"HcnQuery{kind}Properties", ident, None) == \
                 source.hcn_call(f"HcnQuery{kind}Properties", ident, None)
@@ -246,5 +253,7 @@ def test_collectlogs_v2_bundle_with_namespaces_and_load_balancers(
         assert sorted(svc.hcn_call(f"HcnEnumerate{kind}s", None, None)) == \
             sorted(source.hcn_call(f"HcnEnumerate{kind}s", None, None))
     assert svc.hcn_call("HcnEnumerateNamespaces", None, None) == [made["ns"]["ID"]]
+    assert svc.hcn_call("HcnQueryNamespaceProperties", made["ns"]["ID"], None) == \
+        source.hcn_call("HcnQueryNamespaceProperties", made["ns"]["ID"], None)
     assert svc.hcn_call("HcnQueryLoadBalancerProperties", made["lb"]["ID"], None) == \
         source.hcn_call("HcnQueryLoadBalancerProperties", made["lb"]["ID"], None)
