@@ -2,8 +2,7 @@
 
 Fixtures:
     hns_host     function  an in-process emulated host, fresh per test: ``hns.host.Host``
-                           (``.service`` is its HnsService); a bare ``HnsService`` when the
-                           installed version has no ``hns.host``.
+                           (``.service`` its HnsService, ``.switch`` its VFP switch).
     hns_server   session   a live ``hns-emulator serve`` child process on a free loopback
                            port (``.url``, ``.token``, ``.reset()``, ``.restart()``,
                            ``.reboot()``), its state in a per-session SQLite file; emptied
@@ -21,9 +20,10 @@ Options:
     --hns-url URL     run against that server instead of starting one
     --hns-token T     bearer token for it (default: $HNS_EMULATOR_TOKEN when --hns-url)
 
-Fault injection is what the backend and the client ship: ``hns_host.service.inject_fault``
-(and the faults API once it lands), ``hns_client`` methods for ``/_emulator/faults``.
-Resetting the server between tests clears pending faults too.
+Fault injection is what the backend and the client ship, not a second copy:
+``hns_host.service.faults.add(target, mode, ...)`` / ``.injected(...)`` in process, and
+``hns_client.add_fault(...)``, ``restart_service(...)``, ``calls()`` over HTTP.  The reset
+before each test clears fault rules, the call log and a stopped service too.
 
 Layering: this module sits under ``hns/`` (house layout) but hands out the HTTP client,
 which lives in ``api/``.  It loads ``api.client`` by name at fixture time instead of
@@ -33,15 +33,18 @@ importing it, so the ``api -> hns`` import contract stays true for the emulator 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from hns.profiles import DEFAULT_PROFILE, PROFILES
 from hns.testing.server import EmulatorServer
+
+if TYPE_CHECKING:  # imported lazily: a test session that uses none of them pays nothing
+    from hns.cluster import Cluster
+    from hns.host import Host
 
 __all__ = [
     "hns_client",
@@ -90,21 +93,11 @@ def profile_of(request: pytest.FixtureRequest) -> str | None:
     return str(name)
 
 
-def _optional(module: str) -> Any:
-    """A module of this package that may not exist in this version (None if missing)."""
-    if importlib.util.find_spec(module) is None:
-        return None
-    return importlib.import_module(module)
+def new_host(profile: str = DEFAULT_PROFILE, **kwargs: Any) -> Host:
+    """A fresh in-process emulated host (``hns.host.Host``; keywords go to it)."""
+    from hns.host import Host
 
-
-def new_host(profile: str = DEFAULT_PROFILE, **kwargs: Any) -> Any:
-    """A fresh in-process host: ``hns.host.Host`` when present, else ``HnsService``."""
-    host_mod = _optional("hns.host")
-    if host_mod is not None:
-        return host_mod.Host(profile=profile, **kwargs)
-    from hns.service import HnsService
-
-    return HnsService(profile=profile, **kwargs)
+    return Host(profile=profile, **kwargs)
 
 
 def client_class() -> Any:
@@ -113,7 +106,7 @@ def client_class() -> Any:
 
 
 @pytest.fixture
-def hns_host(request: pytest.FixtureRequest) -> Iterator[Any]:
+def hns_host(request: pytest.FixtureRequest) -> Iterator[Host]:
     """A fresh in-process emulated host (``hns.host.Host``), closed after the test."""
     host = new_host(profile_of(request) or DEFAULT_PROFILE)
     try:
@@ -171,33 +164,15 @@ def hns_client(hns_server: EmulatorServer) -> Iterator[Any]:
 
 
 @pytest.fixture
-def hns_cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
+def hns_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """``hns.cluster.Cluster`` with hosts ``host1`` (10.0.0.1) and ``host2`` (10.0.0.2)."""
-    cluster_mod = _optional("hns.cluster")
-    if cluster_mod is None:
-        pytest.skip("this version of hns-emulator has no hns.cluster")
+    from hns.cluster import Cluster
+
     profile = profile_of(request) or DEFAULT_PROFILE
-    cluster = cluster_mod.Cluster()
+    cluster = Cluster()
     try:
         for name, pa in CLUSTER_HOSTS:
-            _add_host(cluster, name, pa, profile)
+            cluster.add_host(name, pa, profile=profile)
         yield cluster
     finally:
-        close = getattr(cluster, "close", None)
-        if close is not None:
-            close()
-        else:
-            for host in list(getattr(cluster, "hosts", {}).values()
-                             if isinstance(getattr(cluster, "hosts", None), dict)
-                             else getattr(cluster, "hosts", [])):
-                host.close()
-
-
-def _add_host(cluster: Any, name: str, pa: str, profile: str) -> Any:
-    try:
-        return cluster.add_host(name, pa, profile=profile)
-    except TypeError:
-        host = cluster.add_host(name, pa)
-        service = getattr(host, "service", host)
-        service.set_profile(profile)
-        return host
+        cluster.close()

@@ -69,12 +69,9 @@ def test_plugin_host_fresh_per_test(pytester: pytest.Pytester) -> None:
         NETWORK = {NETWORK!r}
         SEEN = []
 
-        def service_of(host):
-            return getattr(host, "service", host)
-
         @pytest.mark.parametrize("run", range(2))
         def test_host_is_empty_then_holds_one(hns_host, run):
-            svc = service_of(hns_host)
+            svc = hns_host.service
             SEEN.append(id(hns_host))
             assert svc.hns_call("GET", "/networks/") == []
             svc.hns_call("POST", "/networks/", json.dumps(NETWORK))
@@ -102,11 +99,11 @@ def test_plugin_profile_marker_applies_and_reverts(pytester: pytest.Pytester) ->
 
         @pytest.mark.hns_profile("ws2022")
         def test_host_ws2022(hns_host):
-            svc = getattr(hns_host, "service", hns_host)
+            svc = hns_host.service
             assert svc.globals_version() == {"Major": 13, "Minor": 3}
 
         def test_host_default(hns_host):
-            svc = getattr(hns_host, "service", hns_host)
+            svc = hns_host.service
             assert svc.profile == "ws2025"
 
         @pytest.mark.hns_profile("ws2019")
@@ -217,3 +214,81 @@ def test_plugin_server_restart_keeps_state(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_plugin_cluster_has_two_hosts_that_ping(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import json
+        import pytest
+
+        def overlay(host, prefix):
+            base = prefix.rsplit(".", 1)[0]
+            return host.service.hcn_call("HcnCreateNetwork", None, json.dumps({
+                "Name": "vxlan0", "Type": "Overlay",
+                "Ipams": [{"Type": "Static", "Subnets": [{
+                    "IpAddressPrefix": prefix,
+                    "Routes": [{"NextHop": base + ".1", "DestinationPrefix": "0.0.0.0/0"}],
+                    "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}],
+            }))["ID"]
+
+        def endpoint(host, net, ip, *, remote_pa=None, mac=None):
+            body = {"HostComputeNetwork": net, "IpConfigurations": [{"IpAddress": ip}]}
+            if remote_pa:
+                body.update(Flags=1, MacAddress=mac, Policies=[
+                    {"Type": "ProviderAddress", "Settings": {"ProviderAddress": remote_pa}}])
+            return host.service.hcn_call("HcnCreateEndpoint", None, json.dumps(body))
+
+        @pytest.mark.hns_profile("ws2022")
+        def test_ping_across(hns_cluster):
+            h1, h2 = hns_cluster.hosts["host1"], hns_cluster.hosts["host2"]
+            assert (h1.service.host_ip, h2.service.host_ip) == ("10.0.0.1", "10.0.0.2")
+            assert h1.service.profile == h2.service.profile == "ws2022"
+            n1, n2 = overlay(h1, "10.0.1.0/24"), overlay(h2, "10.0.1.0/24")
+            e1 = endpoint(h1, n1, "10.0.1.2")
+            e2 = endpoint(h2, n2, "10.0.1.3")
+            endpoint(h1, n1, "10.0.1.3", remote_pa="10.0.0.2", mac=e2["MacAddress"])
+            endpoint(h2, n2, "10.0.1.2", remote_pa="10.0.0.1", mac=e1["MacAddress"])
+            assert hns_cluster.ping("host1", e1["ID"], "10.0.1.3")
+            assert len(hns_cluster.capture()) >= 2
+
+        def test_next_cluster_is_fresh(hns_cluster):
+            assert all(h.service.dump()["Objects"]["network"] == []
+                       for h in hns_cluster.hosts.values())
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_plugin_faults_through_client_and_host_then_cleared(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        import json
+        import pytest
+        from hns.errors import HnsError
+
+        NETWORK = {NETWORK!r}
+
+        def test_client_fault(hns_client):
+            hns_client.add_fault("HcnCreateNetwork", hresult=0x803B0020, times=1)
+            with pytest.raises(HnsError) as info:
+                hns_client.hcn_create_network(NETWORK)
+            assert info.value.hresult == 0x803B0020
+            hns_client.add_fault("HcnDeleteNetwork", hresult=0x803B0020)
+
+        def test_fault_gone_after_reset(hns_client):
+            assert hns_client.list_faults() == []
+            net = hns_client.hcn_create_network(NETWORK)
+            hns_client.hcn_delete_network(net["ID"])
+
+        def test_host_fault(hns_host):
+            with hns_host.service.faults.injected("HcnCreateNetwork", hresult=0x80070426):
+                with pytest.raises(HnsError) as info:
+                    hns_host.service.hcn_call("HcnCreateNetwork", None, json.dumps(NETWORK))
+            assert info.value.hresult == 0x80070426
+            hns_host.service.hcn_call("HcnCreateNetwork", None, json.dumps(NETWORK))
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
