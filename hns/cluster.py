@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ __all__ = ["Cluster"]
 class _Recorder(vxlan.PcapWriter):
     """A pcap writer that also keeps the frames (and copies them to a file if asked)."""
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, limit: int | None) -> None:
         super().__init__(io.BytesIO())
-        self.frames: list[bytes] = []
+        self.frames: deque[bytes] = deque(maxlen=limit)
         self._lock = threading.Lock()
         self._copy = vxlan.PcapWriter(path) if path is not None else None
 
@@ -48,8 +49,11 @@ class Cluster:
     no frame moves; `ping` sends one ICMP echo from a container and runs the cluster.
     """
 
-    def __init__(self, *, pcap: str | Path | None = None) -> None:
-        self._recorder = _Recorder(pcap)
+    def __init__(self, *, pcap: str | Path | None = None,
+                 capture_limit: int | None = None) -> None:
+        """`pcap`: also write every underlay frame to this file. `capture_limit`: keep only
+        the newest frames for `capture()` (None: all of them; the file gets all)."""
+        self._recorder = _Recorder(pcap, capture_limit)
         self.network = vxlan.MemoryNetwork(capture=self._recorder)
         self.hosts: dict[str, Host] = {}
 

@@ -219,6 +219,8 @@ def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
         b.start()
         assert a.ping(ep_a, "10.0.1.3", timeout=5.0), (a.counters(), b.counters())
         assert b.ping(ep_b, "10.0.1.2", timeout=5.0), (a.counters(), b.counters())
+        a.stop()  # the reply can arrive before its sender's thread counted it: join first
+        b.stop()
         assert a.sent_to_underlay == 2, a.counters()  # a's request, a's reply
         assert b.sent_to_underlay == 2, b.counters()
     finally:
