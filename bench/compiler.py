@@ -15,6 +15,8 @@ Prints progress lines, then ONE JSON object on its last line with:
                                    frames of one flow (unified-flow fast path on both ports)
                                    / first frames of new flows (slow path on both ports)
   cross_host_fast_pps, cross_host_first_pps   the rates behind that ratio
+  ports_only_fast_vs_first_packet  the same two compiled ports without the hosts' vSwitch:
+                                   vfp.process(A, OUT) then vfp.process(B, IN) per frame
 Compiler time is the time the compiler's change listener runs for the operation. `--quick`
 keeps every size and cuts repetitions.
 """
@@ -206,10 +208,39 @@ def cross_host(n: int) -> tuple[float, float]:
                 a.send(ep_a, same)
             cluster.run()
         fast = time.perf_counter() - t0
-        b_port = b.port_of(ep_b)
-        assert b_port is not None
         got = len(b.received(ep_b)) - before
         assert got == 2 * n or b.capture_limit is not None, got
+        return n / fast, n / first
+
+
+def ports_only(n: int) -> tuple[float, float]:
+    """The same two compiled ports without the hosts: vfp.process(A, OUT) then
+    vfp.process(B, IN) on its output (what the pipelines cost, without the vSwitch)."""
+    with Cluster() as cluster:
+        a, ep_a = overlay_host(cluster, "a", "172.16.0.4", "10.244.1.0/24", "10.244.2.0/24",
+                               "172.16.0.5", "10.244.1.5")
+        b, ep_b = overlay_host(cluster, "b", "172.16.0.5", "10.244.2.0/24", "10.244.1.0/24",
+                               "172.16.0.4", "10.244.2.5")
+        pa, pb = a.port_of(ep_a), b.port_of(ep_b)
+        if pa is None or pb is None:
+            raise SystemExit("the compiler made no port")
+        mac = "0E-2A-0A-F4-01-05"
+        firsts = [udp_frame(mac, "10.244.1.5", "10.244.2.5", 10000 + i) for i in range(n)]
+        same = udp_frame(mac, "10.244.1.5", "10.244.2.5", 9999)
+        process = vfp.process
+        t0 = time.perf_counter()
+        ok = 0
+        for f in firsts:
+            out = process(pa, f, vfp.OUT).output
+            ok += out is not None and process(pb, out, vfp.IN).allowed
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(n):
+            out = process(pa, same, vfp.OUT).output
+            ok += out is not None and process(pb, out, vfp.IN).allowed
+        fast = time.perf_counter() - t0
+        if ok != 2 * n:
+            raise SystemExit(f"only {ok} of {2 * n} frames crossed")
         return n / fast, n / first
 
 
@@ -229,6 +260,9 @@ def main() -> None:
     fast, first = cross_host(2000 if args.quick else 10000)
     print(f"cross-host: fast path {fast:.0f} frames/s, first packets {first:.0f} frames/s",
           flush=True)
+    pfast, pfirst = ports_only(2000 if args.quick else 10000)
+    print(f"the two ports alone: fast path {pfast:.0f} frames/s, first packets "
+          f"{pfirst:.0f} frames/s", flush=True)
     print(json.dumps({
         "lb_add_growth_5000_vs_50": round(c5k / c50, 3),
         "lb_add_growth_5000_vs_50_end_to_end": round(t5k / t50, 3),
@@ -239,6 +273,9 @@ def main() -> None:
         "cross_host_fast_vs_first_packet": round(fast / first, 3),
         "cross_host_fast_pps": round(fast),
         "cross_host_first_pps": round(first),
+        "ports_only_fast_vs_first_packet": round(pfast / pfirst, 3),
+        "ports_only_fast_pps": round(pfast),
+        "ports_only_first_pps": round(pfirst),
     }))
 
 
