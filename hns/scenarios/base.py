@@ -38,6 +38,7 @@ import vxlan
 from hns.cluster import Cluster
 from hns.errors import HnsError
 from hns.host import Host, InjectResult
+from vfp import ctl as vfp_ctl
 
 __all__ = [
     "Failed",
@@ -324,6 +325,22 @@ class Run:
             if mac is not None:
                 return mac
         raise Failed(f"no ARP answer for {' or '.join(ips)} on host {host_name}")
+
+    def vfpctrl(self, host_name: str, ep: str, *args: str) -> str:
+        """Print (and return) a vfpctrl listing of a local endpoint's port, as an operator
+        would look at the compiled rules on the Windows host."""
+        host = self.hosts[host_name]
+        ep_id = str(self.vars.get(ep, ep))
+        argv = [args[0], "/port", ep_id, *args[1:]]
+        with host.service.lock:
+            code, text = vfp_ctl.run(host.switch, argv)
+        self.say()
+        self.say(f"--- [{host_name}] vfpctrl {' '.join(argv)}")
+        text = text.replace("\r\n", "\n")
+        self.say(_indent(text))
+        if code != 0:
+            self.check(False, f"vfpctrl {' '.join(argv)} on {host_name} failed")
+        return text
 
     def _print_result(self, result: InjectResult) -> None:
         for t in result.traces:

@@ -85,6 +85,7 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     run.run_calls(phase="felix")
     if before_traffic is not None:
         before_traffic(run)
+    run.vfpctrl("A", "EP_P1", "/list-rule", "/layer", ACL_LAYER)
 
     r = run.inject_in("A", "EP_P1", tcp_frame(b"\x00\x15\x5d\x00\x00\x01", p1_mac, host_ip,
                                               v["P1_IP"], 51000, 22),

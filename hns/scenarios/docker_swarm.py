@@ -33,6 +33,8 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     vsid = int(v["VSID"])
     if before_traffic is not None:
         before_traffic(run)
+    run.vfpctrl("A", "EP_C3", "/list-rule", "/layer", "VNET_ENCAP_LAYER")
+    run.vfpctrl("A", "EP_C3", "/list-rule", "/layer", "SLB_LB_LAYER")
 
     run.section("c1 (host A) -> c2 (host B): UDP echo across the overlay")
     start = run.underlay_count()

@@ -61,6 +61,8 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     if before_traffic is not None:
         before_traffic(run)
     target = int(v["TARGET_PORT"])
+    run.vfpctrl("A", "EP_A1", "/list-layer")
+    run.vfpctrl("A", "EP_A1", "/list-rule", "/layer", "VNET_ENCAP_LAYER")
     gw_mac = run.resolve("A", "EP_A1", run.host_vars("A")["POD_GW"])
     run.check(gw_mac == mac_bytes(v["DRMAC_A"]),
               "pod a1's gateway resolves to node A's DR MAC (proxy ARP)")
