@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -169,17 +172,44 @@ def test_hnsdiag_and_vfpctrl_agree_about_ports(overlay: Any) -> None:
     assert owned <= endpoints
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_serve_underlay_stops_cleanly_on_signal(sig: signal.Signals) -> None:
+def test_serve_underlay_stops_cleanly_on_sigterm() -> None:
     port = _free_udp_port()
     server = ServerProcess(["--state", ":memory:", "--underlay", f"udp:{HOST_PA}:{port}"])
     server.start()
     assert server.proc is not None
-    server.proc.send_signal(sig)
+    server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=15) == 0
     server.stop()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((HOST_PA, port))  # the underlay socket was closed
+
+
+def test_serve_underlay_stops_cleanly_on_sigint_in_process() -> None:
+    """``serve`` in this process (main thread), interrupted the way Ctrl-C does it."""
+    port, http_port = _free_udp_port(), free_port()
+    interrupted: list[bool] = []
+
+    def interrupt_when_up() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{http_port}/_emulator/health",
+                             timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        interrupted.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    before = signal.getsignal(signal.SIGINT)
+    threading.Thread(target=interrupt_when_up, daemon=True).start()
+    code = cli_main(["serve", "--state", ":memory:", "--port", str(http_port),
+                     "--underlay", f"udp:{HOST_PA}:{port}"], err=io.StringIO())
+    assert interrupted == [True]
+    assert code == 0
+    assert signal.getsignal(signal.SIGINT) is before  # our handler was put back
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST_PA, port))
 
 
 @pytest.mark.parametrize(
