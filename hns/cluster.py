@@ -9,6 +9,7 @@ file for Wireshark).
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections import deque
 from pathlib import Path
@@ -18,6 +19,8 @@ import vxlan
 from hns.host import Host
 
 __all__ = ["Cluster"]
+
+_PUBLISHED = "published-"  # name prefix of the remote endpoints publish_endpoints makes
 
 
 class _Recorder(vxlan.PcapWriter):
@@ -101,6 +104,50 @@ class Cluster:
         ident, seq = h.start_ping(ep_id, dst_ip)
         self.run(max_rounds)
         return h.guest(ep_id).reply_for(ident, seq) is not None
+
+    def publish_endpoints(self, network: str) -> tuple[int, int]:
+        """Do what an overlay's control plane (Docker swarm, kube-proxy) does for the
+        network named `network`: on every host that has it, make each other host's local
+        endpoints on it remote endpoints (IP, MAC, ProviderAddress = that host's PA), made
+        through the HNS API, and delete the ones this method made earlier whose local
+        endpoint is gone. Returns (created, deleted)."""
+        local: dict[str, tuple[str, str]] = {}  # ip -> (MAC, PA) of every local endpoint
+        for h in self.hosts.values():
+            for row in h.endpoint_table():
+                if row["NetworkName"].casefold() == network.casefold() and \
+                        not row["IsRemoteEndpoint"] and row["IPAddress"]:
+                    local[row["IPAddress"]] = (row["MacAddress"], h.host_ip)
+        created = deleted = 0
+        for h in self.hosts.values():
+            net_id = h.network_id(network)
+            if net_id is None:
+                continue
+            rows = [r for r in h.endpoint_table() if r["Network"].upper() == net_id.upper()]
+            mine = {r["IPAddress"] for r in rows if not r["IsRemoteEndpoint"]}
+            have = {r["IPAddress"]: r for r in rows if r["IsRemoteEndpoint"]}
+            for ip, (mac, pa) in sorted(local.items()):
+                if pa == h.host_ip or ip in mine:
+                    continue
+                old = have.get(ip)
+                if old is not None and (old["MacAddress"], old["ProviderAddress"]) == (mac, pa):
+                    continue
+                if old is not None and old["Name"].startswith(_PUBLISHED):
+                    h.service.hcn_call("HcnDeleteEndpoint", old["ID"])
+                    deleted += 1
+                elif old is not None:
+                    continue  # someone else's remote endpoint: left alone
+                h.service.hcn_call("HcnCreateEndpoint", None, json.dumps({
+                    "Name": f"{_PUBLISHED}{ip}", "HostComputeNetwork": net_id, "Flags": 1,
+                    "IpConfigurations": [{"IpAddress": ip}], "MacAddress": mac,
+                    "Policies": [{"Type": "ProviderAddress",
+                                  "Settings": {"ProviderAddress": pa}}],
+                }))
+                created += 1
+            for ip, row in have.items():
+                if row["Name"].startswith(_PUBLISHED) and ip not in local:
+                    h.service.hcn_call("HcnDeleteEndpoint", row["ID"])
+                    deleted += 1
+        return created, deleted
 
     def capture(self) -> list[bytes]:
         """Every frame sent on the underlay so far, in order."""

@@ -121,6 +121,7 @@ class _Ep:
     mac: bytes
     gateway: str | None
     remote: bool
+    pa: str | None = None  # its ProviderAddress policy, if any
 
 
 def _ipv4(text: Any) -> int | None:
@@ -201,10 +202,17 @@ def _ep_info(ep: Json) -> _Ep:
         if route.get("DestinationPrefix") == "0.0.0.0/0" and _ipv4(route.get("NextHop")):
             gateway = str(route["NextHop"])
     mac = _mac(ep.get("MacAddress")) or _synthetic_mac(str(ep["ID"]))
+    pa = None
+    for pol in ep.get("Policies") or []:
+        if str(pol.get("Type", "")).lower() in ("provideraddress", "pa"):
+            settings = pol.get("Settings") or {}
+            got = settings.get("ProviderAddress", pol.get("PA"))
+            if isinstance(got, str):
+                pa = got
     return _Ep(
         key=str(ep["ID"]).upper(), id=str(ep["ID"]), name=str(ep.get("Name", "")),
         net=str(ep.get("HostComputeNetwork", "")).upper(), ip=ip, prefix_len=prefix,
-        mac=mac, gateway=gateway, remote=bool(int(ep.get("Flags") or 0) & 1),
+        mac=mac, gateway=gateway, remote=bool(int(ep.get("Flags") or 0) & 1), pa=pa,
     )
 
 
@@ -502,6 +510,32 @@ class Host:
         """Ids of the local endpoints (those that have an emulated container)."""
         with self.service.lock:
             return [e.id for e in self._index.eps.values() if not e.remote]
+
+    def endpoint_table(self) -> list[dict[str, Any]]:
+        """Every endpoint as the data path sees it: ``ID``, ``Name``, ``Network`` (id),
+        ``NetworkName``, ``IPAddress`` (IPv4 text or None), ``MacAddress``
+        (``00-15-5D-..``), ``IsRemoteEndpoint``, ``ProviderAddress`` (or None)."""
+        with self.service.lock:
+            rows = []
+            for e in self._index.eps.values():
+                net = self._index.nets.get(e.net)
+                rows.append({
+                    "ID": e.id, "Name": e.name, "Network": net.id if net else e.net,
+                    "NetworkName": net.name if net else "",
+                    "IPAddress": None if e.ip is None else vxlan.ipv4_to_text(e.ip),
+                    "MacAddress": e.mac.hex("-").upper(), "IsRemoteEndpoint": e.remote,
+                    "ProviderAddress": e.pa,
+                })
+            return rows
+
+    def network_id(self, name: str) -> str | None:
+        """The id of the network with this name (HNS names are case-insensitive)."""
+        with self.service.lock:
+            low = name.casefold()
+            for net in self._index.nets.values():
+                if net.name.casefold() == low:
+                    return net.id
+            return None
 
     def guest(self, ep_id: str) -> vxlan.GuestStack:
         """The emulated container behind a local endpoint (answers ARP, ping, UDP echo)."""

@@ -280,3 +280,27 @@ def test_cluster_on_link_address_behind_remote_subnet_route_is_answered_by_arp(
     assert cluster.ping(b, ep_b, "10.244.1.5"), cluster.drops()
     (unrouted,) = a.guest(ep_a).ping("10.244.9.9")
     assert a.send(ep_a, unrouted).reason == "ARP for an address no endpoint owns"
+
+
+def test_cluster_publish_endpoints_lets_every_host_reach_every_other() -> None:
+    with Cluster() as c:
+        eps: dict[str, tuple[Host, str]] = {}
+        for i, name in enumerate("abc"):
+            h = c.add_host(name, f"10.0.0.{i + 1}")
+            net = overlay(h.service, "10.0.1.0/24", name="swarm")
+            ip = f"10.0.1.{10 + i}"
+            eps[ip] = (h, local_endpoint(h.service, net, ip, mac=f"00-15-5D-01-00-{10 + i:02X}"))
+        assert c.publish_endpoints("SWARM") == (6, 0)  # names are case-insensitive
+        assert c.publish_endpoints("swarm") == (0, 0)  # nothing more to do
+        for src, (h, ep) in eps.items():
+            for dst in eps:
+                if dst != src:
+                    assert c.ping(h, ep, dst), (src, dst, c.drops())
+        # a container goes away on c: its remote endpoints go from a and b
+        host_c, ep_c = eps["10.0.1.12"]
+        host_c.service.hcn_call("HcnDeleteEndpoint", ep_c)
+        assert c.publish_endpoints("swarm") == (0, 2)
+        h, ep = eps["10.0.1.10"]
+        remotes = [r for r in h.endpoint_table() if r["IsRemoteEndpoint"]]
+        assert sorted(r["IPAddress"] for r in remotes) == ["10.0.1.11"]
+        assert remotes[0]["ProviderAddress"] == "10.0.0.2"
