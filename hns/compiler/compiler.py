@@ -452,6 +452,7 @@ class Compiler:
 
     def _apply(self, st: _PortState, removed: list[Item], added: list[Item]) -> None:
         port = st.port
+        deny_changed = False
         for item in removed:
             self._unindex_owner(st.key, item)
             if isinstance(item, R.RuleSpec):
@@ -464,9 +465,7 @@ class Compiler:
                 port.nat_pools.pop(item.id, None)
                 port.bump()
             else:
-                layer = port.get_layer(item.layer)
-                layer.flags |= L.LAYER_BY_ID[item.layer].flags & DEFAULT_ALLOW
-                port.bump()
+                deny_changed = True
         batches: dict[tuple[str, str], list[Rule]] = defaultdict(list)
         for item in added:
             self._index_owner(st.key, item)
@@ -477,8 +476,21 @@ class Compiler:
             elif isinstance(item, R.PoolSpec):
                 port.add_nat_pool(item.id, [NatRange(ip, lo, hi) for ip, lo, hi in item.ranges])
             else:
-                port.get_layer(item.layer).flags &= ~DEFAULT_ALLOW
-                port.bump()
+                deny_changed = True
         for (layer_id, group_id), rules in batches.items():
             port.get_layer(layer_id).get_group(group_id).add_rules(rules)
+        if deny_changed:
+            self._set_default(st)
+
+    def _set_default(self, st: _PortState) -> None:
+        """Layer defaults: deny while any source contributes a DefaultDeny for it."""
+        deny = {item.layer for items in st.contrib.values() for item in items.values()
+                if isinstance(item, R.DefaultDeny)}
+        for layer in st.port.layers.values():
+            wanted = L.LAYER_BY_ID[layer.id].flags if layer.id in L.LAYER_BY_ID else layer.flags
+            if layer.id in deny:
+                wanted &= ~DEFAULT_ALLOW
+            if layer.flags != wanted:
+                layer.flags = wanted
+                st.port.bump()
 

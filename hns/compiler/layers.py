@@ -58,6 +58,8 @@ DECAP_IN = "VNET_GROUP_DECAP_IPV4_IN"
 PA_ROUTE_OUT = "VNET_GROUP_PA_ROUTE_IPV4_OUT"
 
 ACL_GROUPS = {(IN, 4): ACL_IN4, (OUT, 4): ACL_OUT4, (IN, 6): ACL_IN6, (OUT, 6): ACL_OUT6}
+#: Network-wide ACLs (NetworkACL network policies), after the endpoint's own groups.
+ACL_NETWORK_GROUPS = {(d, v): f"ACL_NETWORK_GROUP_IPV{v}_{d}" for d in (IN, OUT) for v in (4, 6)}
 
 #: Every layer the compiler programs, with its groups. ACL_ENDPOINT_LAYER is created
 #: Default Allow and switched to default-deny (flags 0) while the endpoint has a Switch ACL.
@@ -65,6 +67,7 @@ LAYERS: tuple[LayerDef, ...] = (
     LayerDef(ACL, 15, True, DEFAULT_ALLOW, (
         GroupDef(ACL_IN4, IN, 1), GroupDef(ACL_OUT4, OUT, 1),
         GroupDef(ACL_IN6, IN, 1, 6), GroupDef(ACL_OUT6, OUT, 1, 6),
+        *(GroupDef(g, d, 2, v) for (d, v), g in ACL_NETWORK_GROUPS.items()),
     )),
     LayerDef(LB_DSR, 90, True, DEFAULT_ALLOW, (GroupDef(DSR_OUT, OUT, 100),)),
     LayerDef(SLB_LB, 100, True, DEFAULT_ALLOW, (GroupDef(LB_OUT, OUT, 100),)),

@@ -122,11 +122,14 @@ class PoolSpec:
 
 @dataclass(frozen=True)
 class DefaultDeny:
+    """The layer is default-deny while any source contributes one of these."""
+
     layer: str
+    by: str  # "ep" or "net": each source may switch it on
 
     @property
     def key(self) -> ItemKey:
-        return ("deny", self.layer)
+        return ("deny", self.layer, self.by)
 
 
 Item = RuleSpec | MappingSpec | PoolSpec | DefaultDeny
@@ -266,12 +269,18 @@ def acl_protocols(settings: Json) -> tuple[int, ...]:
     return tuple(n for n in nums if 0 <= n <= 255)
 
 
-def acl_items(t: Target) -> list[Item]:
+def acl_items(t: Target, acls: list[Json] | None = None, *, network: bool = False) -> list[Item]:
+    """Switch ACLs -> rules in the endpoint groups (or, for the network's NetworkACL
+    policies, the ACL_NETWORK_GROUP_* groups), and the layer's default-deny."""
     items: list[Item] = []
-    switch = [a for a in policies(t.ep, "ACL") if str(a.get("RuleType") or "Switch") != "Host"]
+    if acls is None:
+        acls = policies(t.ep, "ACL")
+    switch = [a for a in acls if str(a.get("RuleType") or "Switch") != "Host"]
     if not switch:
         return items
-    items.append(DefaultDeny(L.ACL))
+    groups = L.ACL_NETWORK_GROUPS if network else L.ACL_GROUPS
+    tag = "netacl" if network else "acl"
+    items.append(DefaultDeny(L.ACL, "net" if network else "ep"))
     for i, a in enumerate(switch):
         direction = IN if str(a.get("Direction", "In")) == "In" else OUT
         local = _addresses(a.get("LocalAddresses"))
@@ -300,9 +309,9 @@ def acl_items(t: Target) -> list[Item]:
             else:
                 cond = Conditions(protocols=protocols, src_ips=lr, dst_ips=rr,
                                   src_ports=lports, dst_ports=rports)
-            rid = _rule_guid(t.key, "acl", i, version)
+            rid = _rule_guid(t.key, tag, i, version)
             name = str(a.get("Id") or rid)
-            items.append(RuleSpec(L.ACL, L.ACL_GROUPS[(direction, version)], rid, priority,
+            items.append(RuleSpec(L.ACL, groups[(direction, version)], rid, priority,
                                   act, cond, flags, ttl, name))
     return items
 
@@ -383,8 +392,9 @@ def route_items(t: Target, view: View, routes: list[Json], tag: str) -> list[Ite
 # -- overlay ---------------------------------------------------------------------------------
 def network_items(t: Target, view: View) -> list[Item]:
     net = view.network_of(t.ep)
+    acls = acl_items(t, policies(net, "NetworkACL"), network=True)
     if not view.is_overlay(net):
-        return []
+        return acls
     ep_ip = ipv4_of(t.ep)
     vsid = vsid_of(net, ep_ip) or L.DEFAULT_VSID
     src_pa = _ip4(view.local_pa(net))
@@ -392,6 +402,7 @@ def network_items(t: Target, view: View) -> list[Item]:
         RuleSpec(L.VNET_ENCAP, L.DECAP_IN, f"VNET_DECAP_{vsid}", L.PRI_DECAP, Decap(vni=vsid),
                  Conditions(vnis=(vsid,))),
         RuleSpec(L.VNET_PA_ROUTE, L.PA_ROUTE_OUT, "PA_ROUTE", L.PRI_PA_ROUTE, PaRoute()),
+        *acls,
     ]
     if src_pa is None:
         return items

@@ -122,3 +122,39 @@ def test_removing_last_acl_restores_default_allow() -> None:
     assert port.get_layer("ACL_ENDPOINT_LAYER").default_allow
     assert vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_UDP), vfp.IN).allowed
     assert vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_TCP), vfp.IN).allowed
+
+
+def test_network_acl_goes_to_network_groups_after_endpoint_acls() -> None:
+    rig = Rig()
+    net = rig.network(policies=[{"Type": "NetworkACL", "Settings": {
+        "Id": "net-block-22", "Action": "Block", "Direction": "In", "Priority": 100,
+        "Protocols": "6", "LocalPorts": "22"}}, {"Type": "NetworkACL", "Settings": {
+        "Id": "net-allow", "Action": "Allow", "Direction": "In", "Priority": 65000}}])
+    plain = rig.endpoint(net, "10.0.0.5")
+    opened = rig.endpoint(net, "10.0.0.6", policies=[
+        acl(Id="ep-ssh", Action="Allow", Direction="In", Priority=500, Protocols="6",
+            LocalPorts="22")])
+    text = rig.ctl("/port", plain, "/layer", "ACL_ENDPOINT_LAYER", "/list-group")
+    assert "GROUP : ACL_NETWORK_GROUP_IPV4_IN" in text
+    layer = rig.port(plain).get_layer("ACL_ENDPOINT_LAYER")
+    assert not layer.default_allow
+    assert [r.name for r in layer.get_group("ACL_NETWORK_GROUP_IPV4_IN").rules.values()] == \
+        ["net-block-22", "net-allow"]
+    assert not vfp.process(rig.port(plain), frame("10.0.0.9", "10.0.0.5", dport=22),
+                           vfp.IN).allowed
+    assert vfp.process(rig.port(plain), frame("10.0.0.9", "10.0.0.5", dport=80), vfp.IN).allowed
+    assert vfp.process(rig.port(opened), frame("10.0.0.9", "10.0.0.6", dport=22),
+                       vfp.IN).allowed
+
+
+def test_default_deny_stays_while_network_acl_remains() -> None:
+    rig = Rig()
+    net = rig.network(policies=[{"Type": "NetworkACL", "Settings": {
+        "Id": "net-allow-web", "Action": "Allow", "Direction": "In", "Priority": 100,
+        "Protocols": "6", "LocalPorts": "80"}}])
+    policy = acl(Id="x", Action="Allow", Direction="In", Priority=100, Protocols="17")
+    ep = rig.endpoint(net, "10.0.0.5", policies=[policy])
+    rig.modify_endpoint_policies(ep, [policy], request="Remove")
+    port = rig.port(ep)
+    assert not port.get_layer("ACL_ENDPOINT_LAYER").default_allow
+    assert not vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_UDP), vfp.IN).allowed
