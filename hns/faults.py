@@ -1,5 +1,6 @@
-"""Fault injection for the emulated HNS: failures, latency, hangs, silently dropped updates,
-and the service's own up/down state (``service.faults``).
+"""Fault injection for the emulated HNS (``service.faults``): failures, latency, hangs and
+silently dropped updates, plus the error a stopped HNS answers with (the stop / start /
+restart itself lives in hns/service.py).
 
 Glossary:
     call name   what a fault targets: an HCN export (``HcnModifyLoadBalancer``) or a V1
@@ -28,8 +29,8 @@ Modes (docs/faults.md has the why of each):
 
 A fired rule with ``Times`` counts down and is removed at zero; rules are tried in the
 order they were added (a replay puts its one-shot rules first) and every matching rule
-that fires contributes: delays add up, the first Fail or Hang-with-HResult gives the error,
-the first NotApplied gives the fields.
+that fires contributes: delays add up, the longest hang wins, a Hang's HResult (else the
+first Fail's) gives the error, the first NotApplied gives the fields.
 """
 
 from __future__ import annotations
