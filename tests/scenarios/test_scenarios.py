@@ -17,7 +17,7 @@ import pytest
 import hns.scenarios
 import vxlan
 from hns.scenarios import netns
-from hns.scenarios.base import Failed, Run, Seen, load_fixture, pick, substitute
+from hns.scenarios.base import Failed, Run, Seen, fixture_dir, load_fixture, pick, substitute
 
 
 def _netns_probe() -> str | None:
@@ -218,3 +218,25 @@ def test_fixture_calls_name_their_caller_and_use_only_known_variables(name: str)
                     assert var in known, f"{name}: ${{{var}}} used before any call saves it"
                 for var in call.get("save") or {}:
                     known.add(var.replace("${HOST}", h))
+
+
+def test_docker_scenario_passes_when_only_the_two_known_causes_are_worked_around(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins the known failure of docker-swarm-overlay to its two causes: with the ILB given a
+    port and the overlay subnet excepted from OutBoundNAT (both unlike Docker), every check
+    passes.  The real Docker-shaped run stays an xfail above."""
+    src = fixture_dir("docker-swarm-overlay") / "scenario.json"
+    text = src.read_text()
+    ilb = '"VIPs": ["${VIP}"], "ILB": true}'
+    nat = '{"Type": "OutBoundNAT", "PA": ""}'
+    assert ilb in text
+    assert nat in text
+    text = text.replace(ilb, '"VIPs": ["${VIP}"], "ILB": true, "Protocol": 17, '
+                             '"InternalPort": 7, "ExternalPort": 7}')
+    text = text.replace(nat, '{"Type": "OutBoundNAT", "ExceptionList": ["${SUBNET}"]}')
+    (tmp_path / "docker-swarm-overlay").mkdir()
+    (tmp_path / "docker-swarm-overlay" / "scenario.json").write_text(text)
+    monkeypatch.setenv("HNS_SCENARIO_FIXTURES", str(tmp_path))
+    ok, out = _run("docker-swarm-overlay")
+    assert _verdict(out) == "PASS docker-swarm-overlay", out[-3000:]
+    assert ok
