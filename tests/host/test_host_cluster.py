@@ -304,3 +304,22 @@ def test_cluster_publish_endpoints_lets_every_host_reach_every_other() -> None:
         remotes = [r for r in h.endpoint_table() if r["IsRemoteEndpoint"]]
         assert sorted(r["IPAddress"] for r in remotes) == ["10.0.1.11"]
         assert remotes[0]["ProviderAddress"] == "10.0.0.2"
+
+
+def test_cluster_ten_hosts_ping_in_a_ring() -> None:
+    with Cluster() as c:
+        ring: list[tuple[Host, str]] = []
+        for i in range(10):
+            h = c.add_host(f"h{i}", f"10.0.0.{i + 1}")
+            net = overlay(h.service, "10.0.1.0/24", name="swarm")
+            ring.append((h, local_endpoint(h.service, net, f"10.0.1.{10 + i}",
+                                           mac=f"00-15-5D-01-00-{10 + i:02X}")))
+        assert c.publish_endpoints("swarm") == (90, 0)
+        for i, (h, ep) in enumerate(ring):
+            assert c.ping(h, ep, f"10.0.1.{10 + (i + 1) % 10}"), c.drops()
+        hops = set()
+        for frame in c.capture():
+            d = vxlan.decapsulate(frame, expected_vni=4096)
+            hops.add((d.src_pa & 0xFF, d.dst_pa & 0xFF))
+        ring_hops = {(i + 1, (i + 1) % 10 + 1) for i in range(10)}
+        assert hops == ring_hops | {(b, a) for a, b in ring_hops}
