@@ -59,6 +59,7 @@ def run(name: str, out: TextIO, *, pcap: str | None = None,
         return False
     out.write(f"# scenario {name}: {module.SUMMARY}\n")
     r: Run | None = None
+    verdict, passed = f"PASS {name}", True
     try:
         r = Run(name, out, load_fixture(name))
         for line in textwrap.wrap(str(r.data.get("description", "")), 96):
@@ -67,17 +68,14 @@ def run(name: str, out: TextIO, *, pcap: str | None = None,
         r.summary()
         r.verdict()
     except Skipped as exc:
-        out.write(f"\nSKIP {name}: {exc}\n")
-        return True
+        verdict = f"SKIP {name}: {exc}"
     except Failed as exc:
-        out.write(f"\nFAIL {name}: {exc}\n")
-        return False
+        verdict, passed = f"FAIL {name}: {exc}", False
     except Exception as exc:  # a bug below us: report it as the scenario's failure
         out.write(traceback.format_exc())
-        out.write(f"\nFAIL {name}: unexpected {type(exc).__name__}: {exc}\n")
-        return False
+        verdict, passed = f"FAIL {name}: unexpected {type(exc).__name__}: {exc}", False
     finally:
         if r is not None:
-            r.close()
-    out.write(f"\nPASS {name}\n")
-    return True
+            r.close()  # before the verdict, so the verdict stays the last line
+    out.write(f"\n{verdict}\n")
+    return passed

@@ -143,7 +143,7 @@ def _short(value: Any, limit: int = 150) -> str:
 
 
 class Run:
-    """One run of one scenario: prints as it goes, raises `Failed` on a broken check."""
+    """One run of one scenario: the hosts, the variables, the output and the checks."""
 
     def __init__(self, name: str, out: TextIO, data: Json) -> None:
         self.name = name
