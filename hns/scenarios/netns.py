@@ -14,6 +14,7 @@ vxlan driver refused), or returns None.  `Namespaces` removes everything it made
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ __all__ = ["Namespaces", "available", "open_in"]
 T = TypeVar("T")
 
 CLONE_NEWNET = 0x40000000
+_RUNS = itertools.count(1)  # several runs in one process get distinct namespace names
 NETNS_DIR = "/var/run/netns"
 
 
@@ -92,7 +94,7 @@ class Namespaces:
     """The namespaces one run made (names carry a per-process tag so runs never clash)."""
 
     def __init__(self, tag: str | None = None) -> None:
-        self.tag = tag or f"{os.getpid() % 100000}"
+        self.tag = tag or f"{os.getpid() % 100000}x{next(_RUNS)}"
         self.made: list[str] = []
 
     def name(self, role: str) -> str:
