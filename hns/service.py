@@ -37,7 +37,7 @@ from typing import Any, ClassVar, TypeVar
 
 from hns import model
 from hns.calllog import CallLog
-from hns.capture import extract_json, import_objects
+from hns.capture import extract_json, import_objects, read_capture
 from hns.errors import (
     AddrInvalidOrReserved,
     AlreadyExists,
@@ -572,11 +572,21 @@ class HnsService(IndexedState):
         if isinstance(profile, str) and profile in PROFILES:
             self._profile = PROFILES[profile]
 
+    def import_capture(self, text: str | os.PathLike[str]) -> list[str]:
+        """Add the objects of a real-host capture (V1 envelope, ``Get-HnsNetwork |
+        ConvertTo-Json``, hcsshim debug log, console-wrapped text, ``hnsdiag list all -d``;
+        see hns/capture.py); returns their ids.  A path (``pathlib.Path``) is read with
+        ``hns.capture.read_capture``: a capture file, or a collectlogs folder or zip."""
+        if isinstance(text, os.PathLike):
+            try:
+                text = read_capture(text)
+            except OSError as exc:
+                raise InvalidArg(detail=f"cannot read {os.fspath(text)!r}: {exc}") from None
+        return self._import_capture(text)
+
     @_event("import")
     @_guard
-    def import_capture(self, text: str) -> list[str]:
-        """Add the objects of a real-host capture (V1 envelope, ``Get-HnsNetwork |
-        ConvertTo-Json``, hcsshim debug log, console-wrapped text); returns their ids."""
+    def _import_capture(self, text: str) -> list[str]:
         saved = self._snapshot()
         try:
             return import_objects(self, extract_json(text))

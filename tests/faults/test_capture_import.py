@@ -257,3 +257,14 @@ def test_collectlogs_v2_bundle_with_namespaces_and_load_balancers(
         source.hcn_call("HcnQueryNamespaceProperties", made["ns"]["ID"], None)
     assert svc.hcn_call("HcnQueryLoadBalancerProperties", made["lb"]["ID"], None) == \
         source.hcn_call("HcnQueryLoadBalancerProperties", made["lb"]["ID"], None)
+
+
+def test_import_capture_takes_a_path_and_logs_the_text(svc: HnsService, tmp_path: Path) -> None:
+    nat = write_bundle(tmp_path / "bundle")
+    assert len(svc.import_capture(tmp_path / "bundle")) == 3
+    event = svc.calls.calls()[-1]
+    check_bundle_loaded(svc, nat)
+    assert event.operation == "import"
+    assert isinstance(event.request, str)
+    with pytest.raises(errors.InvalidArg):
+        svc.import_capture(tmp_path / "missing")
