@@ -137,3 +137,22 @@ def outbound(world: World, p: Packet) -> Outcome:
 def inbound_allowed(world: World, p: Packet) -> bool:
     """Whether a packet arriving for the endpoint under test (a new connection) is let in."""
     return acl_allows(world.acls, p, "In")
+
+
+def published(world: World, port_mappings: list[Json], p: Packet,
+              local_ips: set[str]) -> set[tuple[str, int]]:
+    """Where a packet arriving from outside for (p.dst, p.dport) may be delivered: the
+    endpoint under test's PortMapping ((VIP or host address):ExternalPort ->
+    endpoint:InternalPort), else the LOCAL backends of a load balancer on that VIP and port
+    (a NodePort when the LB has no VIP). Empty: nobody on this host owns it."""
+    for pm in port_mappings:
+        vip = pm.get("VIP") or world.host_ip
+        if p.dst == vip and p.dport == pm.get("ExternalPort", pm["InternalPort"]) and \
+                pm.get("Protocol", 0) in (0, p.proto):
+            return {(pm["__ip"], pm["InternalPort"])}
+    for lb in world.lbs:
+        vips = lb["vips"] or [world.host_ip]
+        if p.dst in vips and p.dport == lb["ext"] and lb["proto"] in (0, p.proto) \
+                and not lb.get("ilb"):
+            return {(ip, lb["int"]) for ip in lb["backends"] if ip in local_ips}
+    return set()

@@ -10,7 +10,7 @@ from typing import Any
 from compiler_helpers import Rig, decode, frame, mac_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_model import Outcome, Packet, World, inbound_allowed, outbound
+from reference_model import Outcome, Packet, World, inbound_allowed, outbound, published
 
 import vfp
 from hns.errors import HnsError
@@ -174,3 +174,57 @@ def test_incremental_changes_agree_with_a_fresh_compile(
         world.lbs.append({"vips": [lb["vip"]] if lb["vip"] else [], "proto": lb["proto"],
                           "ext": lb["ext"], "int": lb["int"], "backends": lb["backends"]})
     check_outbound(rig, client, world, p)
+
+
+port_maps = st.lists(st.fixed_dictionaries({
+    "Protocol": st.sampled_from([6, 17]), "InternalPort": st.sampled_from(PORTS),
+    "ExternalPort": st.sampled_from([8000, 8443, 30080])}), max_size=2)
+nodeports = st.lists(st.fixed_dictionaries({
+    "vip": st.sampled_from([None, "10.96.0.10"]), "proto": st.sampled_from([6, 17]),
+    "ext": st.sampled_from([8000, 30080, 30443]), "int": st.sampled_from(PORTS),
+    "backends": st.lists(st.sampled_from([*LOCALS, CLIENT, *REMOTES]), min_size=1,
+                         max_size=3, unique=True),
+    "dsr": st.just(False), "dist": st.just(0)}), max_size=2)
+
+
+@SETTINGS
+@given(acl_list=acls, maps=port_maps, lb_list=nodeports, proto=st.sampled_from([6, 17]),
+       dst=st.sampled_from([HOST, "10.96.0.10"]), dport=st.sampled_from([8000, 8443, 30080]))
+def test_frames_from_outside_reach_the_published_endpoint(
+        acl_list: list[Json], maps: list[Json], lb_list: list[Json], proto: int, dst: str,
+        dport: int) -> None:
+    """A frame from outside the host to (host address or VIP, port) is delivered to the
+    endpoint the host asks the compiler for (owner_of), DNATed as the model says, subject
+    to that endpoint's inbound ACLs; the reply leaves from the published address."""
+    rig, world, client = build(acl_list, lb_list, None)
+    accepted = []
+    for pm in maps:
+        try:
+            rig.modify_endpoint_policies(client, [{"Type": "PortMapping", "Settings": pm}])
+        except HnsError:
+            continue
+        accepted.append({**pm, "__ip": CLIENT})
+    p = Packet(proto, "192.168.1.20", 5555, dst, dport)
+    want = published(world, accepted, p, {CLIENT, *LOCALS})
+    owner = rig.compiler.owner_of(proto, dst, dport)
+    if not want:
+        assert owner is None
+        return
+    assert owner is not None
+    port = rig.port(owner)
+    got = vfp.process(port, frame(p.src, dst, proto=proto, sport=p.sport, dport=dport), vfp.IN)
+    delivered_ip = next(ip_ for ip_, _ in want if rig.compiler.endpoint_for_ip(ip_) == owner)
+    inner = Packet(proto, p.src, p.sport, delivered_ip,
+                   next(port_ for ip_, port_ in want if ip_ == delivered_ip))
+    allowed = owner != client or inbound_allowed(world, inner)
+    assert got.allowed == allowed
+    if not allowed:
+        return
+    src, d_ip, d_port, _, _ = observe(got.output or b"", rig.switch.vxlan_port)
+    assert (d_ip, d_port) in want
+    assert src == p.src
+    back = vfp.process(port, frame(d_ip, p.src, proto=proto, sport=d_port, dport=p.sport),
+                       vfp.OUT)
+    assert back.allowed
+    b_src, b_dst, b_dport, _, _ = observe(back.output or b"", rig.switch.vxlan_port)
+    assert (b_src, b_dst, b_dport) == (dst, p.src, p.sport)
