@@ -59,6 +59,10 @@ class Cluster:
         self._recorder = _Recorder(pcap, capture_limit)
         self.network = vxlan.MemoryNetwork(capture=self._recorder)
         self.hosts: dict[str, Host] = {}
+        #: frames hosts put on the physical network, waiting for `run()`
+        self._physical: deque[tuple[Host, bytes]] = deque()
+        #: frames no host took from the physical network (the outside world)
+        self.outside: deque[bytes] = deque(maxlen=capture_limit)
 
     def add_host(self, name: str, pa: str, **kwargs: Any) -> Host:
         """A new host named `name` at provider address `pa` (keywords go to Host, e.g.
@@ -71,6 +75,7 @@ class Cluster:
         except BaseException:
             underlay.close()
             raise
+        host.on_external = lambda frame, src=host: self._physical.append((src, frame))
         self.hosts[name] = host
         return host
 
@@ -92,10 +97,27 @@ class Cluster:
         total = 0
         for _ in range(max_rounds):
             moved = sum(h.pump() for h in list(self.hosts.values()))
+            moved += self._carry_physical()
             total += moved
             if moved == 0:
                 break
         return total
+
+    def _carry_physical(self) -> int:
+        """Frames hosts sent to their host side go, over the physical network, to the
+        other host they are for (an L2Bridge/Transparent container, or a port published
+        on that host's address); the rest go to the outside world (`outside`)."""
+        moved = 0
+        while self._physical:
+            src, frame = self._physical.popleft()
+            moved += 1
+            for h in list(self.hosts.values()):
+                if h is not src and h.accepts_physical(frame):
+                    h.receive_external(frame)
+                    break
+            else:
+                self.outside.append(frame)
+        return moved
 
     def ping(self, host: str | Host, ep_id: str, dst_ip: str, *, max_rounds: int = 1000) -> bool:
         """One ICMP echo from the container of `ep_id` on `host` to `dst_ip`; True when

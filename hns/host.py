@@ -63,6 +63,8 @@ ETH_IPV4 = b"\x08\x00"
 ETH_ARP = b"\x08\x06"
 BROADCAST = b"\xff" * 6
 PING_IDENT = 0x4D53  # the identifier GuestStack.ping uses by default
+#: network types whose containers sit on the physical network (reachable between hosts)
+_PHYSICAL_TYPES = frozenset({"L2Bridge", "Transparent", "L2Tunnel"})
 
 
 class CompilerLike(Protocol):
@@ -415,6 +417,9 @@ class Host:
         self.capture_limit = capture_limit
         #: frames delivered to the host side (no local endpoint owned the destination)
         self.external: deque[bytes] = deque(maxlen=capture_limit)
+        #: called (under the service lock) with every frame delivered to the host side;
+        #: a Cluster uses it to carry frames between hosts over the "physical" network
+        self.on_external: Callable[[bytes], None] | None = None
         #: frames the host sent to the underlay
         self.sent_to_underlay = 0
         #: ARP requests the vSwitch answered: "container" (proxy ARP for a local
@@ -689,19 +694,40 @@ class Host:
                        trace: bool) -> Delivery:
         key = _flow_key(frame)
         if key is None or key.dst > 0xFFFFFFFF:
-            self.external.append(frame)
+            self._external(frame)
             return Delivery("external", frame=frame)
         dst = self._index.local_for(key.dst, src.net if src else None)
         if dst is None:
             dst = self._owner(key)
         if dst is None:
-            self.external.append(frame)
+            self._external(frame)
             return Delivery("external", vxlan.ipv4_to_text(key.dst), frame=frame)
         if frame[0:6] != dst.mac:
             # Routed (addressed to the gateway / DR MAC): the vSwitch delivers it to the
             # owner of the IP, as a router would, from the gateway MAC.
             frame = dst.mac + self._gateway_mac(dst) + frame[12:]
         return self._to_container(dst, frame, hops, trace=trace)
+
+    def _external(self, frame: bytes) -> None:
+        self.external.append(frame)
+        if self.on_external is not None:
+            self.on_external(frame)
+
+    def accepts_physical(self, frame: bytes) -> bool:
+        """Whether a frame on the physical network is for this host: its destination is
+        a local endpoint of a network bridged to the physical network (L2Bridge,
+        Transparent, L2Tunnel), or one of the host's addresses that an endpoint owns
+        (port mapping, reply to SNATed traffic). Overlay and NAT addresses are not
+        reachable from the physical network."""
+        key = _flow_key(frame)
+        if key is None or key.dst > 0xFFFFFFFF:
+            return False
+        with self.service.lock:
+            for ep_key in self._index.by_ip.get(key.dst, ()):
+                net = self._index.nets.get(self._index.eps[ep_key].net)
+                if net is not None and net.type in _PHYSICAL_TYPES:
+                    return True
+            return self._owner(key) is not None
 
     def _owner(self, key: vxlan.FlowKey) -> _Ep | None:
         """The local endpoint a frame to one of the host's own addresses belongs to (a

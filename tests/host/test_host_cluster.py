@@ -323,3 +323,48 @@ def test_cluster_ten_hosts_ping_in_a_ring() -> None:
             hops.add((d.src_pa & 0xFF, d.dst_pa & 0xFF))
         ring_hops = {(i + 1, (i + 1) % 10 + 1) for i in range(10)}
         assert hops == ring_hops | {(b, a) for a, b in ring_hops}
+
+
+def test_cluster_physical_network_carries_snat_to_a_port_mapping_on_another_host(
+        cluster: Cluster) -> None:
+    """A container on A (overlay, OutboundNAT) sends UDP to B's address at a port that a
+    NAT-network container on B publishes: SNAT on A, the physical network, the port
+    mapping on B, B's UDP echo, and the answer back through both NATs."""
+    a = cluster.add_host("a", PA_A)
+    b = cluster.add_host("b", PA_B)
+    net_a = overlay(a.service, "10.244.1.0/24")
+    ep_a = local_endpoint(a.service, net_a, "10.244.1.10", policies=[
+        {"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.244.0.0/16"]}}])
+    nat = b.service.hcn_call("HcnCreateNetwork", None, json.dumps({
+        "Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [{
+            "IpAddressPrefix": "172.20.0.0/24",
+            "Routes": [{"NextHop": "172.20.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}))
+    ep_b = b.service.hcn_call("HcnCreateEndpoint", None, json.dumps({
+        "Name": "web", "HostComputeNetwork": nat["ID"], "Policies": [{
+            "Type": "PortMapping",
+            "Settings": {"InternalPort": 7, "ExternalPort": 8007, "Protocol": 17}}]}))["ID"]
+    guest = a.guest(ep_a)
+    for frame in guest.send_udp(PA_B, 5555, 8007, b"hello"):
+        a.send(ep_a, frame)
+    cluster.run()
+    (seen_by_b,) = b.guest(ep_b).udp_received
+    assert vxlan.ipv4_to_text(seen_by_b.src) == PA_A  # SNATed by A
+    assert seen_by_b.dport == 7  # DNATed by B's port mapping
+    (answer,) = guest.udp_received
+    assert (vxlan.ipv4_to_text(answer.src), answer.sport, answer.dport, answer.payload) == (
+        PA_B, 8007, 5555, b"hello")
+    assert cluster.capture() == []  # nothing crossed the overlay
+    assert list(cluster.outside) == []
+    assert cluster.drops() == {"a": {}, "b": {}, "underlay": {}}
+
+
+def test_cluster_frames_for_no_host_go_to_the_outside(cluster: Cluster) -> None:
+    a, b, ep_a, ep_b = _swarm(cluster)
+    assert not cluster.ping(a, ep_a, "8.8.8.8")
+    (out,) = cluster.outside
+    ip = vxlan.decode_frame(out).ip
+    assert ip is not None
+    assert vxlan.ipv4_to_text(ip.dst) == "8.8.8.8"
+    # an overlay address is not reachable over the physical network
+    assert not b.accepts_physical(icmp_echo(MAC_A, MAC_B, "10.0.1.2", "10.0.1.3"))
+    assert b.received(ep_b) == []
