@@ -76,6 +76,7 @@ class Cluster:
             underlay.close()
             raise
         host.on_external = lambda frame, src=host: self._physical.append((src, frame))
+        host.resolve_physical = lambda ip, src=host: self._physical_mac(src, ip)
         self.hosts[name] = host
         return host
 
@@ -102,6 +103,16 @@ class Cluster:
             if moved == 0:
                 break
         return total
+
+    def _physical_mac(self, asking: Host, ip: int) -> bytes | None:
+        """ARP on the physical network: the MAC of the container of another host that has
+        `ip` on a bridged (L2Bridge, Transparent, L2Tunnel) network."""
+        for h in list(self.hosts.values()):
+            if h is not asking:
+                mac = h.physical_mac(ip)
+                if mac is not None:
+                    return mac
+        return None
 
     def _carry_physical(self) -> int:
         """Frames hosts sent to their host side go, over the physical network, to the

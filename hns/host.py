@@ -420,6 +420,10 @@ class Host:
         #: called (under the service lock) with every frame delivered to the host side;
         #: a Cluster uses it to carry frames between hosts over the "physical" network
         self.on_external: Callable[[bytes], None] | None = None
+        #: asked (under the service lock) for the MAC of an address on the physical
+        #: network when a container of an L2Bridge/Transparent/L2Tunnel network ARPs for
+        #: an address nothing local answers; a Cluster asks its other hosts
+        self.resolve_physical: Callable[[int], bytes | None] | None = None
         #: frames the host sent to the underlay
         self.sent_to_underlay = 0
         #: ARP requests the vSwitch answered: "container" (proxy ARP for a local
@@ -723,11 +727,7 @@ class Host:
         if key is None or key.dst > 0xFFFFFFFF:
             return False
         with self.service.lock:
-            for ep_key in self._index.by_ip.get(key.dst, ()):
-                net = self._index.nets.get(self._index.eps[ep_key].net)
-                if net is not None and net.type in _PHYSICAL_TYPES:
-                    return True
-            return self._owner(key) is not None
+            return self.physical_mac(key.dst) is not None or self._owner(key) is not None
 
     def _owner(self, key: vxlan.FlowKey) -> _Ep | None:
         """The local endpoint a frame to one of the host's own addresses belongs to (a
@@ -792,7 +792,27 @@ class Host:
         route = net.remote_subnet(target)
         if route is not None:
             return route[2] or net.dr_mac or _synthetic_mac(f"gateway:{net_key}")
+        if net.type in _PHYSICAL_TYPES and self.resolve_physical is not None:
+            # bridged to the physical network: whoever owns the address there answers
+            return self.resolve_physical(target)
         return None
+
+    def physical_mac(self, ip: int) -> bytes | None:
+        """The MAC of a local container with this IPv4 address on a network bridged to the
+        physical network (what it answers to ARP there), or None. Another host asks this
+        while holding its own lock: a bounded wait for ours avoids a lock-order deadlock
+        between two pumping hosts (the answer is then None, as for a lost ARP)."""
+        if not self.service.lock.acquire(timeout=1.0):
+            return None
+        try:
+            for ep_key in self._index.by_ip.get(ip, ()):
+                ep = self._index.eps[ep_key]
+                net = self._index.nets.get(ep.net)
+                if net is not None and net.type in _PHYSICAL_TYPES:
+                    return ep.mac
+            return None
+        finally:
+            self.service.lock.release()
 
     def _proxy_arp(self, ep: _Ep, frame: bytes) -> Delivery:
         try:

@@ -368,3 +368,23 @@ def test_cluster_frames_for_no_host_go_to_the_outside(cluster: Cluster) -> None:
     # an overlay address is not reachable over the physical network
     assert not b.accepts_physical(icmp_echo(MAC_A, MAC_B, "10.0.1.2", "10.0.1.3"))
     assert b.received(ep_b) == []
+
+
+def test_cluster_l2bridge_containers_on_two_hosts_ping_over_the_physical_network(
+        cluster: Cluster) -> None:
+    hosts = [cluster.add_host("a", PA_A), cluster.add_host("b", PA_B)]
+    eps = []
+    for h, ip, mac in zip(hosts, ("192.168.5.10", "192.168.5.11"), (MAC_A, MAC_B),
+                          strict=True):
+        net = h.service.hcn_call("HcnCreateNetwork", None, json.dumps({
+            "Name": "l2bridge", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{
+                "IpAddressPrefix": "192.168.5.0/24",
+                "Routes": [{"NextHop": "192.168.5.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}))
+        eps.append(local_endpoint(h.service, net["ID"], ip, mac=mac))
+    assert cluster.ping(hosts[0], eps[0], "192.168.5.11"), cluster.drops()
+    assert cluster.ping(hosts[1], eps[1], "192.168.5.10"), cluster.drops()
+    assert hosts[0].guest(eps[0]).arp_cache[vxlan.ipv4_from_text("192.168.5.11")] == \
+        vxlan.mac_from_text(MAC_B)
+    assert cluster.capture() == []  # no VXLAN: the physical network carried it
+    (unknown,) = hosts[0].guest(eps[0]).ping("192.168.5.99")
+    assert hosts[0].send(eps[0], unknown).reason == "ARP for an address no endpoint owns"
