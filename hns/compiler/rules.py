@@ -38,7 +38,7 @@ from hns.compiler.view import (
     policies,
     vsid_of,
 )
-from hns.model import PM_ILB
+from hns.model import PM_ILB, subnets_of
 from vfp import IN, OUT, STATEFUL, TERMINATING, Conditions, Rule
 from vfp.actions import (
     LB_PER_FLOW,
@@ -329,7 +329,11 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
         if vip is None:
             continue
         tag = ip_text if n == 0 else f"{ip_text}_{n}"
-        for prefix in s.get("Exceptions") or []:
+        # The endpoint's own network is never SNATed (its subnets are implicit exceptions):
+        # a Docker overlay endpoint has an OutBoundNAT policy with no exceptions at all.
+        own = [sub["IpAddressPrefix"] for sub in subnets_of(view.network_of(t.ep) or {})
+               if sub.get("IpAddressPrefix")]
+        for prefix in dict.fromkeys([*own, *(s.get("Exceptions") or [])]):
             got = _ranges4([prefix])
             if got:
                 items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"ALLOW_NAT_EXCEPTION_{tag}_{prefix}",

@@ -14,7 +14,8 @@ Semantics encoded here:
 - Load balancer: a packet to (VIP, ExternalPort, Protocol) -- VIP = a FrontendVIP, or the
   host's address when the LB has none -- goes to one of its backends' (IP, InternalPort).
 - OutBoundNAT: a TCP/UDP/ICMP packet whose (post-LB) destination is in none of the
-  Exceptions prefixes leaves with source = VirtualIP, else the host's address.
+  Exceptions prefixes and not in the endpoint's own network's subnets leaves with
+  source = VirtualIP, else the host's address.
 - Overlay: a (post-LB) destination that is a remote endpoint with a PA goes to that PA with
   the network's VSID as VNI; else one inside a RemoteSubnetRoute prefix goes to that route's
   ProviderAddress with its IsolationId as VNI; else it is not encapsulated.
@@ -56,6 +57,7 @@ class World:
     remote_endpoints: dict[str, str]      # CA -> PA
     remote_subnets: list[Json]            # RemoteSubnetRoute Settings
     overlay: bool = True
+    own_subnets: list[str] = field(default_factory=list)  # the endpoint's network's prefixes
 
 
 def _in(ip: str, prefixes: str | list[str] | None) -> bool:
@@ -120,7 +122,8 @@ def outbound(world: World, p: Packet) -> Outcome:
     nat = world.outbound_nat
     if nat is not None and p.proto in (1, 6, 17):
         for d, _ in dests:
-            if not any(_in(d, [e]) for e in nat.get("Exceptions", [])):
+            exempt = [*nat.get("Exceptions", []), *world.own_subnets]
+            if not any(_in(d, [e]) for e in exempt):
                 out.source[d] = nat.get("VirtualIP") or world.host_ip
     if world.overlay:
         for d, _ in dests:

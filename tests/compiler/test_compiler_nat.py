@@ -116,3 +116,16 @@ def test_snat_port_blocks_stay_within_port_range_for_many_endpoints() -> None:
     for pool in last.values():
         assert all(0 < r.port_start <= r.port_end <= 65535 for r in pool.ranges)
     assert rig.compiler.errors == []
+
+
+def test_own_network_is_never_snatted_even_without_exceptions() -> None:
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.0.0.0/24", gateway="10.0.0.1", vsid=4096)
+    ep = rig.endpoint(net, "10.0.0.2", policies=[{"Type": "OutBoundNAT", "Settings": {}}])
+    port = rig.port(ep)
+    inside = vfp.process(port, frame("10.0.0.2", "10.0.0.3"), vfp.OUT)
+    assert ip(decode(inside.output or b"").ip.src) == "10.0.0.2"  # type: ignore[union-attr]
+    outside = vfp.process(port, frame("10.0.0.2", "10.9.9.9"), vfp.OUT)
+    assert ip(decode(outside.output or b"").ip.src) == HOST_IP  # type: ignore[union-attr]
+    assert "ALLOW_NAT_EXCEPTION_10.0.0.2_10.0.0.0/24" in \
+        rig.port(ep).get_layer("SLB_NAT_LAYER").get_group("SLB_GROUP_NAT_IPv4_OUT").rules

@@ -89,7 +89,8 @@ def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None) -> tuple[
         model_lbs.append({"vips": [lb["vip"]] if lb["vip"] else [], "proto": lb["proto"],
                           "ext": lb["ext"], "int": lb["int"], "backends": lb["backends"]})
     model_acls = [p["Settings"] for p in policies if p["Type"] == "ACL"]
-    world = World(HOST, VSID, model_acls, model_lbs, nat, dict(REMOTES), [ROUTE])
+    world = World(HOST, VSID, model_acls, model_lbs, nat, dict(REMOTES), [ROUTE],
+                  own_subnets=["10.244.1.0/24"])
     return rig, world, client
 
 
