@@ -267,6 +267,7 @@ class FaultWaits:
             await self.app(scope, receive, send)
             return
         decision = self.service.faults.decide(name)
+        decision.generation = self.service.calls.generation
         if decision.waits:
             decision.ended = await self.service.faults.wait_async(decision)
         decision.waited = True

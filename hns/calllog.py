@@ -131,6 +131,9 @@ class CallLog:
         self._max_weight = max_weight
         self._seq = 0
         self._dropped = 0
+        #: Bumped by every :meth:`clear`: a call refused after the log was cleared under
+        #: it (a hang ended by ``reset()``) belongs to no log and is not recorded.
+        self.generation = 0
         #: Whether calls are logged at all (a benchmark may turn it off).
         self.enabled = True
         #: The state the log starts from (a dump), None for an empty emulator.
@@ -196,6 +199,7 @@ class CallLog:
                 if isinstance(objects, dict) and any(objects.values()):
                     initial_state = state
         with self._lock:
+            self.generation += 1
             self._calls.clear()
             self._weights.clear()
             self._weight = 0

@@ -168,6 +168,8 @@ class Decision:
     #: ("" ran out, "clear" rules cleared, "down" service reset or restarted).
     waited: bool = False
     ended: str = ""
+    #: The call log generation when a front end decided (hns.calllog.CallLog.generation).
+    generation: int | None = None
 
     @property
     def waits(self) -> bool:

@@ -305,14 +305,16 @@ class HnsService(IndexedState):
         """One V1/V2 call: service-down check, fault rules (waits without the lock), then
         the call under the lock, logged in commit order."""
         started = time.monotonic()
-        decision: Decision | None = None
+        decision: Decision | None = decided.get()
+        if decision is not None:
+            decided.set(None)  # one front-end decision per call
+        generation = self.calls.generation
+        if decision is not None and decision.generation is not None:
+            generation = decision.generation
         down = False
         try:
             self._check_up()
-            decision = decided.get()
-            if decision is not None:
-                decided.set(None)  # one front-end decision per call
-            elif self.faults:
+            if decision is None and self.faults:
                 decision = self.faults.decide(name)
             if decision is not None:
                 if decision.waits and not decision.waited:
@@ -328,7 +330,8 @@ class HnsService(IndexedState):
                     raise decision.error
         except HnsError as exc:
             down = down or self._down
-            self._log_call(api, where, args[2], None, exc, decision, down, started)
+            if self.calls.generation == generation:
+                self._log_call(api, where, args[2], None, exc, decision, down, started)
             raise
         result: Any = None
         err: HnsError | None = None

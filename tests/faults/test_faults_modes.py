@@ -159,6 +159,7 @@ def test_hang_ended_by_reset_fails_with_the_service_down_error(svc: HnsService) 
     svc.reset()
     thread.join(timeout=10)
     assert isinstance(out["error"], errors.EptSNotRegistered)
+    assert svc.calls.calls() == []  # the hung call belongs to no log after the reset
     assert svc.hcn_call("HcnEnumerateNetworks", None, None) == []
 
 
