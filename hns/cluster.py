@@ -1,9 +1,15 @@
 """A cluster of emulated hosts on one in-memory underlay (vxlan.MemoryNetwork).
 
 Division of labour: each `hns.host.Host` owns its HNS, VFP switch, compiler and
-containers; the Cluster owns the fabric between their provider addresses, moves frames
-until the cluster is quiet (`run`), and records every underlay frame (`capture`, or a pcap
-file for Wireshark).
+containers; the Cluster owns what lies between the hosts:
+    the underlay     the VXLAN fabric between their provider addresses; every frame is
+                     recorded (`capture()`, or a pcap file for Wireshark)
+    the physical     frames a host hands to its host side go to the other host whose
+    network          bridged container or published port owns the destination, else to
+                     `outside`; ARP there is answered from the hosts' endpoints
+    a control plane  `publish_endpoints(network)` makes every host's containers remote
+                     endpoints (with PA policies) on the others, through the HNS API
+`run()` moves frames until the cluster is quiet; `ping()` is one echo and its answer.
 """
 
 from __future__ import annotations
