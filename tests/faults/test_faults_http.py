@@ -144,7 +144,7 @@ def test_service_stop_start_restart_over_http(client: HnsClient) -> None:
         client.hcn_enumerate_networks()
     assert client.start_service()["Running"] is True
     assert len(client.list_networks()) == 1
-    client.restart_service(0.3)
+    client.restart_service(1.0)
     with pytest.raises(errors.EptSNotRegistered):
         client.list_networks()
     wait_until(lambda: client.service_state()["Running"])

@@ -246,7 +246,7 @@ def test_restart_rehydrates_persistent_objects_and_drops_non_persistent_networks
 
 def test_restart_with_down_time_fails_calls_then_comes_back(svc: HnsService) -> None:
     create_network(svc)
-    svc.restart_service(0.3)
+    svc.restart_service(1.0)
     with pytest.raises(errors.EptSNotRegistered):
         svc.hcn_call("HcnEnumerateNetworks", None, None)
     assert svc.service_state()["DownSecondsLeft"] is not None
