@@ -154,7 +154,9 @@ def register(app: FastAPI, host: Any) -> None:
         action = doc.get("Action")
         hresult = _hresult(doc)
         if action == "restart":
-            service.restart_service(_number(doc, "DownSeconds", 0.0), hresult=hresult)
+            down = _number(doc, "DownSeconds", 0.0)
+            # Off the event loop: coming back up re-reads the whole store.
+            await run_in_threadpool(lambda: service.restart_service(down, hresult=hresult))
         elif action == "stop":
             service.stop_service(hresult=hresult)
         elif action == "start":
