@@ -70,6 +70,10 @@ class Cluster:
         #: frames no host took from the physical network (the outside world)
         self.outside: deque[bytes] = deque(maxlen=capture_limit)
 
+    def __repr__(self) -> str:
+        hosts = ", ".join(f"{n}@{h.host_ip}" for n, h in self.hosts.items())
+        return f"<Cluster [{hosts}]>"
+
     def add_host(self, name: str, pa: str, **kwargs: Any) -> Host:
         """A new host named `name` at provider address `pa` (keywords go to Host, e.g.
         profile=, state=)."""

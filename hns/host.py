@@ -444,6 +444,11 @@ class Host:
             self._reindex()
             self.compiler: CompilerLike = (compiler or _default_compiler)(service, self.switch)
 
+    def __repr__(self) -> str:
+        under = "no underlay" if self.underlay is None else \
+            f"{type(self.underlay).__name__} {self.underlay.pa}:{self.underlay.port}"
+        return f"<Host {self.name} PA {self.host_ip}, {under}, {len(self.switch.ports)} ports>"
+
     @property
     def host_ip(self) -> str:
         """This host's provider address (the service's `host_ip`)."""
