@@ -326,6 +326,20 @@ class Run:
                 return mac
         raise Failed(f"no ARP answer for {' or '.join(ips)} on host {host_name}")
 
+    def decided_by(self, result: InjectResult, layer: str, group: str, rule_type: str) -> bool:
+        """True when, on the first port the frame crossed, `layer` was decided by a rule of
+        type `rule_type` in `group` (names as vfp.md section 3 lists them)."""
+        trace = result.trace
+        if trace is None:
+            return False
+        for step in trace.steps:
+            if step.layer.name != layer or step.decided_by != "rule" or step.rule is None:
+                continue
+            for g in step.groups:
+                if g.rule is step.rule and g.group.name == group:
+                    return step.rule.action.kind == rule_type
+        return False
+
     def vfpctrl(self, host_name: str, ep: str, *args: str) -> str:
         """Print (and return) a vfpctrl listing of a local endpoint's port, as an operator
         would look at the compiled rules on the Windows host."""

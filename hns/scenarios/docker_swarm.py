@@ -40,7 +40,9 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     start = run.underlay_count()
     got_before = len(run.received("B", "EP_C2"))
     frame = udp_frame(v["MAC_C1"], v["MAC_C2"], v["C1_IP"], v["C2_IP"], 40001, 7, b"hello c2")
-    run.send("A", "EP_C1", frame, "c1 -> c2 udp/7")
+    to_c2 = run.send("A", "EP_C1", frame, "c1 -> c2 udp/7")
+    run.check(run.decided_by(to_c2, "VNET_ENCAP_LAYER", "VNET_GROUP_ENCAP_IPV4_OUT", "mapencap"),
+              "the trace shows the remote endpoint's mapencap rule in VNET_ENCAP_LAYER")
     wire = run.underlay_since(start)
     out = frames_matching(wire, lambda s: s.dst == v["C2_IP"] and s.src == v["C1_IP"])
     if run.check(bool(out), "c1 -> c2 left host A on the underlay"):

@@ -71,8 +71,10 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     mark = run.underlay_count()
     b2_mark = len(run.received("B", "EP_B2"))
     a1_mark = len(run.received("A", "EP_A1"))
-    run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], v["B2_IP"], 42000, target,
-                                     b"to b2"), "a1 -> b2 udp/7")
+    to_b2 = run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], v["B2_IP"], 42000,
+                                             target, b"to b2"), "a1 -> b2 udp/7")
+    run.check(run.decided_by(to_b2, "VNET_ENCAP_LAYER", "VNET_GROUP_ENCAP_IPV4_OUT", "routeencap"),
+              "the trace shows a routeencap rule of VNET_GROUP_ENCAP_IPV4_OUT in VNET_ENCAP_LAYER")
     out = frames_matching(run.underlay_since(mark),
                           lambda s: s.src == v["A1_IP"] and s.dst == v["B2_IP"])
     if run.check(bool(out), "a1 -> b2 was encapsulated onto the underlay"):
@@ -181,6 +183,8 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     run.check(result.where == "external" and result.output is not None,
               f"8.8.8.8 left to the host side (ended: {result.where} {result.reason})")
     seen = Seen(result.output or b"")
+    run.check(run.decided_by(result, "SLB_NAT_LAYER", "SLB_GROUP_NAT_IPv4_OUT", "dynnat"),
+              "the trace shows a dynnat rule of SLB_GROUP_NAT_IPv4_OUT in SLB_NAT_LAYER")
     run.check(seen.src == v["MGMT_A"] and seen.dst == "8.8.8.8",
               f"source rewritten to node A's IP ({seen.src} > {seen.dst})")
     result = run.send("A", "EP_A1", udp_frame(v["A1_MAC"], gw_mac, v["A1_IP"], "10.97.0.9", 46001,
