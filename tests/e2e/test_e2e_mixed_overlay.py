@@ -260,3 +260,33 @@ def test_e2e_linux_container_cannot_reach_windows_after_endpoint_delete(
         assert host.drops[reason] >= 1, host.counters()
     finally:
         host.close()
+
+
+def test_e2e_hns_acl_blocks_the_linux_container_until_removed(lab: dict[str, str]) -> None:
+    """An ACL policy added through the HNS API stops real Linux traffic at the Windows
+    container's port (counted with its reason); removing it lets the same ping through."""
+    host, ep = _windows_side(lab)
+    host.start()
+    acl = {"Type": "ACL", "Settings": {
+        "Id": "block-linux", "Action": "Block", "Direction": "In", "Priority": 100,
+        "RuleType": "Switch", "Protocols": "256", "RemoteAddresses": lab["ctr_ip"]}}
+
+    def ping_from_linux(count: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", count, "-i", "0.2", "-W", "1",
+             lab["win_ip"]], capture_output=True, text=True, timeout=30)
+
+    try:
+        _hcn(host, "HcnModifyEndpoint", ep, {
+            "ResourceType": "Policy", "RequestType": "Add", "Settings": {"Policies": [acl]}})
+        blocked = ping_from_linux("2")
+        assert blocked.returncode != 0
+        assert host.drops["IN: Blocked by rule"] >= 2, host.counters()
+        assert host.guest(ep).counters["icmp echo reply"] == 0
+        _hcn(host, "HcnModifyEndpoint", ep, {
+            "ResourceType": "Policy", "RequestType": "Remove", "Settings": {"Policies": [acl]}})
+        allowed = ping_from_linux("2")
+        assert allowed.returncode == 0, allowed.stdout + str(host.counters())
+        assert host.guest(ep).counters["icmp echo reply"] >= 2
+    finally:
+        host.close()
