@@ -224,8 +224,10 @@ def call_name(method: str, path: str, body: bytes | None) -> str | None:
         if not isinstance(doc, dict):
             return None
         if path == "/hcn/call":
-            function = doc.get("Function")
-            return function if isinstance(function, str) else None
+            function, ident = doc.get("Function"), doc.get("Id")
+            if not isinstance(function, str):
+                return None
+            return f"{function} {ident}" if isinstance(ident, str) and ident else function
         verb, where = doc.get("Method"), doc.get("Path")
         if not isinstance(verb, str) or not isinstance(where, str):
             return None
@@ -236,7 +238,8 @@ def call_name(method: str, path: str, body: bytes | None) -> str | None:
                 (3, "DELETE"): "Delete", (4, "POST"): "Modify"}.get((len(parts), method))
         if verb is None or (len(parts) == 4 and parts[3] != "modify"):
             return None
-        return hcn_function(verb, kind)
+        function = hcn_function(verb, kind)
+        return f"{function} {parts[2]}" if len(parts) >= 3 else function
     if parts[0].lower() in _V1_COLLECTIONS:
         return f"{method} {path}/" if len(parts) == 1 else f"{method} {path}"
     return None

@@ -86,11 +86,11 @@ class Call:
 
     @property
     def name(self) -> str:
-        """The call's fault-target name (``"GET /networks/"``, ``"HcnCreateNetwork"``)."""
+        """The call's fault-target name (``"GET /networks/"``, ``"HcnDeleteNetwork <id>"``)."""
         if self.api == "V1":
             return f"{self.method} {self.path}"
         if self.api == "V2":
-            return str(self.function)
+            return f"{self.function} {self.id}" if self.id else str(self.function)
         return str(self.operation)
 
     def to_json(self) -> dict[str, Any]:
@@ -444,7 +444,7 @@ def _replay_one(service: HnsService, entry: dict[str, Any], names: Renaming
             function, ident = entry.get("Function"), names.apply(entry.get("Id"))
             if not isinstance(function, str):
                 raise InvalidJson(detail="a V2 call needs Function")
-            name = function
+            name = f"{function} {ident}" if isinstance(ident, str) and ident else function
             call = lambda: service.hcn_call(function, ident, request)  # noqa: E731
         else:
             raise InvalidJson(detail=f"unknown Api {api!r}")

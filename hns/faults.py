@@ -3,11 +3,11 @@ silently dropped updates, plus the error a stopped HNS answers with (the stop / 
 restart itself lives in hns/service.py).
 
 Glossary:
-    call name   what a fault targets: an HCN export (``HcnModifyLoadBalancer``) or a V1
-                ``"METHOD /path"`` (``"DELETE /policylists/<id>"``).  A target with a
-                space is ``"METHOD /path-prefix"`` (method exact, prefix ignoring case); a
-                target without one is an export name, matched exactly; ``"*"`` is every
-                call.
+    call name   what a fault targets: an HCN export with the object id, if any
+                (``"HcnDeleteLoadBalancer <id>"``) or a V1 ``"METHOD /path"``
+                (``"DELETE /policylists/<id>"``).  A target is an export name (any id),
+                ``"<export> <id-prefix>"``, ``"METHOD /path-prefix"`` (method exact,
+                prefix ignoring case), or ``"*"`` for every call.
     Fault       one rule: target, mode, how often (``Times`` left or always, with a
                 ``Probability`` drawn from the set's seedable generator).
     Decision    what the rules say about one call: a delay, a hang, an error, or that an
@@ -116,13 +116,22 @@ def failure_hresult(value: int | str) -> int:
 
 
 def target_matches(target: str, name: str) -> bool:
-    """Whether the fault ``target`` covers the call ``name`` (see the module glossary)."""
+    """Whether the fault ``target`` covers the call ``name`` (see the module glossary).
+
+    V2 call names may carry the object id after a space (``"HcnDeleteLoadBalancer
+    <id>"``): a bare export name matches any id, ``"<export> <id-prefix>"`` only ids that
+    start with the prefix (case and braces ignored)."""
     if target == "*":
         return True
+    head, _, rest = name.partition(" ")
+    if head.startswith("Hcn"):
+        function, _, want = target.partition(" ")
+        if function != head:
+            return False
+        return not want or rest.strip("{}").lower().startswith(want.strip("{}").lower())
     if " " in target:
         method, prefix = target.split(" ", 1)
-        verb, path = name.split(" ", 1) if " " in name else ("", name)
-        return method.upper() == verb.upper() and path.lower().startswith(prefix.lower())
+        return method.upper() == head.upper() and rest.lower().startswith(prefix.lower())
     return target == name
 
 

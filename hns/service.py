@@ -749,7 +749,8 @@ class HnsService(IndexedState):
     def hcn_call(self, function: str, id: str | None = None,
                  settings: str | None = None) -> Any:
         """computenetwork.dll!Hcn*: ``function`` is the export name (HcnCreateNetwork, ...)."""
-        return self._run_call("V2", str(function), self._hcn_call, (function, id, settings),
+        name = f"{function} {id}" if isinstance(id, str) and id else str(function)
+        return self._run_call("V2", name, self._hcn_call, (function, id, settings),
                               {"function": function, "id": id})
 
     @_guard

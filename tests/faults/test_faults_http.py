@@ -208,11 +208,13 @@ def test_recording_replays_on_another_server(client: HnsClient) -> None:
 def test_call_names_of_http_requests() -> None:
     assert call_name("GET", "/networks", None) == "GET /networks/"
     assert call_name("DELETE", "/policylists/abc/", None) == "DELETE /policylists/abc"
-    assert call_name("POST", "/hcn/loadbalancers/x/modify", None) == "HcnModifyLoadBalancer"
+    assert call_name("POST", "/hcn/loadbalancers/x/modify", None) == "HcnModifyLoadBalancer x"
     assert call_name("GET", "/hcn/networks", None) == "HcnEnumerateNetworks"
-    assert call_name("GET", "/hcn/endpoints/x", None) == "HcnQueryEndpointProperties"
+    assert call_name("GET", "/hcn/endpoints/x", None) == "HcnQueryEndpointProperties x"
     assert call_name("POST", "/hcn/call", b'{"Function":"HcnDeleteNetwork"}') == \
         "HcnDeleteNetwork"
+    assert call_name("POST", "/hcn/call", b'{"Function":"HcnDeleteNetwork","Id":"ab"}') == \
+        "HcnDeleteNetwork ab"
     assert call_name("POST", "/hnscall", b'{"Method":"get","Path":"networks"}') == \
         "GET /networks"
     assert call_name("GET", "/_emulator/faults", None) is None

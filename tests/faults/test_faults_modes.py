@@ -78,6 +78,21 @@ def test_v1_targets_match_method_and_path_prefix_ignoring_case() -> None:
     assert target_matches("HcnDeleteLoadBalancer", "HcnDeleteLoadBalancer")
     assert not target_matches("HcnDeleteLoadBalancer", "HcnDeleteLoadBalancers")
     assert target_matches("*", "POST /networks/")
+    assert target_matches("HcnDeleteLoadBalancer", "HcnDeleteLoadBalancer 1a2b-3c")
+    assert target_matches("HcnDeleteLoadBalancer 1A2B", "HcnDeleteLoadBalancer {1a2b-3c}")
+    assert not target_matches("HcnDeleteLoadBalancer 9", "HcnDeleteLoadBalancer 1a2b-3c")
+    assert not target_matches("HcnDeleteLoadBalancer 1a", "HcnDeleteLoadBalancer")
+
+
+def test_a_v2_rule_can_aim_at_one_object_113524(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    lb1 = svc.hcn_call("HcnCreateLoadBalancer", None, lb_settings([ep["ID"]], port=80))
+    lb2 = svc.hcn_call("HcnCreateLoadBalancer", None, lb_settings([ep["ID"]], port=81))
+    svc.faults.add(f"HcnDeleteLoadBalancer {lb1['ID'][:8]}", hresult=0x803B0017)
+    svc.hcn_call("HcnDeleteLoadBalancer", lb2["ID"])
+    with pytest.raises(errors.DegradedOperation):
+        svc.hcn_call("HcnDeleteLoadBalancer", lb1["ID"])
 
 
 def test_invalid_rules_are_refused_with_invalid_arg(svc: HnsService) -> None:
