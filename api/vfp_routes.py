@@ -44,8 +44,18 @@ from hns.errors import ElementNotFound, HnsError, InvalidArg, LayerNotFound, Por
 from vfp import ctl
 from vfp.addr import format_ip, format_mac
 from vfp.errors import DropReason, NotFound, VfpError
-from vfp.model import IN, LAYER_FLAG_NAMES, OUT, RULE_FLAG_NAMES, Group, Layer, Port, Rule, Switch
-from vfp.model import flag_names as _flag_names
+from vfp.model import (
+    IN,
+    LAYER_FLAG_NAMES,
+    OUT,
+    RULE_FLAG_NAMES,
+    Group,
+    Layer,
+    Port,
+    Rule,
+    Switch,
+    flag_names,
+)
 from vfp.pipeline import Result, Trace, simulate, trace_json
 
 __all__ = ["BareHost", "VfpHost", "hns_error_of", "inject_json", "register"]
@@ -123,7 +133,7 @@ def layer_json(layer: Layer) -> dict[str, Any]:
         "FriendlyName": layer.name,
         "Priority": layer.priority,
         "Flags": layer.flags,
-        "FlagNames": _flag_names(layer.flags, LAYER_FLAG_NAMES),
+        "FlagNames": flag_names(layer.flags, LAYER_FLAG_NAMES),
         "Stateful": layer.stateful,
         "Groups": len(layer.groups),
         "Flows": len(layer.flows),
@@ -138,7 +148,7 @@ def rule_json(rule: Rule, version: int) -> dict[str, Any]:
         "FriendlyName": rule.name,
         "Priority": rule.priority,
         "Flags": rule.flags,
-        "FlagNames": _flag_names(rule.flags, RULE_FLAG_NAMES),
+        "FlagNames": flag_names(rule.flags, RULE_FLAG_NAMES),
         "Type": rule.action.kind,
         "Conditions": dict(rule.conditions.describe(version)),
         "Data": rule.action.data_lines(),
