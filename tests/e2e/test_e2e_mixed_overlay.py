@@ -32,13 +32,16 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
 
+import vxlan
 from hns.host import Host
 
 pytestmark = pytest.mark.netns
@@ -290,3 +293,58 @@ def test_e2e_hns_acl_blocks_the_linux_container_until_removed(lab: dict[str, str
         assert host.guest(ep).counters["icmp echo reply"] >= 2
     finally:
         host.close()
+
+
+# A UDP echo server for the Linux container. SO_NO_CHECK (11) sends checksum 0 ("none",
+# RFC 768): over veth the kernel leaves UDP checksums to an offload nobody performs
+# (packets.md gotcha 2), and VFP's slow path drops a bad inner checksum.
+UDP_ECHO = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 11, 1)
+s.bind(("0.0.0.0", 7))
+s.settimeout(15)
+print("ready", flush=True)
+while True:
+    try:
+        data, peer = s.recvfrom(2048)
+    except TimeoutError:
+        sys.exit(0)
+    s.sendto(data, peer)
+"""
+
+
+@pytest.mark.parametrize("lab", ["l2"], indirect=True)
+def test_e2e_windows_container_reaches_a_service_backed_by_the_linux_container(
+        lab: dict[str, str]) -> None:
+    """kube-proxy's case: a load balancer (ClusterIP VIP 10.96.0.10:53/UDP) whose backend
+    is the Linux container (a remote endpoint). The Windows port DNATs VIP -> DIP and
+    encapsulates to the Linux node; the real Linux UDP echo server answers the pod IP, and
+    the Windows port un-NATs the answer back to the VIP."""
+    host, ep = _windows_side(lab)
+    remote = [r for r in host.endpoint_table() if r["IsRemoteEndpoint"]]
+    assert [r["IPAddress"] for r in remote] == [lab["ctr_ip"]]
+    _hcn(host, "HcnCreateLoadBalancer", None, {
+        "HostComputeEndpoints": [remote[0]["ID"]], "FrontendVIPs": ["10.96.0.10"],
+        "PortMappings": [{"Protocol": 17, "InternalPort": 7, "ExternalPort": 53}]})
+    echo = subprocess.Popen(["ip", "netns", "exec", lab["ctr"], sys.executable, "-c", UDP_ECHO],
+                            stdout=subprocess.PIPE, text=True)
+    host.start()
+    try:
+        assert echo.stdout is not None
+        assert echo.stdout.readline().strip() == "ready"
+        guest = host.guest(ep)
+        with host.service.lock:
+            for frame in guest.send_udp("10.96.0.10", 5555, 53, b"service?"):
+                host.send(ep, frame)
+        deadline = time.monotonic() + 5
+        while not guest.udp_received and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert guest.udp_received, host.counters()
+        got = guest.udp_received[0]
+        assert (vxlan.ipv4_to_text(got.src), got.sport, got.dport, got.payload) == (
+            "10.96.0.10", 53, 5555, b"service?")
+    finally:
+        host.close()
+        echo.kill()
+        echo.wait()
