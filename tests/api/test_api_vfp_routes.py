@@ -224,7 +224,8 @@ def test_vfp_vfpctrl_route_prints_what_vfp_ctl_prints(
 ) -> None:
     _, switch = served
     for args in (["/list-vmswitch-port"], ["/port", "pod1", "/list-rule"],
-                 ["/list-layer", "/port", PORT_ID], ["/port", "nope", "/list-layer"]):
+                 ["/list-layer", "/port", PORT_ID], ["/port", "nope", "/list-layer"],
+                 ["/list-vmswitch-port", "/format", "1"], ["/h"], []):
         answer = _ok(http.post("/vfp/vfpctrl", json={"Args": args}))
         assert (answer["ExitCode"], answer["Output"]) == run(switch, args)
     response = http.post("/vfp/vfpctrl", json={"Args": "/list-layer"})
