@@ -17,7 +17,7 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -35,6 +35,8 @@ VSID = 4096
 LOCAL_IP, LOCAL_MAC = "10.244.1.5", "0E-2A-0A-F4-01-05"
 REMOTE_IP, REMOTE_MAC = "10.244.2.7", "0E-2A-0A-F4-02-07"
 V2 = {"Major": 2, "Minor": 0}
+IPS = {"a": "10.0.9.2", "b": "10.0.9.3"}
+MACS = {"a": "02-42-0A-00-09-02", "b": "02-42-0A-00-09-03"}
 
 
 def _free_udp_port() -> int:
@@ -250,3 +252,60 @@ def test_vfpctrl_console_script_prints_the_server_text_byte_for_byte(overlay: An
     for layer in (b"ACL_ENDPOINT_LAYER", b"VNET_ENCAP_LAYER", b"VNET_PA_ROUTE_LAYER"):
         assert b"LAYER : " + layer + b"\r\n" in proc.stdout
     assert proc.stdout.endswith(b"Command list-layer succeeded!\r\n")
+
+
+def _two_host_port() -> int:
+    """A UDP port free on both HOST_PA and PEER_PA (both hosts use the one VXLAN port)."""
+    for _ in range(20):
+        port = _free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((HOST_PA, port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no UDP port free on both addresses")
+
+
+def test_two_serve_processes_form_one_overlay_and_ping_across(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    port = _two_host_port()
+    a = start_server("--state", ":memory:", "--underlay", f"udp:{HOST_PA}:{port}")
+    b = start_server("--state", ":memory:", "--underlay", f"udp:{PEER_PA}:{port}")
+    ids: dict[str, str] = {}
+    for server, here, there, there_pa in ((a, "a", "b", PEER_PA), (b, "b", "a", HOST_PA)):
+        with HnsClient(server.url) as client:
+            net = _hcn(client, "networks", {
+                "Name": "swarm", "Type": "Overlay", "SchemaVersion": V2,
+                "Ipams": [{"Type": "Static", "Subnets": [{
+                    "IpAddressPrefix": "10.0.9.0/24",
+                    "Routes": [{"NextHop": "10.0.9.1", "DestinationPrefix": "0.0.0.0/0"}],
+                    "Policies": [{"Type": "VSID", "Settings": {"IsolationId": VSID}}]}]}]})
+            ids[here] = _hcn(client, "endpoints", {
+                "Name": f"c-{here}", "HostComputeNetwork": net["ID"], "SchemaVersion": V2,
+                "MacAddress": MACS[here],
+                "IpConfigurations": [{"IpAddress": IPS[here], "PrefixLength": 24}]})["ID"]
+            _hcn(client, "endpoints", {
+                "Name": f"remote-{there}", "HostComputeNetwork": net["ID"],
+                "SchemaVersion": V2, "Flags": 1, "MacAddress": MACS[there],
+                "IpConfigurations": [{"IpAddress": IPS[there], "PrefixLength": 24}],
+                "Policies": [{"Type": "ProviderAddress",
+                              "Settings": {"ProviderAddress": there_pa}}]})
+    request = _echo_request(MACS["a"], IPS["a"], MACS["b"], IPS["b"], seq=3)
+    answer = httpx.post(f"{a.url}/vfp/ports/c-a/inject",
+                        json={"Frame": request.hex(), "Direction": "OUT"}, timeout=10).json()
+    assert answer["Delivery"] == {**answer["Delivery"], "Where": "underlay", "Target": PEER_PA}
+    deadline = time.monotonic() + 10
+    replies: list[vxlan.Frame] = []
+    while not replies and time.monotonic() < deadline:
+        frames = httpx.get(f"{a.url}/vfp/ports/c-a/received", timeout=10).json()["FramesHex"]
+        replies = [f for f in (vxlan.decode_frame(bytes.fromhex(x)) for x in frames)
+                   if isinstance(f.l4, vxlan.ICMPv4) and f.l4.type == vxlan.ICMPv4.ECHO_REPLY]
+        time.sleep(0.05)
+    assert replies, (httpx.get(f"{a.url}/vfp/host").json(), httpx.get(f"{b.url}/vfp/host").json())
+    assert replies[0].ip is not None
+    assert vxlan.ipv4_to_text(replies[0].ip.src) == IPS["b"]
+    received_b = httpx.get(f"{b.url}/vfp/ports/{ids['b']}/received", timeout=10).json()
+    assert any(vxlan.decode_frame(bytes.fromhex(x)).ip is not None
+               for x in received_b["FramesHex"])
