@@ -141,13 +141,18 @@ class CallLog:
         #: Set by the service: the current state dump and environment for recordings.
         self.describe: Callable[[bool], dict[str, Any]] | None = None
 
-    def record(self, *, api: str, method: str | None = None, path: str | None = None,
-               function: str | None = None, id: str | None = None,
+    def record(self, *, api: str, method: Any = None, path: Any = None,
+               function: Any = None, id: Any = None,
                operation: str | None = None, request: Any = None, result: Any = None,
                error: HnsError | None = None, faults: Iterable[dict[str, Any]] = (),
                service_down: bool = False, started: float | None = None) -> Call | None:
+        """Log one call (arguments that are not JSON, from a caller that passed odd types
+        in-process, are logged as their text)."""
         if not self.enabled:
             return None
+        method, path, function, id = (_text(method), _text(path), _text(function),
+                                      _text(id))
+        request = _loggable(request)
         now = time.time()
         duration = 0.0 if started is None else (time.monotonic() - started) * 1000.0
         with self._lock:
@@ -224,6 +229,26 @@ class CallLog:
     def save(self, path: str | Path) -> None:
         """Write :meth:`recording` to ``path`` as JSON."""
         Path(path).write_text(json.dumps(self.recording(), indent=1), encoding="utf-8")
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return repr(value)
+
+
+def _loggable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict | list):
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            return repr(value)
+        return value
+    return _text(value)
 
 
 def load_recording(source: str | Path | dict[str, Any]) -> dict[str, Any]:

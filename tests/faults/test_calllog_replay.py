@@ -284,3 +284,14 @@ def test_log_order_is_commit_order_under_concurrent_calls(svc: HnsService) -> No
         assert report.state_compared
     finally:
         fresh.close()
+
+
+def test_odd_in_process_arguments_are_logged_as_text(svc: HnsService) -> None:
+    with pytest.raises(errors.HnsError):
+        svc.hns_call(123, None)  # type: ignore[arg-type]
+    with pytest.raises(errors.HnsError):
+        svc.hcn_call("HcnCreateNetwork", None, b"\xff not json")  # type: ignore[arg-type]
+    with pytest.raises(errors.HnsError):
+        svc.load({"Format": "hns-emulator-state", "Objects": {"network": [{1, 2}]}})
+    json.dumps(svc.calls.recording())  # the whole log stays JSON
+    assert len(svc.calls.calls()) == 3
