@@ -388,3 +388,52 @@ def test_cluster_l2bridge_containers_on_two_hosts_ping_over_the_physical_network
     assert cluster.capture() == []  # no VXLAN: the physical network carried it
     (unknown,) = hosts[0].guest(eps[0]).ping("192.168.5.99")
     assert hosts[0].send(eps[0], unknown).reason == "ARP for an address no endpoint owns"
+
+
+def test_hosts_keep_forwarding_while_hns_changes_under_them() -> None:
+    """Background pumps on real UDP sockets while another thread keeps creating and
+    deleting load balancers on B: every ping still gets its answer (packets and
+    recompilations take turns on the service lock)."""
+    import threading
+
+    port = shared_free_udp_port("127.0.0.2", "127.0.0.3")
+    a = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="a")
+    b = Host.from_underlay_spec(f"udp:127.0.0.3:{port}", name="b")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    try:
+        net_a = overlay(a.service, "10.0.1.0/24", name="swarm")
+        net_b = overlay(b.service, "10.0.1.0/24", name="swarm")
+        ep_a = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A)
+        ep_b = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
+        remote_endpoint(a.service, net_a, "10.0.1.3", "127.0.0.3", MAC_B)
+        remote_endpoint(b.service, net_b, "10.0.1.2", "127.0.0.2", MAC_A)
+
+        def churn() -> None:
+            try:
+                n = 0
+                while not stop.is_set():
+                    lb = b.service.hcn_call("HcnCreateLoadBalancer", None, json.dumps({
+                        "HostComputeEndpoints": [ep_b], "FrontendVIPs": ["10.96.0.10"],
+                        "PortMappings": [{"Protocol": 6, "InternalPort": 80,
+                                          "ExternalPort": 8000 + n % 100}]}))
+                    b.service.hcn_call("HcnDeleteLoadBalancer", lb["ID"])
+                    n += 1
+            except BaseException as exc:  # handed to the test
+                errors.append(exc)
+
+        a.start()
+        b.start()
+        worker = threading.Thread(target=churn)
+        worker.start()
+        results = [a.ping(ep_a, "10.0.1.3", timeout=5.0) for _ in range(20)]
+        stop.set()
+        worker.join()
+        assert not errors
+        assert all(results), (a.counters(), b.counters())
+        assert not a.drops
+        assert not b.drops
+    finally:
+        stop.set()
+        a.close()
+        b.close()
