@@ -5,6 +5,8 @@
 - `EncapRoute` `routeencap` (RemoteSubnetRoute) that also carries the MSS delta the
                endpoint's encap overhead implies (`MSS delta: 50,0` on real hosts).
 - `EncapMap`   `mapencap` (CA -> PA mapping of a remote endpoint) with the same MSS delta.
+- `DsrLbNat`   `lbnat` of a DSR load balancer: remote backends keep the VIP and are
+               encapsulated to their host's PA.
 
 The MSS delta is printed, not applied: vfp does not rewrite TCP options (docs/compiler.md).
 """
@@ -13,8 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vfp.actions import ALLOW, Action, ActionContext, Decision, MapEncap, RouteEncap
-from vfp.packet import Packet
+from vfp.actions import (
+    ALLOW,
+    Action,
+    ActionContext,
+    Decision,
+    LbNat,
+    MapEncap,
+    RouteEncap,
+    Transposition,
+    vxlan_source_port,
+)
+from vfp.addr import format_ip
+from vfp.packet import Outer, Packet
 
 
 @dataclass(frozen=True)
@@ -49,3 +62,35 @@ class EncapMap(MapEncap):
 
     def data_lines(self) -> list[str]:
         return [f"MSS delta: {self.mss_delta},0", *super().data_lines()]
+
+
+@dataclass(frozen=True)
+class DsrLbNat(LbNat):
+    """Direct server return: like lbnat, but a backend behind another host's provider
+    address keeps the VIP as destination and is reached by encapsulating to that PA with
+    the backend's MAC as inner destination (its host's NAT_ rule DNATs VIP -> DIP and its
+    flow answers from the VIP). `encap[i]` is (PA, MAC, VNI) for remote backend i, or None
+    for a backend on this host (plain VIP -> DIP, un-NATed by the flow)."""
+
+    encap: tuple[tuple[int, int, int] | None, ...] = ()
+    src_pa: int = 0
+
+    def decide(self, p: Packet, ctx: ActionContext) -> Decision:
+        target = self.choose(p)
+        remote = self.encap[self.dips.index(target)] if self.encap else None
+        if remote is None:
+            return super().decide(p, ctx)
+        pa, mac, vni = remote
+        outer = Outer(src_mac=ctx.mac, dst_mac=0, src_ip=self.src_pa, dst_ip=pa,
+                      sport=vxlan_source_port(p), vni=vni, dport=ctx.vxlan_port)
+        mods = (("dst_mac", mac),) if mac else ()
+        return Decision(True, Transposition(pop_outer=p.outer is not None, modify=mods,
+                                            push_outer=outer))
+
+    def data_lines(self) -> list[str]:
+        lines = super().data_lines()
+        for (ip, _), remote in zip(self.dips, self.encap, strict=False):
+            if remote is not None:
+                lines.append(f"DSR : {format_ip(ip)} via PA {format_ip(remote[0])}, "
+                             f"VNI {remote[2]}")
+        return lines

@@ -45,7 +45,9 @@ The packet path the compiler guarantees (contract item 1; docs/compiler.md)
   to the endpoint owning that NAT port or port mapping (`owner_of`).
 - A VXLAN frame from the underlay is given, still encapsulated, to
   `vfp.process(port, frame, vfp.IN)` of the local endpoint whose network's VSID == VNI
-  and whose IP == inner dst IP (`endpoint_for_vni`); the port's VNET layer decaps it.
+  and whose IP == inner dst IP (`endpoint_for_vni`); the port's VNET layer decaps it. A
+  DSR frame keeps the VIP as inner destination: it goes to the local backend published
+  for (VIP, port) (`endpoint_for_vni(vni, ip, proto=, port=)`).
 - Every frame delivered to a port (IN) gets its inner dst MAC rewritten to the endpoint's
   MAC (VNET_MAC_REWRITE_LAYER), so a container's stack accepts it.
 
@@ -165,8 +167,11 @@ class Compiler:
                     return str(st.ep["ID"])
         return None
 
-    def endpoint_for_vni(self, vni: int, ip: str | int) -> str | None:
-        """The local endpoint on an overlay network with VSID `vni` holding inner IP `ip`."""
+    def endpoint_for_vni(self, vni: int, ip: str | int, *, proto: int | None = None,
+                         port: int | None = None) -> str | None:
+        """The local endpoint on an overlay network with VSID `vni` holding inner IP `ip`;
+        with `proto` and `port`, else the local backend published for (ip, port): a DSR
+        frame keeps the VIP as inner destination (see `owner_of`)."""
         text = str(ipaddress.IPv4Address(ip)) if isinstance(ip, int) else ip
         with self.service.lock:
             for st in self._ports.values():
@@ -176,6 +181,16 @@ class Compiler:
                 if self.view.is_overlay(net) and \
                         (vsid_of(net, text) or L.DEFAULT_VSID) == vni:
                     return str(st.ep["ID"])
+            if proto is None or port is None:
+                return None
+            owner = self.owner_of(proto, text, port)
+            found = None if owner is None else self._ports.get(owner.upper())
+            if found is None:
+                return None
+            net = self.view.network_of(found.ep)
+            if self.view.is_overlay(net) and \
+                    (vsid_of(net, ipv4_of(found.ep)) or L.DEFAULT_VSID) == vni:
+                return owner
         return None
 
     def owner_of(self, proto: int, ip: str | int, port: int) -> str | None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from hns.compiler import layers as L
-from hns.compiler.actions import EncapMap, EncapRoute, PaRoute
+from hns.compiler.actions import DsrLbNat, EncapMap, EncapRoute, PaRoute
 from hns.compiler.view import (
     View,
     ipv4_of,
@@ -453,7 +453,7 @@ def remote_items(t: Target, view: View, key: str) -> list[Item]:
 
 
 # -- load balancers ----------------------------------------------------------------------
-def lb_dips(view: View, lb: Json, port: int) -> tuple[tuple[int, int | None], ...]:
+def lb_dips(view: View, lb: Json, port: int | None) -> tuple[tuple[int, int | None], ...]:
     dips: list[tuple[int, int | None]] = []
     for key in lb_backends(lb):
         ip = _ip4(ipv4_of(view.endpoints.get(key)))
@@ -470,32 +470,68 @@ def lb_vips(view: View, lb: Json) -> list[int]:
     return vips
 
 
+def dsr_encap(view: View, t: Target, lb: Json,
+              dips: tuple[tuple[int, int | None], ...]) -> tuple[tuple[int, int, int] | None, ...]:
+    """Per DIP of a DSR load balancer on an overlay port: (PA, MAC, VNI) of a remote
+    backend with a ProviderAddress policy, else None (reached by plain DNAT)."""
+    net = view.network_of(t.ep)
+    if not view.is_overlay(net):
+        return ()
+    by_ip: dict[int, Json] = {}
+    for key in lb_backends(lb):
+        ep = view.endpoints.get(key)
+        ip = _ip4(ipv4_of(ep))
+        if ep is not None and ip is not None:
+            by_ip.setdefault(ip, ep)
+    out: list[tuple[int, int, int] | None] = []
+    for ip, _ in dips:
+        ep = by_ip.get(ip)
+        pa = None
+        if ep is not None and is_remote(ep):
+            for s in policies(ep, "ProviderAddress"):
+                pa = _ip4(s.get("ProviderAddress"))
+        if ep is None or pa is None:
+            out.append(None)
+        else:
+            vni = vsid_of(net, ipv4_of(ep)) or L.DEFAULT_VSID
+            out.append((pa, mac_of(ep), vni))
+    return tuple(out) if any(out) else ()
+
+
 def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
-    """Client side (every port in scope): lbnat VIP -> DIPs. Backend side (a local backend's
-    own port): NAT_ rules in SLB_GROUP_NAT_IPv4_IN that DNAT frames still addressed to the
-    VIP (e.g. a NodePort reached from outside the host) to this backend."""
+    """Client side (every port in scope): lbnat VIP -> DIPs (DSR: remote backends keep the
+    VIP and are encapsulated to their PA). Backend side (a local backend's own port): NAT_
+    rules in SLB_GROUP_NAT_IPv4_IN that DNAT frames still addressed to the VIP (a DSR
+    frame from another host, a NodePort reached from outside the host) to this backend.
+    InternalPort 0 (Docker's ILB: every port) DNATs the address only."""
     items: list[Item] = []
     dsr = lb_is_dsr(lb)
     short = str(lb.get("ID") or key).replace("-", "")
     scope_net = lb_scope_network(lb)
     in_scope = scope_net is None or scope_net == str(t.ep.get("HostComputeNetwork", "")).upper()
     own_ip = _ip4(ipv4_of(t.ep)) if t.key in lb_backends(lb) else None
+    src_pa = _ip4(view.local_pa(view.network_of(t.ep))) or 0
     for pm in lb.get("PortMappings") or []:
         proto = int(pm.get("Protocol") or 0)
         internal = int(pm.get("InternalPort") or 0)
         external = int(pm.get("ExternalPort") or internal)
-        dips = lb_dips(view, lb, internal)
-        if not dips or not internal:
+        dips = lb_dips(view, lb, internal or None)
+        if not dips:
             continue
-        action = LbNat(dips, _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW))
+        distribution = _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW)
+        action: LbNat = LbNat(dips, distribution)
+        if dsr and in_scope:
+            encap = dsr_encap(view, t, lb, dips)
+            if encap:
+                action = DsrLbNat(dips, distribution, encap, src_pa)
         pm_flags = int(pm.get("Flags") or 0)
         suffix = "".join(tag for bit, tag in ((PM_ILB, "_ILB"), (PM_PRESERVE_DIP, "_PDIP"))
                          if pm_flags & bit)
         protos = (proto,) if proto else ()
+        ports = ((external, external),) if external else ()
         for vip in lb_vips(view, lb):
             vip_text = str(ipaddress.IPv4Address(vip))
-            cond = Conditions(protocols=protos, dst_ips=((vip, vip),),
-                              dst_ports=((external, external),))
+            cond = Conditions(protocols=protos, dst_ips=((vip, vip),), dst_ports=ports)
             if in_scope:
                 if dsr:
                     layer, group = L.LB_DSR, L.DSR_OUT
@@ -510,6 +546,6 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
             if own_ip is not None:
                 items.append(RuleSpec(
                     L.SLB_NAT, L.NAT_IN, f"NAT_{short}_{vip_text}_{external}_{proto}{suffix}",
-                    L.PRI_LB, Nat(own_ip, internal), cond, TERMINATING | STATEFUL,
-                    L.STATEFUL_TTL, publish=not pm_flags & PM_ILB))
+                    L.PRI_LB, Nat(own_ip, internal or None), cond, TERMINATING | STATEFUL,
+                    L.STATEFUL_TTL, publish=not pm_flags & PM_ILB and bool(external)))
     return items

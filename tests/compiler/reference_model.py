@@ -13,6 +13,9 @@ Semantics encoded here:
   it (before load balancing).
 - Load balancer: a packet to (VIP, ExternalPort, Protocol) -- VIP = a FrontendVIP, or the
   host's address when the LB has none -- goes to one of its backends' (IP, InternalPort).
+  With DSR, a backend that is a remote endpoint is reached with the VIP and ExternalPort
+  kept, encapsulated to that endpoint's PA with the VSID as VNI (its own host turns
+  VIP into DIP and answers from the VIP).
 - OutBoundNAT: a TCP/UDP/ICMP packet whose (post-LB) destination is in none of the
   Exceptions prefixes and not in the endpoint's own network's subnets leaves with
   source = VirtualIP, else the host's address.
@@ -39,12 +42,15 @@ class Packet:
     dport: int
 
 
+#: What a packet may leave the port as: (inner dst IP, dst port, inner src IP,
+#: (outer dst PA, VNI) or None when not encapsulated).
+Result = tuple[str, int, str, tuple[str, int] | None]
+
+
 @dataclass
 class Outcome:
     allowed: bool
-    destinations: set[tuple[str, int]] = field(default_factory=set)
-    source: dict[str, str] = field(default_factory=dict)  # dst IP -> source IP it leaves with
-    encap: dict[str, tuple[str, int]] = field(default_factory=dict)  # dst IP -> (PA, VNI)
+    results: set[Result] = field(default_factory=set)
 
 
 @dataclass
@@ -112,28 +118,35 @@ def outbound(world: World, p: Packet) -> Outcome:
     """What happens to a packet the endpoint under test sends."""
     if not acl_allows(world.acls, p, "Out"):
         return Outcome(False)
-    dests = {(p.dst, p.dport)}
+    # (inner destination, port, encapsulation decided by the load balancer itself)
+    targets: list[tuple[str, int, tuple[str, int] | None]] = [(p.dst, p.dport, None)]
     for lb in world.lbs:
         vips = lb["vips"] or [world.host_ip]
         if p.dst in vips and p.dport == lb["ext"] and lb["proto"] in (0, p.proto):
-            dests = {(ip, lb["int"]) for ip in lb["backends"]}
+            targets = []
+            for ip in lb["backends"]:
+                if lb.get("dsr") and world.overlay and ip in world.remote_endpoints:
+                    targets.append((p.dst, p.dport, (world.remote_endpoints[ip], world.vsid)))
+                else:
+                    targets.append((ip, lb["int"], None))
             break
-    out = Outcome(True, dests, {d: p.src for d, _ in dests})
+    out = Outcome(True)
     nat = world.outbound_nat
-    if nat is not None and p.proto in (1, 6, 17):
-        for d, _ in dests:
+    for d, port, encap in targets:
+        src = p.src
+        if nat is not None and p.proto in (1, 6, 17):
             exempt = [*nat.get("Exceptions", []), *world.own_subnets]
             if not any(_in(d, [e]) for e in exempt):
-                out.source[d] = nat.get("VirtualIP") or world.host_ip
-    if world.overlay:
-        for d, _ in dests:
+                src = nat.get("VirtualIP") or world.host_ip
+        if encap is None and world.overlay:
             if d in world.remote_endpoints:
-                out.encap[d] = (world.remote_endpoints[d], world.vsid)
-                continue
-            for route in world.remote_subnets:
-                if _in(d, [route["DestinationPrefix"]]):
-                    out.encap[d] = (route["ProviderAddress"], route["IsolationId"])
-                    break
+                encap = (world.remote_endpoints[d], world.vsid)
+            else:
+                for route in world.remote_subnets:
+                    if _in(d, [route["DestinationPrefix"]]):
+                        encap = (route["ProviderAddress"], route["IsolationId"])
+                        break
+        out.results.add((d, port, src, encap))
     return out
 
 

@@ -170,3 +170,43 @@ def test_ilb_backend_not_published_to_the_host() -> None:
     assert len(names) == 1
     assert names[0].endswith("_ILB")
     assert rig.compiler.owner_of(6, "10.96.0.50", 80) is None
+
+
+def test_dsr_remote_backend_keeps_vip_and_its_host_answers_from_the_vip() -> None:
+    a, b = Rig("172.16.0.4"), Rig("172.16.0.5")
+    pa = [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "172.16.0.5"}}]
+    net_a = a.network("ov", type="Overlay", prefix="10.244.0.0/16", gateway="10.244.0.1",
+                      vsid=4096)
+    net_b = b.network("ov", type="Overlay", prefix="10.244.0.0/16", gateway="10.244.0.1",
+                      vsid=4096)
+    client = a.endpoint(net_a, "10.244.1.5", mac=mac_text("10.244.1.5"))
+    remote = a.endpoint(net_a, "10.244.2.20", remote=True, mac=mac_text("10.244.2.20"),
+                        policies=pa)
+    backend = b.endpoint(net_b, "10.244.2.20", mac=mac_text("10.244.2.20"))
+    b.endpoint(net_b, "10.244.1.5", remote=True, mac=mac_text("10.244.1.5"), policies=[
+        {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "172.16.0.4"}}])
+    a.load_balancer([remote], vip="10.96.0.30", proto=IPPROTO_UDP, external=53, internal=5353,
+                    flags=1)
+    b.load_balancer([backend], vip="10.96.0.30", proto=IPPROTO_UDP, external=53, internal=5353,
+                    flags=1)
+    text = a.ctl("/port", client, "/layer", "LB_DSR", "/list-rule")
+    assert "DSR : 10.244.2.20 via PA 172.16.0.5, VNI 4096" in text
+    out = vfp.process(a.port(client), frame("10.244.1.5", "10.96.0.30", proto=IPPROTO_UDP,
+                                            sport=3000, dport=53), vfp.OUT).output or b""
+    assert ip(decode(out).ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
+    inner = decode(out[50:])
+    assert ip(inner.ip.dst) == "10.96.0.30"  # type: ignore[union-attr]
+    assert inner.eth.dst == bytes.fromhex("0E2A0AF40214")
+    owner = b.compiler.endpoint_for_vni(4096, "10.96.0.30", proto=IPPROTO_UDP, port=53)
+    assert owner == backend
+    got = vfp.process(b.port(backend), out, vfp.IN).output or b""
+    f = decode(got)
+    assert (ip(f.ip.dst), f.l4.dport) == ("10.244.2.20", 5353)  # type: ignore[union-attr]
+    reply = vfp.process(b.port(backend), frame("10.244.2.20", "10.244.1.5", proto=IPPROTO_UDP,
+                                               sport=5353, dport=3000), vfp.OUT).output or b""
+    assert ip(decode(reply).ip.dst) == "172.16.0.4"  # type: ignore[union-attr]
+    answer = decode(reply[50:])
+    assert (ip(answer.ip.src), answer.l4.sport) == ("10.96.0.30", 53)  # type: ignore[union-attr]
+    back = vfp.process(a.port(client), reply, vfp.IN)
+    g = decode(back.output or b"")
+    assert (ip(g.ip.src), g.l4.sport, g.l4.dport) == ("10.96.0.30", 53, 3000)  # type: ignore[union-attr]
