@@ -274,9 +274,13 @@ class Compiler:
                 sources.add(("remote", ch.key))
             else:
                 touched.add(ch.key)
-        if old is None or new is None or ipv4_of(old) != ipv4_of(new):
+        ip_changed = old is None or new is None or ipv4_of(old) != ipv4_of(new)
+        if ip_changed or is_remote(old or {}) or is_remote(new or {}):
+            # a backend's IP (or, remote, its PA and MAC for DSR) is in the LB's rules
             for lb in self.view.lbs_of_ep.get(ch.key, set()):
                 sources.add(("lb", lb))
+        if ip_changed and new is not None and not is_remote(new):
+            full.add(ch.key)  # the VSID of its subnet, its NAT pools, its backend rules
         if old is not None and new is not None and not is_remote(new) and \
                 R.encap_overhead(old) != R.encap_overhead(new):
             full.add(ch.key)  # the MSS delta of every encap rule on the port

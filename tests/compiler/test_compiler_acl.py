@@ -158,3 +158,28 @@ def test_default_deny_stays_while_network_acl_remains() -> None:
     port = rig.port(ep)
     assert not port.get_layer("ACL_ENDPOINT_LAYER").default_allow
     assert not vfp.process(port, frame("10.0.0.9", "10.0.0.5", proto=IPPROTO_UDP), vfp.IN).allowed
+
+
+def test_v1_endpoint_policies_compile_like_v2() -> None:
+    """V1 (hcsshim hns) ACL with a numeric Protocol and OutBoundNAT with ExceptionList."""
+    import json
+
+    rig = Rig()
+    net = rig.service.hns_call("POST", "/networks", json.dumps({
+        "Name": "l2", "Type": "L2Bridge",
+        "Subnets": [{"AddressPrefix": "10.244.1.0/24", "GatewayAddress": "10.244.1.1"}]}))
+    ep = rig.service.hns_call("POST", "/endpoints", json.dumps({
+        "Name": "v1", "VirtualNetwork": net["ID"], "IPAddress": "10.244.1.5",
+        "Policies": [
+            {"Type": "ACL", "Id": "v1-allow-web", "Protocol": 6, "Action": "Allow",
+             "Direction": "In", "LocalPorts": "80", "Priority": 200, "RuleType": "Switch"},
+            {"Type": "OutBoundNAT", "ExceptionList": ["10.244.0.0/16"]}]}))
+    port = rig.port(ep["ID"])
+    (rule,) = port.get_layer("ACL_ENDPOINT_LAYER").get_group(
+        "ACL_ENDPOINT_GROUP_IPV4_IN").rules.values()
+    assert rule.name == "v1-allow-web"
+    assert rule.conditions.protocols == (6,)
+    assert "ALLOW_NAT_EXCEPTION_10.244.1.5_10.244.0.0/16" in port.get_layer(
+        "SLB_NAT_LAYER").get_group("SLB_GROUP_NAT_IPv4_OUT").rules
+    assert vfp.process(port, frame("10.0.0.9", "10.244.1.5", dport=80), vfp.IN).allowed
+    assert not vfp.process(port, frame("10.0.0.9", "10.244.1.5", dport=81), vfp.IN).allowed
