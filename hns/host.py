@@ -429,6 +429,11 @@ class Host:
         #: ARP requests the vSwitch answered: "container" (proxy ARP for a local
         #: container) and "underlay" (a request that came over VXLAN)
         self.arp_answers: Counter[str] = Counter()
+        #: what the host's own (emulated) IP stack answered, e.g. "icmp echo reply"
+        self.host_stack: Counter[str] = Counter()
+        self._host_ip_cache: tuple[str, int | None] = ("", None)
+        #: (protocol, SNAT address, port or ICMP id) -> the endpoint whose frame left so
+        self._snat: dict[tuple[int, int, int], str] = {}
         self._index = _Index()
         self._guests: dict[str, vxlan.GuestStack] = {}
         self._received: dict[str, deque[bytes]] = {}
@@ -709,7 +714,15 @@ class Host:
         if dst is None:
             dst = self._owner(key)
         if dst is None:
+            if src is not None and src.ip is not None and key.src != src.ip:
+                # SNATed on the way out: remember whose it was, so the answer to this
+                # (address, port or ICMP id) finds the port that un-NATs it
+                if len(self._snat) >= 65536:
+                    self._snat.clear()
+                self._snat[(key.protocol, key.src, key.src_port)] = src.key
             self._external(frame)
+            if key.dst == self._host_ip_int():
+                self._host_stack(frame)
             return Delivery("external", vxlan.ipv4_to_text(key.dst), frame=frame)
         if frame[0:6] != dst.mac:
             # Routed (addressed to the gateway / DR MAC): the vSwitch delivers it to the
@@ -724,20 +737,24 @@ class Host:
 
     def accepts_physical(self, frame: bytes) -> bool:
         """Whether a frame on the physical network is for this host: its destination is
-        a local endpoint of a network bridged to the physical network (L2Bridge,
-        Transparent, L2Tunnel), or one of the host's addresses that an endpoint owns
-        (port mapping, reply to SNATed traffic). Overlay and NAT addresses are not
-        reachable from the physical network."""
+        the host's address, a local endpoint of a network bridged to the physical network
+        (L2Bridge, Transparent, L2Tunnel), or an address an endpoint owns (port mapping,
+        reply to SNATed traffic). Overlay and NAT addresses are not reachable from the
+        physical network."""
         key = _flow_key(frame)
         if key is None or key.dst > 0xFFFFFFFF:
             return False
         with self.service.lock:
-            return self.physical_mac(key.dst) is not None or self._owner(key) is not None
+            return key.dst == self._host_ip_int() or self.physical_mac(key.dst) is not None \
+                or self._owner(key) is not None
 
     def _owner(self, key: vxlan.FlowKey) -> _Ep | None:
         """The local endpoint a frame to one of the host's own addresses belongs to (a
         port mapping it publishes, or a reply to its SNATed traffic), as the compiler
-        knows it."""
+        knows it, or as this host saw it leave SNATed (any protocol, ICMP included)."""
+        seen = self._snat.get((key.protocol, key.dst, key.dst_port))
+        if seen is not None and seen in self._index.eps:
+            return self._index.eps[seen]
         owner_of = getattr(self.compiler, "owner_of", None)
         if owner_of is None:
             return None
@@ -879,6 +896,10 @@ class Host:
             if key is not None and key.dst <= 0xFFFFFFFF:
                 dst = self._index.local_for(key.dst, None) or self._owner(key)
             if dst is None:
+                if key is not None and key.dst == self._host_ip_int():
+                    self._host_stack(frame)
+                    out.delivery = Delivery("external", self.host_ip, frame=frame)
+                    return out
                 out.delivery = self._drop("host side: no local endpoint owns the destination",
                                           frame)
                 return out
@@ -886,6 +907,42 @@ class Host:
                 frame = dst.mac + self._gateway_mac(dst) + frame[12:]
             out.delivery = self._to_container(dst, frame, out.hops, trace=trace)
             return out
+
+    def _host_ip_int(self) -> int | None:
+        ip = self.host_ip
+        if self._host_ip_cache[0] != ip:
+            self._host_ip_cache = (ip, _ipv4(ip))
+        return self._host_ip_cache[1]
+
+    def _host_stack(self, frame: bytes) -> None:
+        """The host's own IP stack, as far as it is emulated: it answers ICMP echo
+        requests to its address; the answer leaves by the host side (to the container
+        that owns the destination, e.g. by its SNAT pool, or out to the physical
+        network). Anything else addressed to the host stays on the host side."""
+        try:
+            f = vxlan.decode_frame(frame)
+        except vxlan.DecodeError:
+            return
+        ip, icmp = f.ip, f.l4
+        if not isinstance(ip, vxlan.IPv4) or not isinstance(icmp, vxlan.ICMPv4) or \
+                icmp.type != vxlan.ICMPv4.ECHO_REQUEST:
+            return
+        self.host_stack["icmp echo reply"] += 1
+        reply = vxlan.encode_frame(vxlan.Frame(
+            vxlan.Ethernet(f.eth.src, f.eth.dst, vxlan.ETH_P_IPV4),
+            ip=vxlan.IPv4(ip.dst, ip.src, vxlan.IPPROTO_ICMP),
+            l4=vxlan.ICMPv4(vxlan.ICMPv4.ECHO_REPLY, 0, 0, icmp.ident, icmp.seq),
+            payload=f.payload))
+        key = _flow_key(reply)
+        dst = None
+        if key is not None:
+            dst = self._index.local_for(key.dst, None) or self._owner(key)
+        if dst is None:
+            self._external(reply)
+            return
+        if reply[0:6] != dst.mac:
+            reply = dst.mac + self._gateway_mac(dst) + reply[12:]
+        self._to_container(dst, reply, [], trace=False)
 
     # -- from the underlay -------------------------------------------------------------
 
@@ -1012,6 +1069,7 @@ class Host:
                 "Drops": dict(self.drops),
                 "SentToUnderlay": self.sent_to_underlay,
                 "ArpAnswers": dict(self.arp_answers),
+                "HostStack": dict(self.host_stack),
                 "External": len(self.external),
                 "Pending": len(self._queue),
             }

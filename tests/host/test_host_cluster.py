@@ -437,3 +437,34 @@ def test_hosts_keep_forwarding_while_hns_changes_under_them() -> None:
         stop.set()
         a.close()
         b.close()
+
+
+def test_host_container_pings_its_own_host_address() -> None:
+    with Host("a", PA_A) as h:
+        net = overlay(h.service, "10.244.1.0/24")
+        plain = local_endpoint(h.service, net, "10.244.1.10")
+        natted = local_endpoint(h.service, net, "10.244.1.11", policies=[
+            {"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.244.0.0/16"]}}])
+        assert h.ping(plain, PA_A)
+        assert h.ping(natted, PA_A)  # SNATed to the host address, answered, un-NATed
+        assert h.host_stack["icmp echo reply"] == 2
+        assert not h.drops
+
+
+def test_cluster_container_with_outbound_nat_pings_another_host(cluster: Cluster) -> None:
+    a = cluster.add_host("a", PA_A)
+    b = cluster.add_host("b", PA_B)
+    net = overlay(a.service, "10.244.1.0/24")
+    natted = local_endpoint(a.service, net, "10.244.1.11", policies=[
+        {"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.244.0.0/16"]}}])
+    plain = local_endpoint(a.service, net, "10.244.1.10")
+    assert cluster.ping(a, natted, PA_B)
+    assert b.host_stack["icmp echo reply"] == 1
+    # without SNAT the answer is for an overlay address, which the physical network
+    # does not route: it goes to the outside world
+    assert not cluster.ping(a, plain, PA_B)
+    assert b.host_stack["icmp echo reply"] == 2
+    (lost,) = cluster.outside
+    ip = vxlan.decode_frame(lost).ip
+    assert ip is not None
+    assert vxlan.ipv4_to_text(ip.dst) == "10.244.1.10"
