@@ -193,16 +193,20 @@ class Compiler:
                 return owner
         return None
 
-    def owner_of(self, proto: int, ip: str | int, port: int) -> str | None:
+    def owner_of(self, proto: int, ip: str | int, port: int, *,
+                 src: str | int | None = None) -> str | None:
         """The local endpoint a frame to one of the host's addresses belongs to: the one
         whose PortMapping publishes (ip, port) for this protocol, or that is a local backend
         of a (non-ILB) load balancer on that VIP and port (e.g. a NodePort reached from
         outside; the last-compiled backend wins), or whose OutBoundNAT pool covers
-        (ip, port) (a reply to SNATed traffic)."""
+        (ip, port) (a reply to SNATed traffic). ICMP is not port-translated: an echo reply
+        goes to the endpoint with a NAT flow to `src` (any, when `src` is not given)."""
         value = int(ipaddress.IPv4Address(ip)) if isinstance(ip, str) else ip
         with self.service.lock:
             key = self._portmaps.get((proto, value, port))
-            if key is None:
+            if key is None and proto == 1:
+                key = self._icmp_owner(value, src)
+            elif key is None:
                 for owner, pool_proto, ranges in self._pools.values():
                     if pool_proto == proto and any(
                             a == value and lo <= port <= hi for a, lo, hi in ranges):
@@ -210,6 +214,24 @@ class Compiler:
                         break
             st = None if key is None else self._ports.get(key)
             return None if st is None else str(st.ep["ID"])
+
+    def _icmp_owner(self, ip: int, src: str | int | None) -> str | None:
+        want_dst = ip.to_bytes(4, "big")
+        want_src = None if src is None else \
+            int(ipaddress.IPv4Address(src) if isinstance(src, str) else src).to_bytes(4, "big")
+        for owner, pool_proto, ranges in self._pools.values():
+            if pool_proto != 1 or not any(a == ip for a, _, _ in ranges):
+                continue
+            st = self._ports.get(owner)
+            layer = None if st is None else st.port.layers.get(L.SLB_NAT)
+            if layer is None:
+                continue
+            for k in layer.flows:
+                # vfp layer flow key: direction, protocol, ports (6 bytes), src, dst
+                if len(k) == 14 and k[0:1] == b"I" and k[1] == 1 and k[10:14] == want_dst \
+                        and (want_src is None or k[6:10] == want_src):
+                    return owner
+        return None
 
     def host_acls(self, endpoint_id: str) -> list[Json]:
         """The endpoint's RuleType Host ACLs: WFP rules, recorded and not programmed."""

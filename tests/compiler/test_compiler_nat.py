@@ -129,3 +129,16 @@ def test_own_network_is_never_snatted_even_without_exceptions() -> None:
     assert ip(decode(outside.output or b"").ip.src) == HOST_IP  # type: ignore[union-attr]
     assert "ALLOW_NAT_EXCEPTION_10.0.0.2_10.0.0.0/24" in \
         rig.port(ep).get_layer("SLB_NAT_LAYER").get_group("SLB_GROUP_NAT_IPv4_OUT").rules
+
+
+def test_icmp_echo_reply_to_host_address_finds_the_natted_endpoint() -> None:
+    rig = Rig()
+    net = rig.network()
+    a = rig.endpoint(net, "10.0.0.5", policies=[onat([])])
+    b = rig.endpoint(net, "10.0.0.6", policies=[onat([])])
+    assert rig.compiler.owner_of(1, HOST_IP, 0) is None
+    vfp.process(rig.port(b), frame("10.0.0.6", "8.8.4.4", proto=IPPROTO_ICMP), vfp.OUT)
+    vfp.process(rig.port(a), frame("10.0.0.5", "8.8.8.8", proto=IPPROTO_ICMP), vfp.OUT)
+    assert rig.compiler.owner_of(1, HOST_IP, 7, src="8.8.8.8") == a
+    assert rig.compiler.owner_of(1, HOST_IP, 7, src="8.8.4.4") == b
+    assert rig.compiler.owner_of(1, HOST_IP, 7) in (a, b)
