@@ -56,8 +56,18 @@ Thread safety
 Listener calls arrive under the service lock; every public method takes that lock too, so
 the compiled state is never seen half-updated by a packet path that also takes it.
 
-Deliberately not modelled: the host vNIC port (`host_port` returns None), ACL_SUBNET_LAYER
-and network ACLs, IPv6 load balancers and NAT, MSS clamping (printed only).
+Invariants
+----------
+- `_PortState.contrib` is exactly what is programmed on the port: an item vfp would
+  refuse is left out of both (and recorded in `errors`), never half-applied.
+- Every item key is unique on its port: rule ids embed the source (endpoint, LB id,
+  prefix, CA); a remote endpoint's CA is unique in its network (HNS refuses duplicates).
+- A layer's default-deny is derived from the DefaultDeny items present, so two sources
+  (endpoint ACLs, NetworkACLs) can each hold it.
+
+Deliberately not modelled: the host vNIC port (`host_port` returns None) with its
+SLB_HAIRPIN / LB_HOST rules and SourceVIP, ACL_SUBNET_LAYER, IPv6 load balancers, NAT and
+encap, MSS clamping (printed only).
 """
 
 from __future__ import annotations
