@@ -244,7 +244,9 @@ class _Index:
         self.by_vsid: dict[int, set[str]] = {}  # vsid -> net keys
 
     def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        for table in (self.nets, self.eps, self.local, self.remote, self.by_ip,
+                      self.by_vsid):
+            table.clear()
 
     def put_net(self, net: Json | None, key: str) -> None:
         old = self.nets.pop(key, None)
