@@ -255,7 +255,10 @@ class Compiler:
         with self.service.lock:
             self.view.host_ip = self.service.host_ip
             self.view.load(self.service.dump())
-            self._sync_ports(set(self._ports) | set(self.view.local_endpoints()), full=True)
+            self._apply_vxlan_port()
+            dirty = self._sync_ports(set(self._ports) | set(self.view.local_endpoints()),
+                                     full=True)
+            self._recompute(dirty)
 
     def close(self) -> None:
         """Stop following the service (the ports stay as they are)."""

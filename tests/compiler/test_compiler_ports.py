@@ -59,7 +59,10 @@ def test_compiler_built_after_objects_exist_syncs_them() -> None:
     from hns.compiler import Compiler
 
     late = Compiler(rig.service, switch)
-    assert late.port_of(ep) is not None
+    port = late.port_of(ep)
+    assert port is not None
+    assert "MAC_REWRITE" in port.get_layer("VNET_MAC_REWRITE_LAYER").get_group(
+        "VNET_GROUP_MAC_REWRITE_IPV4_IN").rules
     assert rig.compiler.port_of(ep) is not None  # the closed one keeps its ports
 
 
