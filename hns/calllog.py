@@ -454,30 +454,27 @@ def replay(service: HnsService, recording: str | Path | dict[str, Any]) -> Repla
 
 def _replay_one(service: HnsService, entry: dict[str, Any], names: Renaming
                 ) -> tuple[Any, HnsError | None]:
+    """Make one recorded call again; (result, None) or (None, the HnsError it raised).
+    InvalidJson escapes only for an entry that is not a call at all."""
     api = entry.get("Api")
     request = names.apply(entry.get("Request"))
-    try:
-        if api == "Emulator":
-            return _replay_event(service, str(entry.get("Operation")), request), None
-        if api == "V1":
-            method, path = entry.get("Method"), names.apply(entry.get("Path"))
-            if not isinstance(method, str) or not isinstance(path, str):
-                raise InvalidJson(detail="a V1 call needs Method and Path")
-            name = f"{method.upper()} {path}"
-            call: Callable[[], Any] = lambda: service.hns_call(method, path, request)  # noqa: E731
-        elif api == "V2":
-            function, ident = entry.get("Function"), names.apply(entry.get("Id"))
-            if not isinstance(function, str):
-                raise InvalidJson(detail="a V2 call needs Function")
-            name = f"{function} {ident}" if isinstance(ident, str) and ident else function
-            call = lambda: service.hcn_call(function, ident, request)  # noqa: E731
-        else:
-            raise InvalidJson(detail=f"unknown Api {api!r}")
-    except HnsError as exc:
-        if isinstance(exc, InvalidJson):
-            raise
-        return None, exc
-    rule = _one_shot(service, name, entry.get("Faults") or [])
+    call: Callable[[], Any]
+    if api == "Emulator":
+        operation = str(entry.get("Operation"))
+        call = lambda: _replay_event(service, operation, request)  # noqa: E731
+    elif api == "V1":
+        method, path = entry.get("Method"), names.apply(entry.get("Path"))
+        if not isinstance(method, str) or not isinstance(path, str):
+            raise InvalidJson(detail="a V1 call needs Method and Path")
+        call = lambda: service.hns_call(method, path, request)  # noqa: E731
+    elif api == "V2":
+        function, ident = entry.get("Function"), names.apply(entry.get("Id"))
+        if not isinstance(function, str):
+            raise InvalidJson(detail="a V2 call needs Function")
+        call = lambda: service.hcn_call(function, ident, request)  # noqa: E731
+    else:
+        raise InvalidJson(detail=f"unknown Api {api!r}")
+    rule = _one_shot(service, entry.get("Faults") or []) if api != "Emulator" else None
     try:
         return call(), None
     except HnsError as exc:
@@ -488,20 +485,22 @@ def _replay_one(service: HnsService, entry: dict[str, Any], names: Renaming
                 service.faults.remove(rule)
 
 
-def _one_shot(service: HnsService, name: str, faults: list[Any]) -> int | None:
+def _one_shot(service: HnsService, faults: list[Any]) -> int | None:
     """Re-create the effect the recorded fault rules had on this one call, in the order the
-    service applies them: a Hang's HResult, else the first Fail, else a dropped update."""
+    service applies them: a Hang's HResult, else the first Fail, else a dropped update.
+    The rule comes first, fires once and is removed after the call, so ``"*"`` is exactly
+    this call, whatever its name."""
     notes = [f for f in faults if isinstance(f, dict)]
     for wanted in ("Hang", "Fail"):
         for fault in notes:
             hresult = fault.get("HResult")
             if fault.get("Mode") == wanted and isinstance(hresult, int):
-                return service.faults.add(name, "Fail", hresult=hresult, times=1,
+                return service.faults.add("*", "Fail", hresult=hresult, times=1,
                                           first=True).id
     for fault in notes:
         if fault.get("Mode") == "NotApplied":
             fields = [f for f in fault.get("Fields") or [] if isinstance(f, str)]
-            return service.faults.add(name, "NotApplied", fields=fields, times=1,
+            return service.faults.add("*", "NotApplied", fields=fields, times=1,
                                       first=True).id
     return None
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import difflib
 import itertools
 import random
 import threading
@@ -57,6 +58,7 @@ from hns.errors import (
 
 __all__ = [
     "DEFAULT_HANG",
+    "HCN_EXPORTS",
     "MAX_WAIT",
     "MODES",
     "SERVICE_DOWN_HRESULT",
@@ -65,6 +67,7 @@ __all__ = [
     "FaultSet",
     "decided",
     "failure_hresult",
+    "normalize_target",
     "parse_hresult",
     "target_matches",
 ]
@@ -113,6 +116,38 @@ def failure_hresult(value: int | str) -> int:
     if code < 0x80000000:
         raise InvalidArg(detail="HResult must be a failure code (or a Win32 error)")
     return code
+
+
+_NOUNS: Final = ("Network", "Endpoint", "LoadBalancer", "Namespace", "SdnRoute")
+#: Every computenetwork.dll export a V2 target may name.
+HCN_EXPORTS: Final[frozenset[str]] = frozenset(
+    [f"HcnEnumerate{n}s" for n in _NOUNS]
+    + [f"Hcn{verb}{n}" for verb in ("Create", "Open", "Close", "Modify", "Delete")
+       for n in _NOUNS]
+    + [f"HcnQuery{n}Properties" for n in _NOUNS])
+_V1_METHODS: Final = frozenset({"GET", "POST", "DELETE"})
+
+
+def normalize_target(target: str) -> str:
+    """``target`` checked and in its matching form: an HCN export must exist (a typo would
+    never fire; InvalidArg names the closest export), a V1 method is GET, POST or DELETE
+    and its path starts with "/"."""
+    target = target.strip()
+    if target == "*":
+        return target
+    head, _, rest = target.partition(" ")
+    if head.startswith("Hcn"):
+        if head not in HCN_EXPORTS:
+            close = difflib.get_close_matches(head, sorted(HCN_EXPORTS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InvalidArg(detail=f"unknown HCN export {head!r}{hint}")
+        return f"{head} {rest.strip()}" if rest.strip() else head
+    if not rest:
+        raise InvalidArg(detail="a Target is an HCN export, 'METHOD /path-prefix' or '*'")
+    if head.upper() not in _V1_METHODS:
+        raise InvalidArg(detail=f"V1 method must be GET, POST or DELETE, not {head!r}")
+    path = rest.strip()
+    return f"{head.upper()} {path if path.startswith('/') else '/' + path}"
 
 
 def target_matches(target: str, name: str) -> bool:
@@ -245,7 +280,7 @@ class FaultSet:
             raise InvalidArg(detail="Fields must be a list of field names")
         if fields and mode != "NotApplied":
             raise InvalidArg(detail="Fields only applies to NotApplied")
-        fault = Fault(next(self._ids), target.strip(), mode, hresult, times,
+        fault = Fault(next(self._ids), normalize_target(target), mode, hresult, times,
                       float(probability), float(seconds), tuple(fields))
         with self._lock:
             if first:

@@ -295,3 +295,22 @@ def test_odd_in_process_arguments_are_logged_as_text(svc: HnsService) -> None:
         svc.load({"Format": "hns-emulator-state", "Objects": {"network": [{1, 2}]}})
     json.dumps(svc.calls.recording())  # the whole log stays JSON
     assert len(svc.calls.calls()) == 3
+
+
+def test_a_recorded_failed_load_replays_as_the_same_failure(svc: HnsService) -> None:
+    create_network(svc)
+    with pytest.raises(errors.InvalidJson):
+        svc.load({"Format": "hns-emulator-state", "Objects": []})
+    fresh = HnsService()
+    try:
+        report = replay(fresh, svc.calls.recording())
+        assert report.ok
+        assert report.replayed == 2
+    finally:
+        fresh.close()
+
+
+def test_replay_refuses_an_entry_that_is_not_a_call(svc: HnsService) -> None:
+    doc = {"Format": "hns-emulator-calls", "Calls": [{"Api": "V3"}]}
+    with pytest.raises(errors.InvalidJson):
+        replay(svc, doc)

@@ -158,8 +158,11 @@ def test_bad_requests_get_typed_errors(served: tuple[HnsService, str],
     with pytest.raises(errors.InvalidArg):
         client.add_fault("HcnCreateNetwork", "Fail")
     with pytest.raises(errors.InvalidArg):
-        client.request("POST", "/_emulator/faults", {"Target": "x", "HResult": [1]})
-    assert client.add_fault("x", hresult="HCN_E_PORT_ALREADY_EXISTS")["HResult"] == 0x803B0013
+        client.request("POST", "/_emulator/faults", {"Target": "*", "HResult": [1]})
+    with pytest.raises(errors.InvalidArg):
+        client.add_fault("HcnCreateLoadbalancer", hresult=0x80004005)
+    rule = client.add_fault("HcnCreateLoadBalancer", hresult="HCN_E_PORT_ALREADY_EXISTS")
+    assert rule["HResult"] == 0x803B0013
     with pytest.raises(errors.InvalidJson):
         client.request("POST", "/_emulator/faults", "{not json")
     with pytest.raises(errors.InvalidArg):

@@ -98,20 +98,34 @@ def test_a_v2_rule_can_aim_at_one_object_113524(svc: HnsService) -> None:
 def test_invalid_rules_are_refused_with_invalid_arg(svc: HnsService) -> None:
     bad: list[dict[str, Any]] = [
         {"target": "", "mode": "Fail", "hresult": 0x80004005},
-        {"target": "x", "mode": "Explode", "hresult": 0x80004005},
-        {"target": "x", "mode": "Fail"},
-        {"target": "x", "mode": "Fail", "hresult": 0},
-        {"target": "x", "mode": "Fail", "hresult": 0x80004005, "times": 0},
-        {"target": "x", "mode": "Fail", "hresult": 0x80004005, "probability": 0.0},
-        {"target": "x", "mode": "Latency"},
-        {"target": "x", "mode": "Hang", "seconds": 10_000},
-        {"target": "x", "mode": "Fail", "hresult": 0x80004005, "fields": ["Name"]},
+        {"target": "HcnCreateNetwork", "mode": "Explode", "hresult": 0x80004005},
+        {"target": "HcnCreateNetwork", "mode": "Fail"},
+        {"target": "HcnCreateNetwork", "mode": "Fail", "hresult": 0},
+        {"target": "HcnCreateNetwork", "mode": "Fail", "hresult": 0x80004005, "times": 0},
+        {"target": "HcnCreateNetwork", "mode": "Fail", "hresult": 0x80004005, "probability": 0.0},
+        {"target": "HcnCreateNetwork", "mode": "Latency"},
+        {"target": "HcnCreateNetwork", "mode": "Hang", "seconds": 10_000},
+        {"target": "HcnCreateNetwork", "mode": "Fail", "hresult": 0x80004005, "fields": ["Name"]},
     ]
     for kwargs in bad:
         target, mode = kwargs.pop("target"), kwargs.pop("mode")
         with pytest.raises(errors.InvalidArg):
             svc.faults.add(target, mode, **kwargs)
     assert svc.faults.list() == []
+
+
+def test_targets_are_checked_and_normalized(svc: HnsService) -> None:
+    with pytest.raises(errors.InvalidArg) as info:
+        svc.faults.add("HcnCreateLoadbalancer", hresult=0x80004005)
+    assert "HcnCreateLoadBalancer" in str(info.value.detail)  # the closest export is named
+    for bad in ("x", "PUT /networks", "networks"):
+        with pytest.raises(errors.InvalidArg):
+            svc.faults.add(bad, hresult=0x80004005)
+    assert svc.faults.add("get networks", hresult=0x80004005).target == "GET /networks"
+    assert svc.faults.add(" HcnDeleteNetwork  ab ", hresult=0x80004005).target == \
+        "HcnDeleteNetwork ab"
+    with pytest.raises(errors.HnsError):
+        svc.hns_call("GET", "/networks/")
 
 
 def test_latency_waits_outside_the_lock_then_the_call_runs(svc: HnsService) -> None:
@@ -293,8 +307,8 @@ def test_reset_brings_a_stopped_service_up_and_clears_rules(svc: HnsService) -> 
 def test_fault_set_seed_at_construction_is_reproducible() -> None:
     def rolls(seed: int) -> list[int]:
         fs = FaultSet(seed=seed)
-        fs.add("x", "Fail", hresult=0x80004005, probability=0.3)
-        return [len(fs.decide("x").fired) for _ in range(50)]
+        fs.add("HcnCreateNetwork", "Fail", hresult=0x80004005, probability=0.3)
+        return [len(fs.decide("HcnCreateNetwork").fired) for _ in range(50)]
 
     assert rolls(1) == rolls(1)
 
@@ -302,10 +316,10 @@ def test_fault_set_seed_at_construction_is_reproducible() -> None:
 def test_hresults_by_name_and_a_default_hang_bound(svc: HnsService) -> None:
     rule = svc.faults.add("HcnCreateLoadBalancer", hresult="HCN_E_PORT_ALREADY_EXISTS")
     assert rule.hresult == 0x803B0013
-    assert svc.faults.add("x", hresult="0x800700b7").hresult == 0x800700B7
-    assert svc.faults.add("x", "Hang").seconds == 60.0
+    assert svc.faults.add("*", hresult="0x800700b7").hresult == 0x800700B7
+    assert svc.faults.add("*", "Hang").seconds == 60.0
     with pytest.raises(errors.InvalidArg):
-        svc.faults.add("x", hresult="NO_SUCH_ERROR")
+        svc.faults.add("*", hresult="NO_SUCH_ERROR")
     svc.stop_service(hresult="ERROR_SERVICE_NOT_ACTIVE")
     with pytest.raises(errors.ServiceNotStarted):
         svc.hns_call("GET", "/networks/")
