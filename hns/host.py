@@ -715,6 +715,11 @@ class Host:
         dst = self._index.local_for(key.dst, src.net if src else None)
         if dst is None:
             dst = self._owner(key)
+            if dst is not None and src is not None and dst.key == src.key and \
+                    key.src != src.ip:
+                # the sender's own SNAT rewrote it (e.g. to the host address it then
+                # targets): it is not an answer to the sender, so not the owner's
+                dst = None
         if dst is None:
             if src is not None and src.ip is not None and key.src != src.ip:
                 # SNATed on the way out: remember whose it was, so the answer to this
