@@ -530,3 +530,29 @@ def _replay_event(service: HnsService, operation: str, request: Any) -> Any:
         service.set_profile(request)
         return None
     raise InvalidArg(detail=f"unknown emulator operation {operation!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``RECORDING [--profile NAME]``: replay a recording (a file from ``calls.save`` or
+    ``GET /_emulator/calls``) into a fresh in-memory emulator and print the report as JSON;
+    returns 0 when it matched, 1 when it did not, 2 when the recording could not be read.
+    (A command-line front end, e.g. ``hns-emulator replay``, calls this.)"""
+    import argparse
+    import sys
+
+    from hns.service import HnsService
+
+    parser = argparse.ArgumentParser(prog="replay", description=main.__doc__)
+    parser.add_argument("recording")
+    parser.add_argument("--profile", default=None, help="profile when the recording has none")
+    ns = parser.parse_args(argv)
+    service = HnsService(profile=ns.profile) if ns.profile else HnsService()
+    try:
+        report = replay(service, Path(ns.recording))
+    except HnsError as exc:
+        sys.stderr.write(f"replay: {exc}\n")
+        return 2
+    finally:
+        service.close()
+    sys.stdout.write(json.dumps(report.to_json(), indent=1) + "\n")
+    return 0 if report.ok else 1

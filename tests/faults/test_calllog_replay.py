@@ -314,3 +314,21 @@ def test_replay_refuses_an_entry_that_is_not_a_call(svc: HnsService) -> None:
     doc = {"Format": "hns-emulator-calls", "Calls": [{"Api": "V3"}]}
     with pytest.raises(errors.InvalidJson):
         replay(svc, doc)
+
+
+def test_replay_main_replays_a_saved_recording(svc: HnsService, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from hns.calllog import main
+
+    net = create_network(svc)
+    create_endpoint(svc, net["ID"])
+    svc.calls.save(tmp_path / "good.json")
+    doc = svc.calls.recording()
+    doc["Calls"][1]["Result"]["IpConfigurations"][0]["IpAddress"] = "10.0.0.77"
+    (tmp_path / "bad.json").write_text(json.dumps(doc), encoding="utf-8")
+    (tmp_path / "junk.json").write_text("{}", encoding="utf-8")
+    assert main([str(tmp_path / "good.json")]) == 0
+    assert json.loads(capsys.readouterr().out)["Ok"] is True
+    assert main([str(tmp_path / "bad.json")]) == 1
+    assert json.loads(capsys.readouterr().out)["Mismatches"][0]["Recorded"] == "10.0.0.77"
+    assert main([str(tmp_path / "junk.json")]) == 2
