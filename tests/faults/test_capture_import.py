@@ -268,3 +268,23 @@ def test_import_capture_takes_a_path_and_logs_the_text(svc: HnsService, tmp_path
     assert isinstance(event.request, str)
     with pytest.raises(errors.InvalidArg):
         svc.import_capture(tmp_path / "missing")
+
+
+def test_hns_emulator_load_takes_hnsdiag_detailed_output(source: HnsService,
+                                                        tmp_path: Path) -> None:
+    import io as _io
+
+    from api import cli
+
+    populate(source)
+    (tmp_path / "hnsdiag.txt").write_text(hnsdiag_output(source, "-d"), encoding="utf-8")
+    out, err = _io.StringIO(), _io.StringIO()
+    code = cli.main(["load", str(tmp_path / "hnsdiag.txt"), "--state",
+                     str(tmp_path / "hns.sqlite")], out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert "imported 6 objects" in out.getvalue()
+    loaded = HnsService(state=tmp_path / "hns.sqlite")
+    try:
+        assert len(loaded.hns_call("GET", "/endpoints/")) == 2
+    finally:
+        loaded.close()
