@@ -49,7 +49,7 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("unacl"), st.integers(0, 20)),
     st.tuples(st.just("nat"), st.integers(0, 20)),
     st.tuples(st.just("rsr"), st.booleans()),
-), max_size=25)
+), min_size=3, max_size=25)
 
 RSR = {"Type": "RemoteSubnetRoute", "Settings": {
     "DestinationPrefix": "10.244.4.0/24", "IsolationId": 4096, "ProviderAddress": "172.16.0.7",
@@ -103,7 +103,9 @@ def test_incremental_state_equals_fresh_compile_after_any_changes(
                       vsid=4096)
     made: list[tuple[str, str]] = []
     acls: dict[str, list[Json]] = {}
-    for op in ops:
+    prelude = [("local", IPS[0]), ("local", IPS[1]), ("remote", "10.244.2.7"),
+               ("lb", 0, False, 80)]
+    for op in [*prelude, *ops]:
         with contextlib.suppress(HnsError):  # refused by HNS: nothing changed
             apply(rig, net, op, made, acls)
     fresh_switch = vfp.Switch()
