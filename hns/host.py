@@ -765,7 +765,7 @@ class Host:
         owner_of = getattr(self.compiler, "owner_of", None)
         if owner_of is None:
             return None
-        ep_id = owner_of(key.protocol, key.dst, key.dst_port)
+        ep_id = owner_of(key.protocol, key.dst, key.dst_port, src=key.src)
         if ep_id is None:
             return None
         return self._index.eps.get(str(ep_id).upper())
