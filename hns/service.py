@@ -377,18 +377,21 @@ class HnsService(IndexedState):
             if not isinstance(function, str) or not function.startswith("HcnModify") \
                     or not isinstance(ident, str):
                 return None
+            # Only a load balancer update carries the whole object; the other modifies are
+            # requests (ResourceType/RequestType/Settings) and are rolled back whole.
             kind = _KIND_OF_FUNCTION.get(function[len("HcnModify"):])
             major = 2
+            if kind != "loadbalancer":
+                return None
         else:
             method, path, settings = args
             parts = [p for p in str(path).split("?", 1)[0].split("/") if p]
-            if str(method).upper() != "POST" or len(parts) != 2:
-                return None
-            kind = {"endpoints": "endpoint", "networks": "network"}.get(parts[0].lower())
+            if str(method).upper() != "POST" or len(parts) != 2 \
+                    or parts[0].lower() != "endpoints":
+                return None  # a V1 network update is extension toggles, not the object
+            kind = "endpoint"
             ident = parts[1]
             major = 1
-        if kind is None:
-            return None
         current = self._render(kind, self._get(kind, ident), major)
         body = parse_json(settings)
         if not isinstance(body, dict):

@@ -213,6 +213,32 @@ def test_not_applied_update_answers_success_and_changes_nothing(svc: HnsService)
     assert svc.dump() != before
 
 
+def test_not_applied_with_fields_on_a_modify_request_drops_it_whole(svc: HnsService) -> None:
+    net = create_network(svc)
+    before = svc.dump()
+    svc.faults.add("HcnModifyNetwork", "NotApplied", fields=["Policies"])
+    change = {"ResourceType": "Policy", "RequestType": "Add", "Settings": {"Policies": [
+        {"Type": "RemoteSubnetRoute", "Settings": {
+            "DestinationPrefix": "10.1.0.0/24", "IsolationId": 4096,
+            "ProviderAddress": "172.16.0.5", "DistributedRouterMacAddress": "00-01-02-03-04-05"}}]}}
+    svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps(change))
+    assert svc.dump() == before
+
+
+def test_not_applied_v1_endpoint_update_keeps_the_named_fields(svc: HnsService) -> None:
+    net = svc.hns_call("POST", "/networks/", json.dumps({
+        "Name": "nat", "Type": "NAT",
+        "Subnets": [{"AddressPrefix": "172.20.0.0/24", "GatewayAddress": "172.20.0.1"}]}))
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net["ID"],
+                                                        "Name": "old"}))
+    svc.faults.add("POST /endpoints", "NotApplied", fields=["Name"], times=1)
+    update = dict(ep, Name="new", DNSSuffix="corp.example")
+    svc.hns_call("POST", f"/endpoints/{ep['ID']}", json.dumps(update))
+    now = svc.hns_call("GET", f"/endpoints/{ep['ID']}")
+    assert now["Name"] == "old"
+    assert now["DNSSuffix"] == "corp.example"
+
+
 def test_not_applied_load_balancer_update_keeps_its_old_endpoints_131466(
         svc: HnsService) -> None:
     net = create_network(svc)
