@@ -53,6 +53,7 @@ LB_OUT = "SLB_GROUP_LB_IPv4_OUT"
 NAT_IN = "SLB_GROUP_NAT_IPv4_IN"
 NAT_OUT = "SLB_GROUP_NAT_IPv4_OUT"
 MAC_IN = "VNET_GROUP_MAC_REWRITE_IPV4_IN"
+MAC_IN6 = "VNET_GROUP_MAC_REWRITE_IPV6_IN"
 ENCAP_OUT = "VNET_GROUP_ENCAP_IPV4_OUT"
 DECAP_IN = "VNET_GROUP_DECAP_IPV4_IN"
 PA_ROUTE_OUT = "VNET_GROUP_PA_ROUTE_IPV4_OUT"
@@ -74,7 +75,8 @@ LAYERS: tuple[LayerDef, ...] = (
     LayerDef(SLB_NAT, 200, True, DEFAULT_ALLOW, (
         GroupDef(NAT_IN, IN, 100), GroupDef(NAT_OUT, OUT, 100),
     )),
-    LayerDef(MAC_REWRITE, 400, False, DEFAULT_ALLOW, (GroupDef(MAC_IN, IN, 100),)),
+    LayerDef(MAC_REWRITE, 400, False, DEFAULT_ALLOW, (GroupDef(MAC_IN, IN, 100),
+                                                      GroupDef(MAC_IN6, IN, 100, 6))),
     LayerDef(VNET_ENCAP, 500, False, DEFAULT_ALLOW, (
         GroupDef(ENCAP_OUT, OUT, 100), GroupDef(DECAP_IN, IN, 100),
     ), overlay_only=True),

@@ -223,8 +223,9 @@ def endpoint_items(t: Target, view: View) -> list[Item]:
     ep = t.ep
     mac = mac_of(ep)
     if mac:
-        items.append(RuleSpec(L.MAC_REWRITE, L.MAC_IN, "MAC_REWRITE", L.PRI_MAC_REWRITE,
-                              MacRewrite(dst_mac=mac)))
+        for group in (L.MAC_IN, L.MAC_IN6):
+            items.append(RuleSpec(L.MAC_REWRITE, group, "MAC_REWRITE", L.PRI_MAC_REWRITE,
+                                  MacRewrite(dst_mac=mac)))
     items += acl_items(t)
     ip = _ip4(ipv4_of(ep))
     if ip is not None:

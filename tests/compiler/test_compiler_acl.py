@@ -183,3 +183,29 @@ def test_v1_endpoint_policies_compile_like_v2() -> None:
         "SLB_NAT_LAYER").get_group("SLB_GROUP_NAT_IPv4_OUT").rules
     assert vfp.process(port, frame("10.0.0.9", "10.244.1.5", dport=80), vfp.IN).allowed
     assert not vfp.process(port, frame("10.0.0.9", "10.244.1.5", dport=81), vfp.IN).allowed
+
+
+def test_ipv6_frames_get_the_endpoint_mac_and_ipv6_acls() -> None:
+    import ipaddress as ipa
+
+    from vxlan.frame import Frame, encode_frame
+    from vxlan.headers import UDP, Ethernet, IPv6
+
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", mac="00-15-5D-AA-BB-CC", policies=[
+        acl(Id="v6-dns", Action="Allow", Direction="In", Priority=10, Protocols="17",
+            LocalPorts="53", RemoteAddresses="fd00::/64")])
+
+    def v6(src: str, dport: int) -> bytes:
+        return encode_frame(Frame(
+            Ethernet(bytes.fromhex("00155D0000FE"), bytes.fromhex("00155D000001"), 0x86DD),
+            ip=IPv6(int(ipa.IPv6Address(src)), int(ipa.IPv6Address("fd00::5")), 17),
+            l4=UDP(5000, dport), payload=b"q"))
+
+    port = rig.port(ep)
+    ok = vfp.process(port, v6("fd00::9", 53), vfp.IN)
+    assert ok.allowed
+    assert (ok.output or b"")[:6] == bytes.fromhex("00155DAABBCC")
+    assert not vfp.process(port, v6("fd00::9", 54), vfp.IN).allowed
+    assert not vfp.process(port, v6("fd01::9", 53), vfp.IN).allowed
