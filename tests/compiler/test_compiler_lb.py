@@ -57,8 +57,8 @@ def test_vip_traffic_reaches_every_backend_and_reply_is_unnatted() -> None:
         f = decode(r.output)
         assert f.l4 is not None
         assert f.l4.dport == 8080
-        seen.add(ip(f.ip.dst))  # type: ignore[union-attr]
-        back = vfp.process(port, frame(ip(f.ip.dst), "10.0.0.5", sport=8080,  # type: ignore[union-attr]
+        seen.add(ip(f.ip.dst))
+        back = vfp.process(port, frame(ip(f.ip.dst), "10.0.0.5", sport=8080,
                                        dport=sport), vfp.IN)
         g = decode(back.output or b"")
         assert ip(g.ip.src) == "10.96.0.10"
@@ -72,7 +72,7 @@ def test_source_ip_affinity_pins_a_client_to_one_backend() -> None:
     rig.load_balancer([b1, b2], distribution=2)
     port = rig.port(client)
     dsts = {decode(vfp.process(port, frame("10.0.0.5", "10.96.0.10", sport=s, dport=80),
-                               vfp.OUT).output or b"").ip.dst for s in range(40000, 40030)}  # type: ignore[union-attr]
+                               vfp.OUT).output or b"").ip.dst for s in range(40000, 40030)}
     assert len(dsts) == 1
 
 
@@ -96,7 +96,7 @@ def test_dsr_lb_goes_to_lb_dsr_layer_named_with_management_ip() -> None:
         "SLB_GROUP_LB_IPv4_OUT").rules
     r = vfp.process(rig.port(client), frame("10.0.0.5", "10.96.0.10", proto=IPPROTO_UDP,
                                             dport=53), vfp.OUT)
-    assert ip(decode(r.output or b"").ip.dst) in {"10.0.0.6", "10.0.0.7"}  # type: ignore[union-attr]
+    assert ip(decode(r.output or b"").ip.dst) in {"10.0.0.6", "10.0.0.7"}
 
 
 def test_lb_deleted_removes_rules_everywhere() -> None:
@@ -108,7 +108,7 @@ def test_lb_deleted_removes_rules_everywhere() -> None:
         assert not rig.port(ep).get_layer("SLB_LB_LAYER").get_group(
             "SLB_GROUP_LB_IPv4_OUT").rules
     r = vfp.process(rig.port(client), frame("10.0.0.5", "10.96.0.10", dport=80), vfp.OUT)
-    assert ip(decode(r.output or b"").ip.dst) == "10.96.0.10"  # type: ignore[union-attr]
+    assert ip(decode(r.output or b"").ip.dst) == "10.96.0.10"
 
 
 def test_deleting_a_backend_endpoint_drops_it_from_the_dip_list() -> None:
@@ -118,7 +118,7 @@ def test_deleting_a_backend_endpoint_drops_it_from_the_dip_list() -> None:
     rig.delete("Endpoint", b2)
     (rule,) = rig.port(client).get_layer("SLB_LB_LAYER").get_group(
         "SLB_GROUP_LB_IPv4_OUT").rules.values()
-    assert [ip(d) for d, _ in rule.action.dips] == ["10.0.0.6"]  # type: ignore[attr-defined]
+    assert [ip(d) for d, _ in rule.action.dips] == ["10.0.0.6"]
 
 
 def test_remote_backend_is_dnatted_then_encapsulated_to_its_pa() -> None:
@@ -134,7 +134,7 @@ def test_remote_backend_is_dnatted_then_encapsulated_to_its_pa() -> None:
     assert r.allowed
     assert r.output is not None
     outer = decode(r.output)
-    assert ip(outer.ip.dst) == "172.16.0.9"  # type: ignore[union-attr]
+    assert ip(outer.ip.dst) == "172.16.0.9"
     inner = decode(r.output[50:])
     assert ip(inner.ip.dst) == "10.244.2.9"
     assert inner.l4.dport == 8080
@@ -153,12 +153,12 @@ def test_local_backend_gets_nat_rule_for_frames_still_addressed_to_the_vip() -> 
     port = rig.port(b1)
     r = vfp.process(port, frame("192.168.1.20", HOST_IP, sport=5555, dport=30080), vfp.IN)
     f = decode(r.output or b"")
-    assert ip(f.ip.dst) == "10.0.0.6"  # type: ignore[union-attr]
-    assert f.l4.dport == 8080  # type: ignore[union-attr]
+    assert ip(f.ip.dst) == "10.0.0.6"
+    assert f.l4.dport == 8080
     reply = vfp.process(port, frame("10.0.0.6", "192.168.1.20", sport=8080, dport=5555), vfp.OUT)
     g = decode(reply.output or b"")
-    assert ip(g.ip.src) == HOST_IP  # type: ignore[union-attr]
-    assert g.l4.sport == 30080  # type: ignore[union-attr]
+    assert ip(g.ip.src) == HOST_IP
+    assert g.l4.sport == 30080
 
 
 def test_ilb_backend_not_published_to_the_host() -> None:
@@ -193,20 +193,20 @@ def test_dsr_remote_backend_keeps_vip_and_its_host_answers_from_the_vip() -> Non
     assert "DSR : 10.244.2.20 via PA 172.16.0.5, VNI 4096" in text
     out = vfp.process(a.port(client), frame("10.244.1.5", "10.96.0.30", proto=IPPROTO_UDP,
                                             sport=3000, dport=53), vfp.OUT).output or b""
-    assert ip(decode(out).ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
+    assert ip(decode(out).ip.dst) == "172.16.0.5"
     inner = decode(out[50:])
-    assert ip(inner.ip.dst) == "10.96.0.30"  # type: ignore[union-attr]
+    assert ip(inner.ip.dst) == "10.96.0.30"
     assert inner.eth.dst == bytes.fromhex("0E2A0AF40214")
     owner = b.compiler.endpoint_for_vni(4096, "10.96.0.30", proto=IPPROTO_UDP, port=53)
     assert owner == backend
     got = vfp.process(b.port(backend), out, vfp.IN).output or b""
     f = decode(got)
-    assert (ip(f.ip.dst), f.l4.dport) == ("10.244.2.20", 5353)  # type: ignore[union-attr]
+    assert (ip(f.ip.dst), f.l4.dport) == ("10.244.2.20", 5353)
     reply = vfp.process(b.port(backend), frame("10.244.2.20", "10.244.1.5", proto=IPPROTO_UDP,
                                                sport=5353, dport=3000), vfp.OUT).output or b""
-    assert ip(decode(reply).ip.dst) == "172.16.0.4"  # type: ignore[union-attr]
+    assert ip(decode(reply).ip.dst) == "172.16.0.4"
     answer = decode(reply[50:])
-    assert (ip(answer.ip.src), answer.l4.sport) == ("10.96.0.30", 53)  # type: ignore[union-attr]
+    assert (ip(answer.ip.src), answer.l4.sport) == ("10.96.0.30", 53)
     back = vfp.process(a.port(client), reply, vfp.IN)
     g = decode(back.output or b"")
-    assert (ip(g.ip.src), g.l4.sport, g.l4.dport) == ("10.96.0.30", 53, 3000)  # type: ignore[union-attr]
+    assert (ip(g.ip.src), g.l4.sport, g.l4.dport) == ("10.96.0.30", 53, 3000)

@@ -43,8 +43,8 @@ def test_snat_to_host_ip_outside_exceptions_and_reply_restored() -> None:
     r = vfp.process(port, frame("10.244.1.5", "8.8.8.8", proto=IPPROTO_UDP, sport=5000,
                                 dport=53), vfp.OUT)
     f = decode(r.output or b"")
-    assert ip(f.ip.src) == HOST_IP  # type: ignore[union-attr]
-    nat_port = f.l4.sport  # type: ignore[union-attr]
+    assert ip(f.ip.src) == HOST_IP
+    nat_port = f.l4.sport
     assert rig.compiler.owner_of(17, HOST_IP, nat_port) == ep
     back = vfp.process(port, frame("8.8.8.8", HOST_IP, proto=IPPROTO_UDP, sport=53,
                                    dport=nat_port), vfp.IN)
@@ -52,7 +52,7 @@ def test_snat_to_host_ip_outside_exceptions_and_reply_restored() -> None:
     assert ip(g.ip.dst) == "10.244.1.5"
     assert g.l4.dport == 5000
     inside = vfp.process(port, frame("10.244.1.5", "10.244.7.7", proto=IPPROTO_UDP), vfp.OUT)
-    assert ip(decode(inside.output or b"").ip.src) == "10.244.1.5"  # type: ignore[union-attr]
+    assert ip(decode(inside.output or b"").ip.src) == "10.244.1.5"
 
 
 def test_snat_uses_virtual_ip_and_covers_icmp() -> None:
@@ -60,7 +60,7 @@ def test_snat_uses_virtual_ip_and_covers_icmp() -> None:
     net = rig.network()
     ep = rig.endpoint(net, "10.0.0.5", policies=[onat([], vip="192.168.50.1")])
     r = vfp.process(rig.port(ep), frame("10.0.0.5", "1.1.1.1", proto=IPPROTO_ICMP), vfp.OUT)
-    assert ip(decode(r.output or b"").ip.src) == "192.168.50.1"  # type: ignore[union-attr]
+    assert ip(decode(r.output or b"").ip.src) == "192.168.50.1"
 
 
 def test_connections_accepted_by_natted_endpoint_reply_unnatted() -> None:
@@ -70,7 +70,7 @@ def test_connections_accepted_by_natted_endpoint_reply_unnatted() -> None:
     port = rig.port(ep)
     assert vfp.process(port, frame("8.8.4.4", "10.0.0.5", sport=3333, dport=80), vfp.IN).allowed
     reply = vfp.process(port, frame("10.0.0.5", "8.8.4.4", sport=80, dport=3333), vfp.OUT)
-    assert ip(decode(reply.output or b"").ip.src) == "10.0.0.5"  # type: ignore[union-attr]
+    assert ip(decode(reply.output or b"").ip.src) == "10.0.0.5"
 
 
 def test_two_endpoints_get_disjoint_snat_port_blocks() -> None:
@@ -124,9 +124,9 @@ def test_own_network_is_never_snatted_even_without_exceptions() -> None:
     ep = rig.endpoint(net, "10.0.0.2", policies=[{"Type": "OutBoundNAT", "Settings": {}}])
     port = rig.port(ep)
     inside = vfp.process(port, frame("10.0.0.2", "10.0.0.3"), vfp.OUT)
-    assert ip(decode(inside.output or b"").ip.src) == "10.0.0.2"  # type: ignore[union-attr]
+    assert ip(decode(inside.output or b"").ip.src) == "10.0.0.2"
     outside = vfp.process(port, frame("10.0.0.2", "10.9.9.9"), vfp.OUT)
-    assert ip(decode(outside.output or b"").ip.src) == HOST_IP  # type: ignore[union-attr]
+    assert ip(decode(outside.output or b"").ip.src) == HOST_IP
     assert "ALLOW_NAT_EXCEPTION_10.0.0.2_10.0.0.0/24" in \
         rig.port(ep).get_layer("SLB_NAT_LAYER").get_group("SLB_GROUP_NAT_IPv4_OUT").rules
 

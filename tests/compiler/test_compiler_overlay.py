@@ -57,7 +57,7 @@ def test_non_overlay_networks_get_no_encap(ntype: str) -> None:
     assert "VNET_ENCAP_LAYER" not in rig.port(ep).layers
     r = vfp.process(rig.port(ep), frame("10.1.0.5", "10.244.2.9"), vfp.OUT)
     assert r.allowed
-    assert ip(decode(r.output or b"").ip.dst) == "10.244.2.9"  # type: ignore[union-attr]
+    assert ip(decode(r.output or b"").ip.dst) == "10.244.2.9"
 
 
 def test_remote_subnet_route_encaps_with_isolation_id_and_dr_mac() -> None:
@@ -72,9 +72,9 @@ def test_remote_subnet_route_encaps_with_isolation_id_and_dr_mac() -> None:
                     vfp.OUT)
     out = r.output or b""
     outer = decode(out)
-    assert ip(outer.ip.src) == "172.16.0.4"  # type: ignore[union-attr]
-    assert ip(outer.ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
-    assert outer.l4.dport == 4789  # type: ignore[union-attr]
+    assert ip(outer.ip.src) == "172.16.0.4"
+    assert ip(outer.ip.dst) == "172.16.0.5"
+    assert outer.l4.dport == 4789
     assert int.from_bytes(out[46:49], "big") == 4097
     inner = decode(out[50:])
     assert inner.eth.dst == bytes.fromhex("0E2A00000002")
@@ -96,7 +96,7 @@ def test_remote_endpoint_becomes_mapping_and_mapencap_with_vsid() -> None:
     assert "RULE : MAP_ENCAP_10.0.0.9\r\n" in text
     assert "Type : mapencap" in text
     out = vfp.process(rig.port(ep), frame("10.0.0.5", "10.0.0.9"), vfp.OUT).output or b""
-    assert ip(decode(out).ip.dst) == "172.16.0.9"  # type: ignore[union-attr]
+    assert ip(decode(out).ip.dst) == "172.16.0.9"
     assert int.from_bytes(out[46:49], "big") == 4100
     assert decode(out[50:]).eth.dst == bytes.fromhex("0E2A0A000009")
 
@@ -114,7 +114,7 @@ def test_remote_endpoint_deleted_removes_its_mapping_and_rule() -> None:
 
 def test_inbound_vxlan_decapped_only_for_the_network_vsid() -> None:
     a, b = Rig("172.16.0.4"), Rig("172.16.0.5")
-    src = a.endpoint(overlay(a, policies=[dict(RSR, Settings=dict(RSR["Settings"],  # type: ignore[arg-type]
+    src = a.endpoint(overlay(a, policies=[dict(RSR, Settings=dict(RSR["Settings"],
                                                                       IsolationId=4096))]),
                      "10.244.1.5")
     dst = b.endpoint(overlay(b, prefix="10.244.2.0/24"), "10.244.2.9",
@@ -124,7 +124,7 @@ def test_inbound_vxlan_decapped_only_for_the_network_vsid() -> None:
     got = vfp.process(b.port(dst), wire, vfp.IN)
     inner = decode(got.output or b"")
     assert inner.eth.dst == bytes.fromhex("0E2A0AF40209")  # rewritten to the endpoint MAC
-    assert ip(inner.ip.src) == "10.244.1.5"  # type: ignore[union-attr]
+    assert ip(inner.ip.src) == "10.244.1.5"
     assert len(got.output or b"") == len(wire) - 50
     wrong = bytearray(wire)
     wrong[46:49] = (4999).to_bytes(3, "big")
@@ -139,7 +139,7 @@ def test_vxlan_port_policy_sets_switch_udp_port() -> None:
     ep = rig.endpoint(net, "10.244.1.5")
     assert rig.switch.vxlan_port == 8472
     out = vfp.process(rig.port(ep), frame("10.244.1.5", "10.244.2.9"), vfp.OUT).output or b""
-    assert decode(out).l4.dport == 8472  # type: ignore[union-attr]
+    assert decode(out).l4.dport == 8472
     rig.delete("Endpoint", ep)
     rig.delete("Network", net)
     assert rig.switch.vxlan_port == 4789
@@ -165,9 +165,9 @@ def test_sdn_route_without_encap_bypasses_remote_subnet_route() -> None:
     assert "10.96.0.0/12" not in text
     port = rig.port(ep)
     direct = vfp.process(port, frame("10.244.1.5", "10.244.2.200"), vfp.OUT).output or b""
-    assert ip(decode(direct).ip.dst) == "10.244.2.200"  # type: ignore[union-attr]
+    assert ip(decode(direct).ip.dst) == "10.244.2.200"
     encap = vfp.process(port, frame("10.244.1.5", "10.244.2.20"), vfp.OUT).output or b""
-    assert ip(decode(encap).ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
+    assert ip(decode(encap).ip.dst) == "172.16.0.5"
 
 
 def test_remote_subnet_route_added_by_modify_network_reaches_existing_ports() -> None:
@@ -177,8 +177,8 @@ def test_remote_subnet_route_added_by_modify_network_reaches_existing_ports() ->
     body = {"ResourceType": "Policy", "RequestType": "Add", "Settings": {"Policies": [RSR]}}
     rig.service.hcn_call("HcnModifyNetwork", net, json.dumps(body))
     out = vfp.process(rig.port(ep), frame("10.244.1.5", "10.244.2.9"), vfp.OUT).output or b""
-    assert ip(decode(out).ip.dst) == "172.16.0.5"  # type: ignore[union-attr]
+    assert ip(decode(out).ip.dst) == "172.16.0.5"
     body["RequestType"] = "Remove"
     rig.service.hcn_call("HcnModifyNetwork", net, json.dumps(body))
     out = vfp.process(rig.port(ep), frame("10.244.1.5", "10.244.2.9"), vfp.OUT).output or b""
-    assert ip(decode(out).ip.dst) == "10.244.2.9"  # type: ignore[union-attr]
+    assert ip(decode(out).ip.dst) == "10.244.2.9"

@@ -104,10 +104,10 @@ def observe(out: bytes, vxlan_port: int) -> tuple[str, str, int, tuple[str, int]
     f = decode(out)
     encap = None
     if f.l4 is not None and getattr(f.l4, "dport", None) == vxlan_port and len(out) > 50:
-        encap = (ip(f.ip.dst), int.from_bytes(out[46:49], "big"))  # type: ignore[union-attr]
+        encap = (ip(f.ip.dst), int.from_bytes(out[46:49], "big"))
         out = out[50:]
         f = decode(out)
-    return ip(f.ip.src), ip(f.ip.dst), f.l4.dport, encap, out  # type: ignore[union-attr]
+    return ip(f.ip.src), ip(f.ip.dst), f.l4.dport, encap, out
 
 
 def check_outbound(rig: Rig, client: str, world: World, p: Packet) -> None:
