@@ -84,6 +84,7 @@ from hns.compiler.view import (
     ipv4_of,
     is_remote,
     lb_backends,
+    lb_scope_network,
     mac_of,
     network_key,
     policies,
@@ -242,6 +243,20 @@ class Compiler:
                         and (want_src is None or k[6:10] == want_src):
                     return owner
         return None
+
+    def vips(self, network_id: str | None = None) -> set[str]:
+        """The IPv4 VIPs of the load balancers that apply to a network's local ports (all
+        networks when None): addresses a vSwitch answers ARP for (Docker swarm VIPs sit
+        inside the overlay subnet, and containers ARP for them)."""
+        want = None if network_id is None else network_id.upper()
+        with self.service.lock:
+            out: set[str] = set()
+            for lb in self.view.lbs.values():
+                scope = lb_scope_network(lb)
+                if want is not None and scope is not None and scope != want:
+                    continue
+                out |= {str(ipaddress.IPv4Address(v)) for v in R.lb_vips(self.view, lb)}
+            return out
 
     def host_acls(self, endpoint_id: str) -> list[Json]:
         """The endpoint's RuleType Host ACLs: WFP rules, recorded and not programmed."""

@@ -5,6 +5,8 @@ replies un-NATed by the stateful flow."""
 from __future__ import annotations
 
 import ipaddress
+import json
+import uuid
 
 from compiler_helpers import HOST_IP, IPPROTO_UDP, Rig, decode, frame, mac_text
 
@@ -210,3 +212,21 @@ def test_dsr_remote_backend_keeps_vip_and_its_host_answers_from_the_vip() -> Non
     back = vfp.process(a.port(client), reply, vfp.IN)
     g = decode(back.output or b"")
     assert (ip(g.ip.src), g.l4.sport, g.l4.dport) == ("10.96.0.30", 53, 3000)
+
+
+def test_vips_lists_load_balancer_addresses_per_network() -> None:
+    rig = Rig()
+    _, b1, _ = three(rig)
+    other = rig.network("other", prefix="10.1.0.0/24", gateway="10.1.0.1")
+    o1 = rig.endpoint(other, "10.1.0.5")
+    rig.load_balancer([b1], vip="10.0.0.200")
+    rig.load_balancer([b1], vip=None, external=30080, pm_flags=2)
+    body = {"HostComputeEndpoints": [o1], "HostComputeNetwork": other,
+            "FrontendVIPs": ["10.1.0.200"], "SchemaVersion": {"Major": 2, "Minor": 0},
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]}
+    rig.service.hcn_call("HcnCreateLoadBalancer", str(uuid.uuid4()), json.dumps(body))
+    assert rig.compiler.vips() == {"10.0.0.200", HOST_IP, "10.1.0.200"}
+    assert rig.compiler.vips(other) == {"10.0.0.200", HOST_IP, "10.1.0.200"}
+    net = rig.compiler.view.network_of(rig.compiler.view.endpoints[b1.upper()])
+    assert net is not None
+    assert rig.compiler.vips(net["ID"]) == {"10.0.0.200", HOST_IP}
