@@ -182,3 +182,18 @@ def test_remote_subnet_route_added_by_modify_network_reaches_existing_ports() ->
     rig.service.hcn_call("HcnModifyNetwork", net, json.dumps(body))
     out = vfp.process(rig.port(ep), frame("10.244.1.5", "10.244.2.9"), vfp.OUT).output or b""
     assert ip(decode(out).ip.dst) == "10.244.2.9"
+
+
+def test_remote_endpoint_with_a_local_ip_shadows_the_local_one() -> None:
+    """kubernetes#130963: HNS accepts a remote endpoint with a local endpoint's IP; its /32
+    mapping then sends the neighbours' traffic for that IP to the remote PA."""
+    rig = Rig()
+    net = overlay(rig, prefix="10.0.0.0/24")
+    a = rig.endpoint(net, "10.0.0.5")
+    rig.endpoint(net, "10.0.0.6")
+    before = vfp.process(rig.port(a), frame("10.0.0.5", "10.0.0.6"), vfp.OUT).output or b""
+    assert ip(decode(before).ip.dst) == "10.0.0.6"
+    rig.endpoint(net, "10.0.0.6", remote=True, policies=pa("172.16.0.9"))
+    after = vfp.process(rig.port(a), frame("10.0.0.5", "10.0.0.6", sport=40001),
+                        vfp.OUT).output or b""
+    assert ip(decode(after).ip.dst) == "172.16.0.9"
