@@ -66,7 +66,7 @@ Invariants
   (endpoint ACLs, NetworkACLs) can each hold it.
 
 Deliberately not modelled: the host vNIC port (`host_port` returns None) with its
-SLB_HAIRPIN / LB_HOST rules and SourceVIP, ACL_SUBNET_LAYER, IPv6 load balancers, NAT and
+SLB_HAIRPIN / LB_HOST rules and SourceVIP, ACL_SUBNET_LAYER, IPv6 NAT and
 encap, MSS clamping (printed only).
 """
 

@@ -52,6 +52,11 @@ DSR_OUT = "LB_DSR_IPv4_OUT"
 LB_OUT = "SLB_GROUP_LB_IPv4_OUT"
 NAT_IN = "SLB_GROUP_NAT_IPv4_IN"
 NAT_OUT = "SLB_GROUP_NAT_IPv4_OUT"
+DSR_OUT6 = "LB_DSR_IPv6_OUT"
+LB_OUT6 = "SLB_GROUP_LB_IPv6_OUT"
+NAT_IN6 = "SLB_GROUP_NAT_IPv6_IN"
+#: load balancer groups by IP version: (DSR client side, client side, backend side)
+LB_GROUPS = {4: (DSR_OUT, LB_OUT, NAT_IN), 6: (DSR_OUT6, LB_OUT6, NAT_IN6)}
 MAC_IN = "VNET_GROUP_MAC_REWRITE_IPV4_IN"
 MAC_IN6 = "VNET_GROUP_MAC_REWRITE_IPV6_IN"
 ENCAP_OUT = "VNET_GROUP_ENCAP_IPV4_OUT"
@@ -70,10 +75,12 @@ LAYERS: tuple[LayerDef, ...] = (
         GroupDef(ACL_IN6, IN, 1, 6), GroupDef(ACL_OUT6, OUT, 1, 6),
         *(GroupDef(g, d, 2, v) for (d, v), g in ACL_NETWORK_GROUPS.items()),
     )),
-    LayerDef(LB_DSR, 90, True, DEFAULT_ALLOW, (GroupDef(DSR_OUT, OUT, 100),)),
-    LayerDef(SLB_LB, 100, True, DEFAULT_ALLOW, (GroupDef(LB_OUT, OUT, 100),)),
+    LayerDef(LB_DSR, 90, True, DEFAULT_ALLOW, (GroupDef(DSR_OUT, OUT, 100),
+                                               GroupDef(DSR_OUT6, OUT, 100, 6))),
+    LayerDef(SLB_LB, 100, True, DEFAULT_ALLOW, (GroupDef(LB_OUT, OUT, 100),
+                                                GroupDef(LB_OUT6, OUT, 100, 6))),
     LayerDef(SLB_NAT, 200, True, DEFAULT_ALLOW, (
-        GroupDef(NAT_IN, IN, 100), GroupDef(NAT_OUT, OUT, 100),
+        GroupDef(NAT_IN, IN, 100), GroupDef(NAT_OUT, OUT, 100), GroupDef(NAT_IN6, IN, 100, 6),
     )),
     LayerDef(MAC_REWRITE, 400, False, DEFAULT_ALLOW, (GroupDef(MAC_IN, IN, 100),
                                                       GroupDef(MAC_IN6, IN, 100, 6))),

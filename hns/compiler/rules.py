@@ -29,11 +29,13 @@ from hns.compiler import layers as L
 from hns.compiler.actions import DsrLbNat, EncapMap, EncapRoute, PaRoute
 from hns.compiler.view import (
     View,
+    ip_of,
     ipv4_of,
     is_remote,
     lb_backends,
     lb_is_dsr,
     lb_scope_network,
+    lb_version,
     mac_of,
     policies,
     vsid_of,
@@ -454,19 +456,31 @@ def remote_items(t: Target, view: View, key: str) -> list[Item]:
 
 
 # -- load balancers ----------------------------------------------------------------------
+def _ip(text: Any, version: int) -> int | None:
+    """An address of this IP version as int, or None."""
+    if text is None or "/" in str(text):
+        return None
+    got = _range(str(text))
+    return got[1] if got is not None and got[0] == version else None
+
+
 def lb_dips(view: View, lb: Json, port: int | None) -> tuple[tuple[int, int | None], ...]:
+    version = lb_version(lb)
     dips: list[tuple[int, int | None]] = []
     for key in lb_backends(lb):
-        ip = _ip4(ipv4_of(view.endpoints.get(key)))
+        ip = _ip(ip_of(view.endpoints.get(key), version), version)
         if ip is not None and (ip, port) not in dips:
             dips.append((ip, port))
     return tuple(dips[:64])
 
 
 def lb_vips(view: View, lb: Json) -> list[int]:
-    vips = [v for v in (_ip4(x) for x in lb.get("FrontendVIPs") or []) if v is not None]
+    """The VIPs of the load balancer's IP version; with no FrontendVIPs at all, the host's
+    address (NodePort; IPv4 only, the host address being IPv4)."""
+    version = lb_version(lb)
+    vips = [v for v in (_ip(x, version) for x in lb.get("FrontendVIPs") or []) if v is not None]
     if not vips and not lb.get("FrontendVIPs"):
-        host = _ip4(view.host_ip)
+        host = _ip(view.host_ip, version)
         vips = [] if host is None else [host]
     return vips
 
@@ -476,8 +490,8 @@ def dsr_encap(view: View, t: Target, lb: Json,
     """Per DIP of a DSR load balancer on an overlay port: (PA, MAC, VNI) of a remote
     backend with a ProviderAddress policy, else None (reached by plain DNAT)."""
     net = view.network_of(t.ep)
-    if not view.is_overlay(net):
-        return ()
+    if not view.is_overlay(net) or lb_version(lb) != 4:
+        return ()  # VXLAN outer headers are IPv4 here
     by_ip: dict[int, Json] = {}
     for key in lb_backends(lb):
         ep = view.endpoints.get(key)
@@ -510,7 +524,9 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
     short = str(lb.get("ID") or key).replace("-", "")
     scope_net = lb_scope_network(lb)
     in_scope = scope_net is None or scope_net == str(t.ep.get("HostComputeNetwork", "")).upper()
-    own_ip = _ip4(ipv4_of(t.ep)) if t.key in lb_backends(lb) else None
+    version = lb_version(lb)
+    dsr_group, lb_group, nat_group = L.LB_GROUPS[version]
+    own_ip = _ip(ip_of(t.ep, version), version) if t.key in lb_backends(lb) else None
     src_pa = _ip4(view.local_pa(view.network_of(t.ep))) or 0
     for pm in lb.get("PortMappings") or []:
         proto = int(pm.get("Protocol") or 0)
@@ -531,22 +547,24 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
         protos = (proto,) if proto else ()
         ports = ((external, external),) if external else ()
         for vip in lb_vips(view, lb):
-            vip_text = str(ipaddress.IPv4Address(vip))
+            vip_text = str(ipaddress.IPv4Address(vip) if version == 4
+                           else ipaddress.IPv6Address(vip))
             cond = Conditions(protocols=protos, dst_ips=((vip, vip),), dst_ports=ports)
             if in_scope:
                 if dsr:
-                    layer, group = L.LB_DSR, L.DSR_OUT
+                    layer, group = L.LB_DSR, dsr_group
                     name = (f"LB_DSR_{short}_{view.host_ip}_{vip_text}_{external}_{internal}"
                             f"_{proto}")
                 else:
-                    layer, group = L.SLB_LB, L.LB_OUT
+                    layer, group = L.SLB_LB, lb_group
                     head = "NAT" if len(dips) == 1 else "LB"
                     name = f"{head}_{short}_{vip_text}_{external}_{internal}_{proto}"
                 items.append(RuleSpec(layer, group, name + suffix, L.PRI_LB, action, cond,
                                       TERMINATING | STATEFUL, L.STATEFUL_TTL))
             if own_ip is not None:
                 items.append(RuleSpec(
-                    L.SLB_NAT, L.NAT_IN, f"NAT_{short}_{vip_text}_{external}_{proto}{suffix}",
+                    L.SLB_NAT, nat_group, f"NAT_{short}_{vip_text}_{external}_{proto}{suffix}",
                     L.PRI_LB, Nat(own_ip, internal or None), cond, TERMINATING | STATEFUL,
-                    L.STATEFUL_TTL, publish=not pm_flags & PM_ILB and bool(external)))
+                    L.STATEFUL_TTL,
+                    publish=not pm_flags & PM_ILB and bool(external) and version == 4))
     return items

@@ -12,7 +12,7 @@ import ipaddress
 from collections import defaultdict
 from typing import Any
 
-from hns.model import EP_REMOTE, LB_DSR, subnets_of
+from hns.model import EP_REMOTE, LB_DSR, LB_IPV6, subnets_of
 from hns.state import ObjectChange
 from hns.store import KINDS
 from vfp.addr import parse_mac
@@ -38,6 +38,17 @@ def ipv4_of(ep: Json | None) -> str | None:
     for config in ep.get("IpConfigurations") or []:
         ip = config.get("IpAddress")
         if ip and ":" not in ip:
+            return str(ip)
+    return None
+
+
+def ip_of(ep: Json | None, version: int) -> str | None:
+    """An endpoint's first address of this IP version."""
+    if version == 4:
+        return ipv4_of(ep)
+    for config in (ep or {}).get("IpConfigurations") or []:
+        ip = config.get("IpAddress")
+        if ip and ":" in ip:
             return str(ip)
     return None
 
@@ -94,6 +105,11 @@ def lb_backends(lb: Json) -> list[str]:
 
 def lb_is_dsr(lb: Json) -> bool:
     return bool(int(lb.get("Flags") or 0) & LB_DSR)
+
+
+def lb_version(lb: Json) -> int:
+    """6 for an IPv6 load balancer (Flags bit 2), else 4."""
+    return 6 if int(lb.get("Flags") or 0) & LB_IPV6 else 4
 
 
 class View:

@@ -230,3 +230,47 @@ def test_vips_lists_load_balancer_addresses_per_network() -> None:
     net = rig.compiler.view.network_of(rig.compiler.view.endpoints[b1.upper()])
     assert net is not None
     assert rig.compiler.vips(net["ID"]) == {"10.0.0.200", HOST_IP}
+
+
+def test_ipv6_load_balancer_on_dual_stack_endpoints() -> None:
+    from vxlan.frame import Frame, encode_frame
+    from vxlan.headers import TCP, Ethernet, IPv6
+
+    rig = Rig()
+    body = {"Name": "ds", "Type": "NAT", "SchemaVersion": {"Major": 2, "Minor": 0},
+            "Ipams": [{"Type": "Static", "Subnets": [
+                {"IpAddressPrefix": "10.0.0.0/24",
+                 "Routes": [{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}]},
+                {"IpAddressPrefix": "fd00::/64",
+                 "Routes": [{"NextHop": "fd00::1", "DestinationPrefix": "::/0"}]}]}]}
+    net = rig.service.hcn_call("HcnCreateNetwork", str(uuid.uuid4()), json.dumps(body))["ID"]
+
+    def ep(n: int) -> str:
+        got = rig.service.hcn_call("HcnCreateEndpoint", str(uuid.uuid4()), json.dumps({
+            "Name": f"e{n}", "HostComputeNetwork": net, "SchemaVersion": {"Major": 2, "Minor": 0},
+            "IpConfigurations": [{"IpAddress": f"10.0.0.{n}"}, {"IpAddress": f"fd00::{n}"}]}))
+        return str(got["ID"])
+
+    client, backend = ep(5), ep(6)
+    lb = {"HostComputeEndpoints": [backend], "FrontendVIPs": ["fd00:96::10"], "Flags": 2,
+          "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}],
+          "SchemaVersion": {"Major": 2, "Minor": 0}}
+    rig.service.hcn_call("HcnCreateLoadBalancer", str(uuid.uuid4()), json.dumps(lb))
+    group = rig.port(client).get_layer("SLB_LB_LAYER").get_group("SLB_GROUP_LB_IPv6_OUT")
+    (rule,) = group.rules.values()
+    assert "_fd00:96::10_80_8080_6" in rule.id
+    assert rig.port(backend).get_layer("SLB_NAT_LAYER").get_group("SLB_GROUP_NAT_IPv6_IN").rules
+
+    def v6(src: str, dst: str, sport: int, dport: int) -> bytes:
+        return encode_frame(Frame(
+            Ethernet(bytes.fromhex("00155D0000FE"), bytes.fromhex("00155D000001"), 0x86DD),
+            ip=IPv6(int(ipaddress.IPv6Address(src)), int(ipaddress.IPv6Address(dst)), 6),
+            l4=TCP(sport, dport, 1, 0, 0x18), payload=b"x"))
+
+    port = rig.port(client)
+    out = vfp.process(port, v6("fd00::5", "fd00:96::10", 40000, 80), vfp.OUT).output or b""
+    assert out[38:54] == ipaddress.IPv6Address("fd00::6").packed
+    assert int.from_bytes(out[56:58], "big") == 8080
+    back = vfp.process(port, v6("fd00::6", "fd00::5", 8080, 40000), vfp.IN).output or b""
+    assert back[22:38] == ipaddress.IPv6Address("fd00:96::10").packed
+    assert int.from_bytes(back[54:56], "big") == 80
