@@ -45,9 +45,10 @@ The packet path the compiler guarantees (contract item 1; docs/compiler.md)
   to the endpoint owning that NAT port or port mapping (`owner_of`).
 - A VXLAN frame from the underlay is given, still encapsulated, to
   `vfp.process(port, frame, vfp.IN)` of the local endpoint whose network's VSID == VNI
-  and whose IP == inner dst IP (`endpoint_for_vni`); the port's VNET layer decaps it. A
-  DSR frame keeps the VIP as inner destination: it goes to the local backend published
-  for (VIP, port) (`endpoint_for_vni(vni, ip, proto=, port=)`).
+  and whose IP == inner dst IP (`endpoint_for_vni`); the port's VNET layer decaps it.
+  Only with `Compiler(..., dsr_keeps_vip=True)` (beyond the contract): a DSR frame keeps
+  the VIP as inner destination and goes to the local backend published for (VIP, port)
+  (`endpoint_for_vni(vni, ip, proto=, port=)`).
 - Every frame delivered to a port (IN) gets its inner dst MAC rewritten to the endpoint's
   MAC (VNET_MAC_REWRITE_LAYER), so a container's stack accepts it.
 
@@ -125,10 +126,16 @@ def _signature(ep: Json, view: View) -> tuple[Any, ...]:
 class Compiler:
     """Keeps one programmed VFP port per local HNS endpoint (see the module essay)."""
 
-    def __init__(self, service: HnsService, switch: Switch) -> None:
+    def __init__(self, service: HnsService, switch: Switch, *,
+                 dsr_keeps_vip: bool = False) -> None:
+        """`dsr_keeps_vip`: real DSR for remote backends (the frame keeps the VIP and is
+        encapsulated to the backend's PA; the backend answers from the VIP). Off by
+        default: it needs the host to hand a VXLAN frame whose inner destination is a VIP
+        to `endpoint_for_vni(vni, vip, proto=, port=)`, which the shared contract does not
+        promise; off, DSR is DNATed on the client's port like any other load balancer."""
         self.service = service
         self.switch = switch
-        self.view = View(service.host_ip)
+        self.view = View(service.host_ip, dsr_keeps_vip=dsr_keeps_vip)
         #: Per port id: how many times a change to its policy was applied (for tests).
         self.recompiles: Counter[str] = Counter()
         #: The last items vfp would refuse (left out of the port), newest last.

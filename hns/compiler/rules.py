@@ -537,7 +537,7 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
             continue
         distribution = _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW)
         action: LbNat = LbNat(dips, distribution)
-        if dsr and in_scope:
+        if dsr and in_scope and view.dsr_keeps_vip:
             encap = dsr_encap(view, t, lb, dips)
             if encap:
                 action = DsrLbNat(dips, distribution, encap, src_pa)

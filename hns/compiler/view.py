@@ -115,8 +115,11 @@ def lb_version(lb: Json) -> int:
 class View:
     """Objects by kind and key, plus the indexes; `apply` keeps them in step."""
 
-    def __init__(self, host_ip: str) -> None:
+    def __init__(self, host_ip: str, *, dsr_keeps_vip: bool = False) -> None:
         self.host_ip = host_ip
+        #: DSR to a remote backend keeps the VIP and encapsulates to the backend's PA
+        #: (Compiler option; needs the host to deliver such frames by VIP, see compiler.py)
+        self.dsr_keeps_vip = dsr_keeps_vip
         self._clear()
 
     def _clear(self) -> None:

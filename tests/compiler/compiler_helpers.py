@@ -32,10 +32,10 @@ HOST_IP = "172.16.0.4"
 class Rig:
     """One emulated host's control plane and switch, compiled."""
 
-    def __init__(self, host_ip: str = HOST_IP) -> None:
+    def __init__(self, host_ip: str = HOST_IP, *, dsr_keeps_vip: bool = False) -> None:
         self.service = HnsService(host_ip=host_ip)
         self.switch = vfp.Switch()
-        self.compiler = Compiler(self.service, self.switch)
+        self.compiler = Compiler(self.service, self.switch, dsr_keeps_vip=dsr_keeps_vip)
 
     # -- objects (V2) --------------------------------------------------------------------
     def network(self, name: str = "net", *, type: str = "NAT", prefix: str = "10.0.0.0/24",

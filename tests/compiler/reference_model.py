@@ -13,9 +13,9 @@ Semantics encoded here:
   it (before load balancing).
 - Load balancer: a packet to (VIP, ExternalPort, Protocol) -- VIP = a FrontendVIP, or the
   host's address when the LB has none -- goes to one of its backends' (IP, InternalPort).
-  With DSR, a backend that is a remote endpoint is reached with the VIP and ExternalPort
-  kept, encapsulated to that endpoint's PA with the VSID as VNI (its own host turns
-  VIP into DIP and answers from the VIP).
+  With DSR (and the compiler's dsr_keeps_vip option), a backend that is a remote
+  endpoint is reached with the VIP and ExternalPort kept, encapsulated to that endpoint's
+  PA with the VSID as VNI (its own host turns VIP into DIP and answers from the VIP).
 - OutBoundNAT: a TCP/UDP/ICMP packet whose (post-LB) destination is in none of the
   Exceptions prefixes and not in the endpoint's own network's subnets leaves with
   source = VirtualIP, else the host's address.
@@ -64,6 +64,7 @@ class World:
     remote_subnets: list[Json]            # RemoteSubnetRoute Settings
     overlay: bool = True
     own_subnets: list[str] = field(default_factory=list)  # the endpoint's network's prefixes
+    dsr_keeps_vip: bool = False  # the compiler option: real DSR to remote backends
 
 
 def _in(ip: str, prefixes: str | list[str] | None) -> bool:
@@ -125,7 +126,8 @@ def outbound(world: World, p: Packet) -> Outcome:
         if p.dst in vips and p.dport == lb["ext"] and lb["proto"] in (0, p.proto):
             targets = []
             for ip in lb["backends"]:
-                if lb.get("dsr") and world.overlay and ip in world.remote_endpoints:
+                if lb.get("dsr") and world.dsr_keeps_vip and world.overlay \
+                        and ip in world.remote_endpoints:
                     targets.append((p.dst, p.dport, (world.remote_endpoints[ip], world.vsid)))
                 else:
                     targets.append((ip, lb["int"], None))

@@ -175,7 +175,8 @@ def test_ilb_backend_not_published_to_the_host() -> None:
 
 
 def test_dsr_remote_backend_keeps_vip_and_its_host_answers_from_the_vip() -> None:
-    a, b = Rig("172.16.0.4"), Rig("172.16.0.5")
+    a = Rig("172.16.0.4", dsr_keeps_vip=True)
+    b = Rig("172.16.0.5", dsr_keeps_vip=True)
     pa = [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "172.16.0.5"}}]
     net_a = a.network("ov", type="Overlay", prefix="10.244.0.0/16", gateway="10.244.0.1",
                       vsid=4096)
@@ -274,3 +275,19 @@ def test_ipv6_load_balancer_on_dual_stack_endpoints() -> None:
     back = vfp.process(port, v6("fd00::6", "fd00::5", 8080, 40000), vfp.IN).output or b""
     assert back[22:38] == ipaddress.IPv6Address("fd00:96::10").packed
     assert int.from_bytes(back[54:56], "big") == 80
+
+
+def test_dsr_by_default_dnats_on_the_client_within_the_contract() -> None:
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.244.0.0/16", gateway="10.244.0.1",
+                      vsid=4096)
+    client = rig.endpoint(net, "10.244.1.5")
+    remote = rig.endpoint(net, "10.244.2.20", remote=True, policies=[
+        {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "172.16.0.5"}}])
+    rig.load_balancer([remote], vip="10.96.0.30", proto=IPPROTO_UDP, external=53,
+                      internal=5353, flags=1)
+    out = vfp.process(rig.port(client), frame("10.244.1.5", "10.96.0.30", proto=IPPROTO_UDP,
+                                              dport=53), vfp.OUT).output or b""
+    assert ip(decode(out).ip.dst) == "172.16.0.5"
+    inner = decode(out[50:])
+    assert (ip(inner.ip.dst), inner.l4.dport) == ("10.244.2.20", 5353)

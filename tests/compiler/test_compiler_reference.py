@@ -61,8 +61,9 @@ packets = st.builds(Packet, proto=st.sampled_from([6, 17]), src=st.just(CLIENT),
                     dport=st.sampled_from(PORTS))
 
 
-def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None) -> tuple[Rig, World, str]:
-    rig = Rig(HOST)
+def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None, *,
+          dsr_keeps_vip: bool = True) -> tuple[Rig, World, str]:
+    rig = Rig(HOST, dsr_keeps_vip=dsr_keeps_vip)
     net = rig.network("ov", type="Overlay", prefix="10.244.1.0/24", gateway="10.244.1.1",
                       vsid=VSID, policies=[{"Type": "RemoteSubnetRoute", "Settings": ROUTE}])
     policies: list[Json] = []
@@ -91,7 +92,7 @@ def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None) -> tuple[
                           "dsr": lb["dsr"]})
     model_acls = [p["Settings"] for p in policies if p["Type"] == "ACL"]
     world = World(HOST, VSID, model_acls, model_lbs, nat, dict(REMOTES), [ROUTE],
-                  own_subnets=["10.244.1.0/24"])
+                  own_subnets=["10.244.1.0/24"], dsr_keeps_vip=dsr_keeps_vip)
     return rig, world, client
 
 
@@ -145,11 +146,11 @@ SETTINGS = settings(max_examples=60, deadline=None,
 
 
 @SETTINGS
-@given(acl_list=acls, lb_list=lbs, nat=onat, data=st.data())
+@given(acl_list=acls, lb_list=lbs, nat=onat, keep=st.booleans(), data=st.data())
 def test_compiled_outbound_path_agrees_with_reference_model(
-        acl_list: list[Json], lb_list: list[Json], nat: Json | None,
+        acl_list: list[Json], lb_list: list[Json], nat: Json | None, keep: bool,
         data: st.DataObject) -> None:
-    rig, world, client = build(acl_list, lb_list, nat)
+    rig, world, client = build(acl_list, lb_list, nat, dsr_keeps_vip=keep)
     check_outbound(rig, client, world, packet_for(data, lb_list))
 
 
