@@ -511,12 +511,12 @@ def flows(*, src_ips: st.SearchStrategy[str] | None = None,
                      _or(dst_ports, ports(allow_zero=False)))
 
 
-def flows_to_load_balancer(lb: Json, *, src_ips: st.SearchStrategy[str] | None = None
-                           ) -> st.SearchStrategy[Flow]:
-    """Flows aimed at a load balancer: to one of its FrontendVIPs (or, for a VIP-less
-    NodePort LB, any address) on the protocol and external port of one of its mappings
-    (uniform)."""
-    vips = lb.get("FrontendVIPs") or []
+def flows_to_load_balancer(lb: Json, *, src_ips: st.SearchStrategy[str] | None = None,
+                           node_ips: Sequence[str] = ()) -> st.SearchStrategy[Flow]:
+    """Flows aimed at a load balancer: to one of its FrontendVIPs (a VIP-less NodePort LB:
+    one of ``node_ips``, else any address) on the protocol and external port of one of
+    its mappings (uniform); source from ``src_ips`` (default 10.244.0.0/16)."""
+    vips = lb.get("FrontendVIPs") or list(node_ips)
     dst = st.sampled_from(vips) if vips else ipv4_addresses()
 
     def build(mapping: Json, src: str, dst_ip: str, sport: int) -> Flow:

@@ -15,6 +15,7 @@ from hypothesis import find as _find
 from hypothesis import strategies as st
 
 from hns.errors import HnsError
+from hns.host import Host
 from hns.service import HnsService
 from hns.testing import strategies as hs
 from vxlan import decode_frame, flow_key
@@ -317,3 +318,43 @@ def test_flows_to_load_balancer_hit_a_vip_and_mapping(data: st.DataObject) -> No
                for pm in lb["PortMappings"]}
     assert (flow.protocol, flow.dst_port) in targets
     assert flow_key(data.draw(hs.frames(st.just(flow)))) is not None
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_flows_to_a_load_balancer_reach_one_of_its_backends(data: st.DataObject) -> None:
+    """Frames from ``flows_to_load_balancer`` sent by a container of an in-process host
+    arrive at one of the LB's backends, DNATed to its IP and InternalPort."""
+    host = Host()
+    try:
+        svc = host.service
+        net = create(svc, "Network", data.draw(hs.networks(types=("L2Bridge", "NAT"),
+                                                           max_prefix=28)))
+        client = create(svc, "Endpoint", {"HostComputeNetwork": net["ID"]})
+        backends = [create(svc, "Endpoint", {"HostComputeNetwork": net["ID"]})
+                    for _ in range(data.draw(st.integers(1, 3)))]
+        lb = data.draw(hs.load_balancers([b["ID"] for b in backends]))
+        lb.pop("Flags", None)  # DSR and the port-mapping flags change what arrives where
+        for pm in lb["PortMappings"]:
+            pm.pop("Flags", None)
+        if not lb.get("FrontendVIPs"):
+            lb["FrontendVIPs"] = [data.draw(hs.ipv4_addresses(within="10.96.0.0/12"))]
+        create(svc, "LoadBalancer", lb)
+        src = client["IpConfigurations"][0]["IpAddress"]
+        flow = data.draw(hs.flows_to_load_balancer(lb, src_ips=st.just(src)))
+        flow = hs.Flow(flow.src_ip, flow.dst_ip, flow.protocol, flow.src_port, flow.dst_port,
+                       src_mac=client["MacAddress"])
+        sent = host.send(client["ID"], flow.frame(b"hello"))
+        by_id = {b["ID"].upper(): b for b in backends}
+        assert sent.delivery.where == "endpoint", sent.delivery
+        backend = by_id[sent.delivery.target.upper()]
+        assert sent.delivery.frame is not None
+        key = flow_key(sent.delivery.frame)
+        assert key is not None
+        mapping = next(pm for pm in lb["PortMappings"]
+                       if pm["Protocol"] == flow.protocol
+                       and (pm["ExternalPort"] or pm["InternalPort"]) == flow.dst_port)
+        assert key.dst == int(ipaddress.IPv4Address(backend["IpConfigurations"][0]["IpAddress"]))
+        assert key.dst_port == mapping["InternalPort"]
+    finally:
+        host.close()
