@@ -37,6 +37,7 @@ from hns.compiler.view import (
     lb_scope_network,
     lb_version,
     mac_of,
+    network_key,
     policies,
     vsid_of,
 )
@@ -435,8 +436,7 @@ def remote_items(t: Target, view: View, key: str) -> list[Item]:
     if remote is None or not is_remote(remote):
         return []
     net = view.network_of(t.ep)
-    if not view.is_overlay(net) or remote.get("HostComputeNetwork", "").upper() != \
-            str(t.ep.get("HostComputeNetwork", "")).upper():
+    if not view.is_overlay(net) or network_key(remote) != network_key(t.ep):
         return []
     ca = _ip4(ipv4_of(remote))
     pa: int | None = None
