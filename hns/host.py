@@ -80,10 +80,11 @@ class CompilerLike(Protocol):
 CompilerFactory = Callable[[HnsService, vfp.Switch], CompilerLike]
 
 
-def _default_compiler(service: HnsService, switch: vfp.Switch) -> CompilerLike:
+def _default_compiler(service: HnsService, switch: vfp.Switch, *,
+                      dsr_keeps_vip: bool = False) -> CompilerLike:
     from hns.compiler import Compiler  # the compiler package sits beside this module
 
-    compiler: CompilerLike = Compiler(service, switch)
+    compiler: CompilerLike = Compiler(service, switch, dsr_keeps_vip=dsr_keeps_vip)
     return compiler
 
 
@@ -405,6 +406,7 @@ class Host:
         vxlan_port: int | None = None,
         compiler: CompilerFactory | None = None,
         capture_limit: int | None = 10_000,
+        dsr_keeps_vip: bool = False,
     ) -> None:
         self.name = name
         if service is None:
@@ -449,7 +451,12 @@ class Host:
         with service.lock:
             service.add_listener(self._on_change)
             self._reindex()
-            self.compiler: CompilerLike = (compiler or _default_compiler)(service, self.switch)
+            if compiler is None:
+                # real DSR (VIP kept to the remote backend's host) is the compiler's opt-in
+                self.compiler: CompilerLike = _default_compiler(
+                    service, self.switch, dsr_keeps_vip=dsr_keeps_vip)
+            else:
+                self.compiler = compiler(service, self.switch)
 
     def __repr__(self) -> str:
         under = "no underlay" if self.underlay is None else \
@@ -973,8 +980,19 @@ class Host:
             return self._drop("underlay: inner frame is not IPv4", frame)
         ep = self._index.local_for_vni(d.vni, key.dst)
         if ep is None:
+            ep = self._published_for_vni(d.vni, key)
+        if ep is None:
             return self._drop(f"underlay: no local endpoint for VNI {d.vni}", frame)
         return self._to_container(ep, frame, hops, trace=trace)
+
+    def _published_for_vni(self, vni: int, key: vxlan.FlowKey) -> _Ep | None:
+        """A DSR frame keeps the VIP as inner destination: the local backend the compiler
+        publishes for (VIP, protocol, port) on that VNI takes it."""
+        find = getattr(self.compiler, "endpoint_for_vni", None)
+        if find is None:
+            return None
+        ep_id = find(vni, key.dst, proto=key.protocol, port=key.dst_port)
+        return None if ep_id is None else self._index.eps.get(str(ep_id).upper())
 
     # -- pumping -----------------------------------------------------------------------
 

@@ -468,3 +468,39 @@ def test_cluster_container_with_outbound_nat_pings_another_host(cluster: Cluster
     ip = vxlan.decode_frame(lost).ip
     assert ip is not None
     assert vxlan.ipv4_to_text(ip.dst) == "10.244.1.10"
+
+
+def test_cluster_dsr_keeps_the_vip_on_the_wire_both_ways() -> None:
+    """kube-proxy DSR with the compiler's opt-in real DSR: the client's port encapsulates
+    to the backend's host with the VIP kept; that host hands the frame to the backend the
+    VIP is published for, which answers from the VIP straight to the client."""
+    with Cluster() as c:
+        a = c.add_host("a", PA_A, dsr_keeps_vip=True)
+        b = c.add_host("b", PA_B, dsr_keeps_vip=True)
+        net_a = overlay(a.service, "10.0.1.0/24")
+        net_b = overlay(b.service, "10.0.1.0/24")
+        client = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A)
+        backend = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
+        remote_b = remote_endpoint(a.service, net_a, "10.0.1.3", PA_B, MAC_B)
+        remote_endpoint(b.service, net_b, "10.0.1.2", PA_A, MAC_A)
+        for h, be in ((a, remote_b), (b, backend)):  # kube-proxy programs every node
+            h.service.hcn_call("HcnCreateLoadBalancer", None, json.dumps({
+                "HostComputeEndpoints": [be], "FrontendVIPs": ["10.96.0.10"], "Flags": 1,
+                "PortMappings": [{"Protocol": 17, "InternalPort": 7, "ExternalPort": 53}]}))
+        guest = a.guest(client)
+        for frame in guest.send_udp("10.96.0.10", 5555, 53, b"dsr?"):
+            a.send(client, frame)
+        c.run()
+        (seen,) = b.guest(backend).udp_received
+        assert (vxlan.ipv4_to_text(seen.src), seen.dport) == ("10.0.1.2", 7)  # DNATed on B
+        (answer,) = guest.udp_received
+        assert (vxlan.ipv4_to_text(answer.src), answer.sport, answer.payload) == (
+            "10.96.0.10", 53, b"dsr?")
+        wire = []
+        for f in c.capture():
+            d = vxlan.decapsulate(f, expected_vni=4096)
+            k = vxlan.flow_key(d.inner)
+            assert k is not None
+            wire.append((vxlan.ipv4_to_text(k.src), vxlan.ipv4_to_text(k.dst)))
+        assert wire == [("10.0.1.2", "10.96.0.10"), ("10.96.0.10", "10.0.1.2")]
+        assert c.drops() == {"a": {}, "b": {}, "underlay": {}}
