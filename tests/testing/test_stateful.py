@@ -6,9 +6,10 @@ replayed example makes the same choices.
 
 Rules: create networks (NAT, L2Bridge, Overlay), local endpoints (given or allocated
 IP), remote endpoints, load balancers (VIPs and ports from small pools so clashes
-happen), add ACL sets to endpoints, delete any of them, restart the emulator process on
-the same state file, and reboot the emulated host.  A small model predicts which calls
-HNS refuses (port clash, IP clash) and what a reboot removes.
+happen), modify a load balancer's backends, add ACL sets to endpoints, delete any of
+them, restart the emulator process on the same state file, and reboot the emulated
+host.  A small model predicts which calls HNS refuses (port clash, IP clash) and what a
+reboot removes.
 
 Invariants, after every step, read back over HTTP:
   * the server holds exactly the model's networks, endpoints and load balancers;
@@ -92,6 +93,7 @@ class Lb:
     vips: list[str]
     mappings: list[tuple[int, int, int]]  # (protocol, external, internal)
     dsr: bool
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 def _key(ident: str) -> str:
@@ -191,7 +193,7 @@ class HnsMachine(RuleBasedStateMachine):
             body["PortMappings"] = body["PortMappings"][:1]
             mappings = mappings[:1]
         lb = Lb("", list(body["HostComputeEndpoints"]), list(body.get("FrontendVIPs", [])),
-                mappings, bool(body.get("Flags", 0) & 1))
+                mappings, bool(body.get("Flags", 0) & 1), body)
         if self._clashes(lb):
             with pytest.raises(PortAlreadyExists):
                 self.client.hcn_create_load_balancer(body)
@@ -199,6 +201,26 @@ class HnsMachine(RuleBasedStateMachine):
         created = self.client.hcn_create_load_balancer(body)
         lb.id = created["ID"]
         self.lbs[_key(lb.id)] = lb
+
+    @precondition(lambda self: self.eps)
+    @rule(data=st.data())
+    def create_another_load_balancer(self, data: st.DataObject) -> None:
+        """The same rule again: hypothesis picks rules uniformly, and load balancers are
+        what the invariants are most about, so they get twice the weight."""
+        self.create_load_balancer(data)
+
+    @precondition(lambda self: self.lbs and self.eps)
+    @rule(data=st.data())
+    def modify_load_balancer_backends(self, data: st.DataObject) -> None:
+        """HcnModifyLoadBalancer with the whole LB and a new backend set (HNS 15.4)."""
+        lb = self.lbs[data.draw(st.sampled_from(list(self.lbs)))]
+        ids = [e.id for e in self.eps.values()]
+        members = data.draw(st.lists(st.sampled_from(ids), min_size=1, unique=True))
+        body = {**lb.body, "HostComputeEndpoints": members}
+        self.client.hcn_modify_load_balancer(lb.id, body)
+        lb.endpoints, lb.body = members, body
+        got = self.client.hcn_query_load_balancer_properties(lb.id)
+        assert sorted(map(_key, got["HostComputeEndpoints"])) == sorted(map(_key, members))
 
     @precondition(lambda self: any(not e.remote for e in self.eps.values()))
     @rule(data=st.data())
