@@ -5,12 +5,14 @@ dropped; which (dst IP, dst port) pairs may it leave with (the LB backends); whi
 IP; is it encapsulated, and to which PA with which VNI.
 
 Semantics encoded here:
-- ACL (RuleType Switch only): an endpoint with at least one ACL is default-deny in both
-  directions. Among the ACLs of the packet's direction that match, the one with the
-  smallest Priority decides (Allow passes, Block drops). In: RemoteAddresses/RemotePorts
-  are the packet's source, LocalAddresses/LocalPorts its destination; Out: the mirror.
-  Protocols 256 (or empty) is any protocol. ACLs judge the packet as the container sent
-  it (before load balancing).
+- ACL (RuleType Switch only): an endpoint with at least one ACL (its own, or a NetworkACL
+  of its network) is default-deny in both directions. Its own ACLs are consulted first;
+  only when none matches do the network's. Among the ACLs of the packet's direction that
+  match (in that tier), the one with the smallest Priority decides (Allow passes, Block
+  drops). In: RemoteAddresses/RemotePorts are the packet's source,
+  LocalAddresses/LocalPorts its destination; Out: the mirror. Protocols 256 (or empty)
+  is any protocol. ACLs judge the packet as the container sent it (before load
+  balancing).
 - Load balancer: a packet to (VIP, ExternalPort, Protocol) -- VIP = a FrontendVIP, or the
   host's address when the LB has none -- goes to one of its backends' (IP, InternalPort).
   With DSR (and the compiler's dsr_keeps_vip option), a backend that is a remote
@@ -65,6 +67,7 @@ class World:
     overlay: bool = True
     own_subnets: list[str] = field(default_factory=list)  # the endpoint's network's prefixes
     dsr_keeps_vip: bool = False  # the compiler option: real DSR to remote backends
+    network_acls: list[Json] = field(default_factory=list)  # NetworkACL Settings
 
 
 def _in(ip: str, prefixes: str | list[str] | None) -> bool:
@@ -93,31 +96,38 @@ def _proto_in(proto: int, text: str | None) -> bool:
     return 256 in nums or proto in nums
 
 
-def acl_allows(acls: list[Json], p: Packet, direction: str) -> bool:
-    switch = [a for a in acls if a.get("RuleType", "Switch") == "Switch"]
-    if not switch:
+def acl_allows(acls: list[Json], p: Packet, direction: str,
+               network_acls: list[Json] | None = None) -> bool:
+    """Endpoint ACLs first, then the network's (NetworkACL): the first tier with a
+    matching ACL decides by its smallest Priority; no match anywhere is a drop once any
+    Switch ACL exists (endpoint or network)."""
+    tiers = [[a for a in tier if a.get("RuleType", "Switch") == "Switch"]
+             for tier in (acls, network_acls or [])]
+    if not any(tiers):
         return True
     if direction == "Out":
         local_ip, local_port, remote_ip, remote_port = p.src, p.sport, p.dst, p.dport
     else:
         local_ip, local_port, remote_ip, remote_port = p.dst, p.dport, p.src, p.sport
-    matching = [
-        a for a in switch
-        if a["Direction"] == direction
-        and _proto_in(p.proto, a.get("Protocols"))
-        and _in(local_ip, a.get("LocalAddresses")) and _in(remote_ip, a.get("RemoteAddresses"))
-        and _port_in(local_port, a.get("LocalPorts"))
-        and _port_in(remote_port, a.get("RemotePorts"))
-    ]
-    if not matching:
-        return False
-    best = min(matching, key=lambda a: a.get("Priority", 0))
-    return bool(best["Action"] == "Allow")
+    for tier in tiers:
+        matching = [
+            a for a in tier
+            if a["Direction"] == direction
+            and _proto_in(p.proto, a.get("Protocols"))
+            and _in(local_ip, a.get("LocalAddresses"))
+            and _in(remote_ip, a.get("RemoteAddresses"))
+            and _port_in(local_port, a.get("LocalPorts"))
+            and _port_in(remote_port, a.get("RemotePorts"))
+        ]
+        if matching:
+            best = min(matching, key=lambda a: a.get("Priority", 0))
+            return bool(best["Action"] == "Allow")
+    return False
 
 
 def outbound(world: World, p: Packet) -> Outcome:
     """What happens to a packet the endpoint under test sends."""
-    if not acl_allows(world.acls, p, "Out"):
+    if not acl_allows(world.acls, p, "Out", world.network_acls):
         return Outcome(False)
     # (inner destination, port, encapsulation decided by the load balancer itself)
     targets: list[tuple[str, int, tuple[str, int] | None]] = [(p.dst, p.dport, None)]
@@ -154,7 +164,7 @@ def outbound(world: World, p: Packet) -> Outcome:
 
 def inbound_allowed(world: World, p: Packet) -> bool:
     """Whether a packet arriving for the endpoint under test (a new connection) is let in."""
-    return acl_allows(world.acls, p, "In")
+    return acl_allows(world.acls, p, "In", world.network_acls)
 
 
 def published(world: World, port_mappings: list[Json], p: Packet,

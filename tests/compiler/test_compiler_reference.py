@@ -62,10 +62,15 @@ packets = st.builds(Packet, proto=st.sampled_from([6, 17]), src=st.just(CLIENT),
 
 
 def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None, *,
-          dsr_keeps_vip: bool = True) -> tuple[Rig, World, str]:
+          dsr_keeps_vip: bool = True,
+          network_acls: list[Json] | None = None) -> tuple[Rig, World, str]:
     rig = Rig(HOST, dsr_keeps_vip=dsr_keeps_vip)
+    net_acls = [{**a, "Id": f"net{i}", "RuleType": "Switch", "Priority": 105 + 10 * i}
+                for i, a in enumerate(network_acls or [])]
     net = rig.network("ov", type="Overlay", prefix="10.244.1.0/24", gateway="10.244.1.1",
-                      vsid=VSID, policies=[{"Type": "RemoteSubnetRoute", "Settings": ROUTE}])
+                      vsid=VSID, policies=[{"Type": "RemoteSubnetRoute", "Settings": ROUTE},
+                                           *({"Type": "NetworkACL", "Settings": a}
+                                             for a in net_acls)])
     policies: list[Json] = []
     for i, a in enumerate(acl_list):
         policies.append({"Type": "ACL", "Settings": {**a, "Id": f"acl{i}", "RuleType": "Switch",
@@ -92,7 +97,8 @@ def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None, *,
                           "dsr": lb["dsr"]})
     model_acls = [p["Settings"] for p in policies if p["Type"] == "ACL"]
     world = World(HOST, VSID, model_acls, model_lbs, nat, dict(REMOTES), [ROUTE],
-                  own_subnets=["10.244.1.0/24"], dsr_keeps_vip=dsr_keeps_vip)
+                  own_subnets=["10.244.1.0/24"], dsr_keeps_vip=dsr_keeps_vip,
+                  network_acls=net_acls)
     return rig, world, client
 
 
@@ -146,20 +152,23 @@ SETTINGS = settings(max_examples=60, deadline=None,
 
 
 @SETTINGS
-@given(acl_list=acls, lb_list=lbs, nat=onat, keep=st.booleans(), data=st.data())
+@given(acl_list=acls, net_acls=acls, lb_list=lbs, nat=onat, keep=st.booleans(),
+       data=st.data())
 def test_compiled_outbound_path_agrees_with_reference_model(
-        acl_list: list[Json], lb_list: list[Json], nat: Json | None, keep: bool,
-        data: st.DataObject) -> None:
-    rig, world, client = build(acl_list, lb_list, nat, dsr_keeps_vip=keep)
+        acl_list: list[Json], net_acls: list[Json], lb_list: list[Json], nat: Json | None,
+        keep: bool, data: st.DataObject) -> None:
+    rig, world, client = build(acl_list, lb_list, nat, dsr_keeps_vip=keep,
+                               network_acls=net_acls)
     check_outbound(rig, client, world, packet_for(data, lb_list))
 
 
 @SETTINGS
-@given(acl_list=acls, src=st.sampled_from(DESTS), proto=st.sampled_from([6, 17]),
+@given(acl_list=acls, net_acls=acls, src=st.sampled_from(DESTS), proto=st.sampled_from([6, 17]),
        sport=st.sampled_from(PORTS), dport=st.sampled_from([*PORTS, 20000]))
 def test_compiled_inbound_acl_agrees_with_reference_model(
-        acl_list: list[Json], src: str, proto: int, sport: int, dport: int) -> None:
-    rig, world, client = build(acl_list, [], None)
+        acl_list: list[Json], net_acls: list[Json], src: str, proto: int, sport: int,
+        dport: int) -> None:
+    rig, world, client = build(acl_list, [], None, network_acls=net_acls)
     p = Packet(proto, src, sport, CLIENT, dport)
     got = vfp.process(rig.port(client), frame(src, CLIENT, proto=proto, sport=sport,
                                               dport=dport), vfp.IN)
