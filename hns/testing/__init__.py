@@ -15,6 +15,19 @@ Nothing here is imported by the emulator itself; ``hypothesis`` is only needed b
 
 from __future__ import annotations
 
-from hns.testing.server import EmulatorServer, free_port
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hns.testing.server import EmulatorServer, free_port
 
 __all__ = ["EmulatorServer", "free_port"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: pytest imports the plugin in every session, most of which never start a server
+    # (httpx alone is ~0.15 s of import time).
+    if name in __all__:
+        from hns.testing import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'hns.testing' has no attribute {name!r}")

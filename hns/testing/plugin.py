@@ -17,7 +17,8 @@ Marker:
     @pytest.mark.hns_profile("ws2019")   host profile of every hns_* fixture of the test
                                          (module- and class-level marks work too).
 Options:
-    --hns-url URL     run against that server instead of starting one
+    --hns-url URL     run against that server instead of starting one (under xdist:
+                      URL1,URL2,... one per worker)
     --hns-token T     bearer token for it (default: $HNS_EMULATOR_TOKEN when --hns-url)
 
 Fault injection is what the backend and the client ship, not a second copy:
@@ -40,11 +41,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from hns.profiles import DEFAULT_PROFILE, PROFILES
-from hns.testing.server import EmulatorServer
 
 if TYPE_CHECKING:  # imported lazily: a test session that uses none of them pays nothing
     from hns.cluster import Cluster
     from hns.host import Host
+    from hns.testing.server import EmulatorServer
 
 __all__ = [
     "hns_client",
@@ -63,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--hns-url", dest="hns_url", default=None, metavar="URL",
         help="run the hns_server/hns_client tests against this emulator instead of "
-             "starting one (it must serve /_emulator/reset)")
+             "starting one (it must serve /_emulator/reset); under pytest-xdist a "
+             "comma-separated list with one URL per worker")
     group.addoption(
         "--hns-token", dest="hns_token", default=None, metavar="TOKEN",
         help="bearer token for --hns-url (default: $HNS_EMULATOR_TOKEN)")
@@ -120,7 +122,9 @@ def hns_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EmulatorServer]:
     """One live emulator per session (per xdist worker), or the ``--hns-url`` server."""
-    url = request.config.getoption("hns_url", None)
+    from hns.testing.server import EmulatorServer
+
+    url = _url_for_this_worker(request.config.getoption("hns_url", None))
     token = request.config.getoption("hns_token", None)
     if url:
         server = EmulatorServer.external(
@@ -137,6 +141,24 @@ def hns_server(
             if server.initial_profile:
                 server.set_profile(server.initial_profile)
         server.stop()
+
+
+def _url_for_this_worker(option: str | None) -> str | None:
+    """The ``--hns-url`` server of this process: the only one, or under pytest-xdist the
+    worker's own from a comma-separated list (workers sharing one server would reset each
+    other's state under their feet, so that is refused)."""
+    if not option:
+        return None
+    urls = [u.strip() for u in option.split(",") if u.strip()]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker or workers <= 1:
+        return urls[0]
+    if len(urls) < workers:
+        pytest.fail(f"--hns-url names {len(urls)} server(s) but pytest-xdist runs {workers} "
+                    "workers: give one URL per worker, comma-separated (workers sharing a "
+                    "server would reset each other's state)", pytrace=False)
+    return urls[int(worker.removeprefix("gw"))]
 
 
 @pytest.fixture(autouse=True)
