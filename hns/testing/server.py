@@ -192,6 +192,9 @@ class EmulatorServer:
         return text[-4000:] if tail else text
 
     def _kill(self) -> None:
+        if self._http is not None:  # its pooled connections belong to the old process
+            self._http.close()
+            self._http = None
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
