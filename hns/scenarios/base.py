@@ -4,9 +4,10 @@ runner, the packet helpers that print traces, and the checks that end in PASS or
 Glossary
 --------
 Fixture     ``fixtures/scenarios/<name>/scenario.json``: the hosts (name, provider
-            address, per-host variables) and the ordered HNS calls each real caller makes,
-            with the JSON bodies in the caller's own shape (V1 ``HNSCall`` for Docker and
-            Felix, V2 ``Hcn*`` for flannel, the CNI plugins and kube-proxy).
+            address, per-host variables, ``options`` passed to hns.host.Host) and the
+            ordered HNS calls each real caller makes, with the JSON bodies in the caller's
+            own shape (V1 ``HNSCall`` for Docker and Felix, V2 ``Hcn*`` for flannel, the CNI
+            plugins and kube-proxy).
 Variables   ``${NAME}`` in a body, path or id is replaced before the call; a string that is
             exactly ``${NAME}`` takes the variable's value with its type (an int stays an
             int); ``${NAME|go_mac}`` writes a MAC as Go's net.HardwareAddr prints it
@@ -228,8 +229,11 @@ class Run:
         self.cluster = cluster
         self._capture = cluster.capture
         for name, spec in (self.data.get("hosts") or {}).items():
-            self.hosts[name] = cluster.add_host(name, spec["pa"])
+            options = dict(spec.get("options") or {})
+            self.hosts[name] = cluster.add_host(name, spec["pa"], **options)
             self.vars[f"PA_{name}"] = spec["pa"]
+            if options:
+                self.say(f"host {name} options: {options}")
         self.say(f"hosts: {', '.join(f'{n} (PA {h.host_ip})' for n, h in self.hosts.items())}")
         return cluster
 

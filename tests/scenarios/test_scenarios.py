@@ -64,16 +64,12 @@ def test_run_unknown_scenario_fails_with_the_known_names() -> None:
 # the marker must go).  docs/scenarios.md "Known failures" has the details.
 DOCKER_XFAIL = pytest.mark.xfail(strict=True, reason=(
     "hns/model.py refuses Docker's ILB policy list (no Protocol/ports: InternalPort 0 -> "
-    "0x803B002D) and hns/compiler/rules.py outbound_nat_items SNATs traffic to the overlay's "
-    "own subnet when OutBoundNAT has no ExceptionList"))
-KUBE_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "hns/compiler/rules.py: a DSR load balancer is un-NATed on the client's port; the "
-    "backend's reply crosses the underlay from the DIP instead of the VIP (vfp.md 3.4)"))
+    "0x803B002D); real Windows accepts it (moby#39339, moby#40606)"))
 
 
 @pytest.mark.parametrize("name", [
     pytest.param("docker-swarm-overlay", marks=DOCKER_XFAIL),
-    pytest.param("kube-proxy-flannel", marks=KUBE_XFAIL),
+    "kube-proxy-flannel",
     "calico-acls",
 ])
 def test_scenario_passes(name: str, tmp_path: Path) -> None:
@@ -221,20 +217,16 @@ def test_fixture_calls_name_their_caller_and_use_only_known_variables(name: str)
                     known.add(var.replace("${HOST}", h))
 
 
-def test_docker_scenario_passes_when_only_the_two_known_causes_are_worked_around(
+def test_docker_scenario_passes_when_only_the_known_cause_is_worked_around(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pins the known failure of docker-swarm-overlay to its two causes: with the ILB given a
-    port and the overlay subnet excepted from OutBoundNAT (both unlike Docker), every check
-    passes.  The real Docker-shaped run stays an xfail above."""
+    """Pins the known failure of docker-swarm-overlay to its one cause: with the ILB given a
+    port (unlike Docker), every check passes.  The real Docker-shaped run stays an xfail."""
     src = fixture_dir("docker-swarm-overlay") / "scenario.json"
     text = src.read_text()
     ilb = '"VIPs": ["${VIP}"], "ILB": true}'
-    nat = '{"Type": "OutBoundNAT", "PA": ""}'
     assert ilb in text
-    assert nat in text
     text = text.replace(ilb, '"VIPs": ["${VIP}"], "ILB": true, "Protocol": 17, '
                              '"InternalPort": 7, "ExternalPort": 7}')
-    text = text.replace(nat, '{"Type": "OutBoundNAT", "ExceptionList": ["${SUBNET}"]}')
     (tmp_path / "docker-swarm-overlay").mkdir()
     (tmp_path / "docker-swarm-overlay" / "scenario.json").write_text(text)
     monkeypatch.setenv("HNS_SCENARIO_FIXTURES", str(tmp_path))
