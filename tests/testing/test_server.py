@@ -1,0 +1,57 @@
+"""EmulatorServer: start-up never mistakes another process's server on its port for its
+own; restart keeps the state file and the port; external handles refuse a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hns.testing.server import EmulatorServer, ServerStartError
+
+
+def test_server_with_a_taken_fixed_port_fails_to_start(tmp_path: Path) -> None:
+    with EmulatorServer(state=tmp_path / "a.sqlite") as first:
+        second = EmulatorServer(state=tmp_path / "b.sqlite", port=first.port)
+        with pytest.raises(ServerStartError, match="exited"):
+            second.start(timeout=20)
+        assert second.pid is None
+        assert first.health()["Status"] == "ok"
+
+
+def test_server_moves_to_a_new_port_when_its_pick_was_taken(tmp_path: Path) -> None:
+    with EmulatorServer(state=tmp_path / "a.sqlite") as first:
+        first_client = httpx.Client(base_url=first.url)
+        first_client.post("/hcn/networks", json={"Name": "only-on-first"})
+        second = EmulatorServer(state=tmp_path / "b.sqlite")
+        second.port = first.port  # as if another process took the port after free_port()
+        with second:
+            assert second.port != first.port
+            assert second.pid is not None
+            assert second.dump()["Objects"]["network"] == []
+        first_client.close()
+
+
+def test_server_restart_keeps_port_and_state(tmp_path: Path) -> None:
+    with EmulatorServer(state=tmp_path / "s.sqlite", profile="ws2022") as server:
+        server.request("POST", "/hcn/networks", {"Name": "kept"})
+        url, pid = server.url, server.pid
+        server.restart()
+        assert (server.url, server.pid != pid) == (url, True)
+        assert [n["Name"] for n in server.dump()["Objects"]["network"]] == ["kept"]
+        assert server.get_profile() == "ws2022"
+    assert server.pid is None
+
+
+def test_server_external_and_memory_servers_refuse_restart(tmp_path: Path) -> None:
+    with EmulatorServer() as memory:
+        with pytest.raises(RuntimeError, match="state file"):
+            memory.restart()
+        external = EmulatorServer.external(memory.url + "/")
+        assert external.url == memory.url
+        assert external.start().pid is None
+        with pytest.raises(RuntimeError, match="did not start"):
+            external.restart()
+        external.stop()
+        assert memory.health()["Status"] == "ok"
