@@ -166,8 +166,10 @@ def macs(*, prefix: str = "00-15-5D") -> st.SearchStrategy[str]:
 
 
 def network_names() -> st.SearchStrategy[str]:
-    """Network / endpoint names: a short ASCII word plus 8 hex digits (distinct names with
-    overwhelming odds; HNS refuses a second network with the same name)."""
+    """Network / endpoint names: a short ASCII word plus 8 hex digits.  Random draws are
+    distinct with overwhelming odds, but hypothesis' simplest examples repeat them: when
+    one example creates several networks (HNS refuses a second network of the same name),
+    add a suffix of your own."""
     word = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)
     return st.builds(lambda w, u: f"{w}-{u.hex[:8]}", word, st.uuids())
 

@@ -126,6 +126,7 @@ class HnsMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def create_network(self, data: st.DataObject) -> None:
         body = data.draw(hs.networks(types=("NAT", "L2Bridge", "Overlay"), max_prefix=26))
+        body["Name"] += f"-{len(self.nets)}"  # draws may repeat; HNS wants distinct names
         created = self.client.hcn_create_network(body)
         self.nets[_key(created["ID"])] = Net(created["ID"], body["Type"],
                                              bool(body["Flags"] & 8))

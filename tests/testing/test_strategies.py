@@ -79,8 +79,9 @@ def test_overlapping_subnets_accepted_on_two_networks(
     assert a.overlaps(b)
     svc = HnsService()
     try:
-        for subnet in pair:
+        for i, subnet in enumerate(pair):
             body = data.draw(hs.networks(types=("NAT", "L2Bridge")))
+            body["Name"] += f"-{i}"  # two draws may repeat a name (the minimal example does)
             body["Ipams"] = [{"Type": "Static", "Subnets": [subnet]}]
             create(svc, "Network", body)
         assert len(svc.dump()["Objects"]["network"]) == 2
