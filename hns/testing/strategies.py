@@ -64,7 +64,9 @@ __all__ = [
     "endpoint_ips",
     "endpoints",
     "flows",
+    "flows_to_endpoint",
     "flows_to_load_balancer",
+    "flows_to_remote_subnet",
     "frames",
     "invalid_acl_policies",
     "invalid_endpoints",
@@ -529,6 +531,27 @@ def flows_to_load_balancer(lb: Json, *, src_ips: st.SearchStrategy[str] | None =
     return st.builds(build, st.sampled_from(lb["PortMappings"]),
                      _or(src_ips, ipv4_addresses(within="10.244.0.0/16")), dst,
                      st.integers(1024, 65535))
+
+
+def flows_to_endpoint(endpoint: Json, *, src_ips: st.SearchStrategy[str] | None = None
+                      ) -> st.SearchStrategy[Flow]:
+    """Flows to an endpoint (local or remote, as HNS returned it): to one of its
+    IpConfigurations (IPv4), protocol uniform over TCP/UDP/ICMP, destination port from
+    ``ports(allow_zero=False)``; source from ``src_ips`` (default any IPv4 address)."""
+    ips = [c["IpAddress"] for c in endpoint.get("IpConfigurations") or []
+           if ":" not in c.get("IpAddress", ":")]
+    if not ips:
+        raise ValueError("endpoint has no IPv4 address")
+    return flows(src_ips=src_ips, dst_ips=st.sampled_from(ips))
+
+
+def flows_to_remote_subnet(route: Json, *, src_ips: st.SearchStrategy[str] | None = None
+                           ) -> st.SearchStrategy[Flow]:
+    """Flows into the DestinationPrefix of a ``RemoteSubnetRoute`` policy (or any dict with
+    that key in ``Settings``): destination uniform in the prefix, first and last address
+    oversampled; otherwise as ``flows()``."""
+    prefix = (route.get("Settings") or route)["DestinationPrefix"]
+    return flows(src_ips=src_ips, dst_ips=ipv4_addresses(within=prefix))
 
 
 def frames(flow_strategy: st.SearchStrategy[Flow] | None = None) -> st.SearchStrategy[bytes]:

@@ -359,3 +359,22 @@ def test_flows_to_a_load_balancer_reach_one_of_its_backends(data: st.DataObject)
         assert key.dst_port == mapping["InternalPort"]
     finally:
         host.close()
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_flows_to_endpoints_and_remote_subnets_aim_inside(data: st.DataObject) -> None:
+    svc = HnsService()
+    try:
+        net = create(svc, "Network", data.draw(hs.networks(types=("Overlay",))))
+        ep = create(svc, "Endpoint", data.draw(hs.endpoints(net)))
+        remote = create(svc, "Endpoint", data.draw(hs.remote_endpoints(net)))
+        for target in (ep, remote):
+            flow = data.draw(hs.flows_to_endpoint(target))
+            assert flow.dst_ip == target["IpConfigurations"][0]["IpAddress"]
+        route = data.draw(hs.remote_subnet_routes())
+        flow = data.draw(hs.flows_to_remote_subnet(route))
+        prefix = ipaddress.IPv4Network(route["Settings"]["DestinationPrefix"])
+        assert ipaddress.IPv4Address(flow.dst_ip) in prefix
+    finally:
+        svc.close()
