@@ -17,6 +17,7 @@ Marker:
     @pytest.mark.hns_profile("ws2019")   host profile of every hns_* fixture of the test
                                          (module- and class-level marks work too).
 Options:
+    --hns-profile NAME  profile for tests without a mark (default ws2025)
     --hns-url URL     run against that server instead of starting one (under xdist:
                       URL1,URL2,... one per worker)
     --hns-token T     bearer token for it (default: $HNS_EMULATOR_TOKEN when --hns-url)
@@ -69,6 +70,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--hns-token", dest="hns_token", default=None, metavar="TOKEN",
         help="bearer token for --hns-url (default: $HNS_EMULATOR_TOKEN)")
+    group.addoption(
+        "--hns-profile", dest="hns_profile", default=None, metavar="NAME",
+        choices=sorted(PROFILES),
+        help="host profile of the hns fixtures in tests without an hns_profile mark "
+             f"(default {DEFAULT_PROFILE}; for --hns-url: the profile the server had)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,10 +90,12 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def profile_of(request: pytest.FixtureRequest) -> str | None:
-    """The profile the closest ``hns_profile`` mark names, or None when unmarked."""
+    """The profile the closest ``hns_profile`` mark names, else ``--hns-profile``, else
+    None."""
     marker = request.node.get_closest_marker(MARKER)
     if marker is None:
-        return None
+        option = request.config.getoption("hns_profile", None)
+        return None if option is None else str(option)
     name = marker.args[0] if marker.args else marker.kwargs.get("name")
     if name not in PROFILES:
         pytest.fail(f"unknown profile {name!r} in @pytest.mark.{MARKER}; known: "

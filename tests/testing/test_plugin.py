@@ -324,3 +324,26 @@ def test_plugin_hns_url_list_gives_each_xdist_worker_its_server(
                                                f"--hns-url={a.url}")
         assert result.ret != 0
         result.stdout.fnmatch_lines(["*--hns-url names 1 server(s) but pytest-xdist runs 2*"])
+
+
+def test_plugin_hns_profile_option_sets_the_default(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_server_default(hns_client):
+            assert hns_client.globals_version() == {"Major": 13, "Minor": 3}
+
+        def test_host_default(hns_host):
+            assert hns_host.service.profile == "ws2022"
+
+        @pytest.mark.hns_profile("ws2025")
+        def test_mark_still_wins(hns_client):
+            assert hns_client.globals_version() == {"Major": 15, "Minor": 4}
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--hns-profile=ws2022")
+    result.assert_outcomes(passed=3)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--hns-profile=ws1903")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*invalid choice*ws1903*"])
