@@ -6,10 +6,10 @@ replayed example makes the same choices.
 
 Rules: create networks (NAT, L2Bridge, Overlay), local endpoints (given or allocated
 IP), remote endpoints, load balancers (VIPs and ports from small pools so clashes
-happen), modify a load balancer's backends, add ACL sets to endpoints, delete any of
-them, restart the emulator process on the same state file, and reboot the emulated
-host.  A small model predicts which calls HNS refuses (port clash, IP clash) and what a
-reboot removes.
+happen; through V2 and V1 policy lists), modify a load balancer's backends, add ACL
+sets to endpoints, delete any of them, restart the emulator process on the same state
+file, and reboot the emulated host.  A small model predicts which calls HNS refuses
+(port clash, IP clash) and what a reboot removes.
 
 Invariants, after every step, read back over HTTP:
   * the server holds exactly the model's networks, endpoints and load balancers;
@@ -205,10 +205,32 @@ class HnsMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.eps)
     @rule(data=st.data())
-    def create_another_load_balancer(self, data: st.DataObject) -> None:
-        """The same rule again: hypothesis picks rules uniformly, and load balancers are
-        what the invariants are most about, so they get twice the weight."""
-        self.create_load_balancer(data)
+    def create_v1_load_balancer(self, data: st.DataObject) -> None:
+        """The same through V1 (``POST /policylists/`` with one ELB policy, as hcsshim's
+        ``AddLoadBalancer``): one store, so the invariants see it like any other; this
+        also gives load balancers twice the weight among the rules."""
+        ids = [e.id for e in self.eps.values()]
+        members = data.draw(st.lists(st.sampled_from(ids), min_size=1, unique=True))
+        proto = data.draw(st.sampled_from([6, 17]))
+        ext = data.draw(st.sampled_from(PORTS))
+        internal = data.draw(hs.ports(allow_zero=False))
+        vip = data.draw(st.sampled_from([None, *VIPS]))
+        elb: dict[str, Any] = {"Type": "ELB", "Protocol": proto, "InternalPort": internal,
+                               "ExternalPort": ext}
+        if vip:
+            elb["VIPs"] = [vip]
+        body = {"References": [f"/endpoints/{i}" for i in members], "Policies": [elb]}
+        v2 = {"HostComputeEndpoints": members, "FrontendVIPs": [vip] if vip else [],
+              "PortMappings": [{"Protocol": proto, "InternalPort": internal,
+                                "ExternalPort": ext}]}
+        lb = Lb("", members, [vip] if vip else [], [(proto, ext, internal)], False, v2)
+        if self._clashes(lb):
+            with pytest.raises(PortAlreadyExists):
+                self.client.create_policy_list(body)
+            return
+        created = self.client.create_policy_list(body)
+        lb.id = created["ID"]
+        self.lbs[_key(lb.id)] = lb
 
     @precondition(lambda self: self.lbs and self.eps)
     @rule(data=st.data())
@@ -355,7 +377,7 @@ class HnsMachine(RuleBasedStateMachine):
         for lb in lbs.values():
             if not any(_key(e) in live for e in lb["HostComputeEndpoints"]):
                 continue
-            lb_id = lb["ID"].replace("-", "").lower()
+            lb_id = lb["ID"].replace("-", "").lower()  # V1-made ids are upper case
             dsr = "DSR:" if lb.get("Flags", 0) & 1 else ""
             for pm in lb["PortMappings"]:
                 for vip in lb.get("FrontendVIPs") or [HnsService.HOST_IP]:
@@ -402,14 +424,15 @@ def _families(acl: dict[str, Any]) -> set[int]:
 
 def _lb_rule_key(name: str) -> str:
     """``LB_<id>_<vip>_<ext>_<int>_<proto>`` / ``NAT_<id>_...`` -> ``<id>_<vip>_...``;
-    ``LB_DSR_<id>_<mgmt>_<vip>_...`` -> ``DSR:<id>_<vip>_...``; the ``_ILB`` / ``_PDIP``
-    tags of port-mapping flags are dropped."""
+    ``LB_DSR_<id>_<mgmt>_<vip>_...`` -> ``DSR:<id>_<vip>_...``; the id in lower case (V1
+    ids are upper case), the ``_ILB`` / ``_PDIP`` tags of port-mapping flags dropped."""
     for tag in ("_PDIP", "_ILB"):
         name = name.removesuffix(tag)
     if name.startswith("LB_DSR_"):
-        parts = name[len("LB_DSR_"):].split("_")
-        return "DSR:" + "_".join([parts[0], *parts[2:]])
-    return name.split("_", 1)[1]
+        lb_id, _mgmt, tail = name[len("LB_DSR_"):].split("_", 2)
+        return f"DSR:{lb_id.lower()}_{tail}"
+    _head, lb_id, tail = name.split("_", 2)
+    return f"{lb_id.lower()}_{tail}"
 
 
 @pytest.fixture(scope="module")
@@ -447,4 +470,5 @@ def test_stateful_lb_rule_names_parse() -> None:
     assert _lb_rule_key(f"LB_DSR_{lb}_172.16.0.4_10.96.0.10_80_80_17") == (
         f"DSR:{lb}_10.96.0.10_80_80_17")
     assert _lb_rule_key(f"NAT_{lb}_10.96.0.10_80_80_6_ILB_PDIP") == f"{lb}_10.96.0.10_80_80_6"
+    assert _lb_rule_key(f"LB_{lb.upper()}_10.96.0.10_80_80_6") == f"{lb}_10.96.0.10_80_80_6"
     assert json.dumps(sorted(_families({"RemoteAddresses": "10.0.0.0/8"}))) == "[4]"
