@@ -611,7 +611,10 @@ def _port_mapping(value: Any, profile: Profile) -> Json:
     if dist and not profile.supports("SessionAffinity"):
         raise RequestUnsupported(detail="DistributionType needs SessionAffinity (HNS 12.0)")
     flags = _field(InvalidPolicy, body, "Flags", uint(32), 0)
-    if internal == 0:
+    if internal == 0 and (proto or external):
+        # Port-less (no protocol, no ports) is Docker's ILB for a service VIP: every port
+        # and protocol to the VIP is balanced (moby#39339, moby#40606 dumps).  A mapping
+        # that names a protocol or an external port needs its internal port.
         raise InvalidInternalPort(detail="InternalPort is 0")
     out: Json = {"Protocol": proto, "InternalPort": internal, "ExternalPort": external or internal}
     if dist:

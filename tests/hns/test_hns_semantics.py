@@ -490,3 +490,20 @@ def test_injected_faults_fail_the_next_matching_calls_then_clear(svc: HnsService
     assert svc.hcn_call("HcnEnumerateNetworks", None, None) == []
     with pytest.raises(errors.InvalidArg):
         svc.inject_fault("", 0x803B0007)
+
+
+def test_load_balancer_portless_ilb_is_accepted_as_docker_sends_it(svc: HnsService) -> None:
+    # Docker's Windows service VIP: an ELB policy list with ILB and no protocol or ports
+    # (moby#39339, moby#40606 dumps show real hosts holding such lists).
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    body = {"References": [f"/endpoints/{ep['ID']}"],
+            "Policies": [{"Type": "ELB", "VIPs": ["10.0.9.2"], "ILB": True}]}
+    made = svc.hns_call("POST", "/policylists/", json.dumps(body))
+    got = svc.hns_call("GET", f"/policylists/{made['ID']}")
+    elb = got["Policies"][0]
+    assert elb["ILB"] is True and elb["VIPs"] == ["10.0.9.2"]
+    assert elb.get("InternalPort", 0) == 0 and elb.get("Protocol", 0) == 0
+    # the port-less mapping still takes the VIP: a second one on it is refused
+    expect(errors.PortAlreadyExists, 0x803B0013, "The specified port already exists.",
+           lambda: svc.hns_call("POST", "/policylists/", json.dumps(body)))
