@@ -118,10 +118,20 @@ class Packet:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def parse_frame(frame: bytes, vxlan_port: int | None = VXLAN_PORT) -> Packet | DropReason:
-    """Parse an Ethernet frame (possibly VXLAN-encapsulated); never raises."""
+def parse_frame(frame: bytes, vxlan_port: int | None = VXLAN_PORT, *,
+                strict_vxlan: bool = True) -> Packet | DropReason:
+    """Parse an Ethernet frame (possibly VXLAN-encapsulated); never raises.
+
+    A UDP datagram to the VXLAN port is read as VXLAN.  With ``strict_vxlan`` (frames from
+    the wire) one that is not well-formed VXLAN is a drop; without it (frames a VM sends,
+    which may use UDP 4789 for anything) it is an ordinary UDP datagram."""
     try:
-        return _parse(frame, vxlan_port)
+        parsed = _parse(frame, vxlan_port)
+        if isinstance(parsed, DropReason) and not strict_vxlan and vxlan_port is not None:
+            plain = _parse(frame, None)
+            if isinstance(plain, Packet) and plain.proto == UDP and plain.dport == vxlan_port:
+                return plain
+        return parsed
     except (struct.error, IndexError, ValueError):
         return DropReason.BAD_HEADER
 

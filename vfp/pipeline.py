@@ -285,7 +285,7 @@ def _simulate(
             counters[0] += 1
             counters[1] += len(frame)
         return Trace(port, direction, None, status, reason=DropReason.PORT_BLOCKED)
-    parsed = parse_frame(frame, sw_port(port))
+    parsed = parse_frame(frame, sw_port(port), strict_vxlan=direction == IN)
     if isinstance(parsed, DropReason):
         if commit:
             port.drops[direction][parsed] += 1

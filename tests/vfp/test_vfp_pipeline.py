@@ -331,3 +331,20 @@ def test_switch_reset_forgets_ports() -> None:
     sw.reset()
     assert not sw.ports
     sw.add_port("c9385412-bdef-49f5-88b0-c9d484ef6716")
+
+
+def test_vm_udp_to_vxlan_port_is_plain_udp_out_but_malformed_vxlan_in() -> None:
+    # A container may send anything to UDP 4789; only frames from the wire must be VXLAN.
+    sw = Switch()
+    port = sw.add_port("p", mac=POD_MAC)
+    layer = port.add_layer(Layer("L", 10, flags=DEFAULT_ALLOW))
+    layer.add_group(Group("G_OUT", 1, OUT))
+    layer.add_group(Group("G_IN", 1, IN))
+    frame = build_frame(17, POD, 40000, REMOTE, 4789, src_mac=POD_MAC, payload=b"not vxlan")
+    out = process(port, frame, OUT)
+    assert out.allowed
+    assert out.output == frame
+    back = process(port, frame, IN)
+    assert not back.allowed
+    assert back.reason == DropReason.TRUNCATED
+    assert port.drops[IN][DropReason.TRUNCATED] == 1
