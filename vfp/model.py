@@ -506,6 +506,18 @@ class Switch:
         self.ports[port_id] = port
         return port
 
+    def set_vxlan_port(self, vxlan_port: int) -> None:
+        """Change the switch's VXLAN UDP port (HNS's VxlanPort policy); every port's cached
+        unified flows go stale, since the fast path keys VXLAN frames by this port."""
+        if not 0 < vxlan_port <= 65535:
+            raise InvalidRule("VXLAN port", f"{vxlan_port} is not within 1..65535")
+        if vxlan_port == self.vxlan_port:
+            return
+        self.vxlan_port = vxlan_port
+        for port in self.ports.values():
+            port._vx = vxlan_port.to_bytes(2, "big")
+            port.bump()
+
     def reset(self) -> None:
         """Forget every port (and with them all policy, flows and counters)."""
         self.ports.clear()

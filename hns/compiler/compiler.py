@@ -472,11 +472,7 @@ class Compiler:
             break
         if wanted == self.switch.vxlan_port:
             return
-        self.switch.vxlan_port = wanted
-        for st in self._ports.values():
-            # vfp caches the port's VXLAN port bytes for its fast path at port creation.
-            st.port._vx = wanted.to_bytes(2, "big")
-            st.port.bump()
+        self.switch.set_vxlan_port(wanted)
 
     # -- diff and apply ----------------------------------------------------------------------
     def _recompute(self, dirty: dict[str, set[Source]]) -> None:

@@ -348,3 +348,15 @@ def test_vm_udp_to_vxlan_port_is_plain_udp_out_but_malformed_vxlan_in() -> None:
     assert not back.allowed
     assert back.reason == DropReason.TRUNCATED
     assert port.drops[IN][DropReason.TRUNCATED] == 1
+
+
+def test_switch_set_vxlan_port_changes_parsing_and_bumps_ports() -> None:
+    sw = Switch()
+    port = sw.add_port("p", mac=POD_MAC)
+    gen = port.generation
+    sw.set_vxlan_port(8472)
+    assert port.vxlan_port == 8472
+    assert port.vxlan_port_bytes == (8472).to_bytes(2, "big")
+    assert port.generation > gen
+    with pytest.raises(InvalidRule):
+        sw.set_vxlan_port(0)
