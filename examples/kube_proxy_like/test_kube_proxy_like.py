@@ -123,9 +123,8 @@ def test_sync_retries_transient_create_failures(hns_client: Any, pods: dict[str,
     assert len(lbs(hns_client)) == 1
     assert proxier.stats.retries == 2
     creates = [c for c in hns_client.calls(state=False)["Calls"]
-               if c.get("Name") == "HcnCreateLoadBalancer" or
-               c.get("Function") == "HcnCreateLoadBalancer"]
-    assert len(creates) == 3
+               if c.get("Function") == "HcnCreateLoadBalancer"]
+    assert [c["HResult"] for c in creates] == [0x803B0020, 0x803B0020, 0]
 
 
 def test_sync_raises_a_permanent_error(hns_client: Any, pods: dict[str, str]) -> None:

@@ -263,7 +263,8 @@ def networks(draw: st.DrawFn, *, types: Sequence[str] = NETWORK_TYPES,
     ``subnets(max_prefix=max_prefix)`` (lower it to fit more endpoints); Overlay subnets
     carry a VSID, L2Bridge ones a VLAN half the time; Flags 0 or EnableNonPersistent (8);
     Overlay networks get up to three RemoteSubnetRoutes and a DrMacAddress half the time;
-    a DNS server list half the time."""
+    a DNS server list half the time.  Every draw is valid on every profile (``profile`` is
+    checked and kept for symmetry with ``load_balancers``)."""
     _profile(profile)
     ntype = draw(st.sampled_from(list(types)))
     first = draw(subnets(vsid=ntype == "Overlay", max_prefix=max_prefix,
