@@ -17,7 +17,7 @@ import pytest
 import hns.scenarios
 import vxlan
 from hns.scenarios import netns
-from hns.scenarios.base import Failed, Run, Seen, fixture_dir, load_fixture, pick, substitute
+from hns.scenarios.base import Failed, Run, Seen, load_fixture, pick, substitute
 
 
 def _netns_probe() -> str | None:
@@ -60,18 +60,7 @@ def test_run_unknown_scenario_fails_with_the_known_names() -> None:
     assert "calico-acls" in text
 
 
-# Known failures caused below the scenarios (strict: when fixed they XPASS and fail, and
-# the marker must go).  docs/scenarios.md "Known failures" has the details.
-DOCKER_XFAIL = pytest.mark.xfail(strict=True, reason=(
-    "hns/model.py refuses Docker's ILB policy list (no Protocol/ports: InternalPort 0 -> "
-    "0x803B002D); real Windows accepts it (moby#39339, moby#40606)"))
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param("docker-swarm-overlay", marks=DOCKER_XFAIL),
-    "kube-proxy-flannel",
-    "calico-acls",
-])
+@pytest.mark.parametrize("name", ["docker-swarm-overlay", "kube-proxy-flannel", "calico-acls"])
 def test_scenario_passes(name: str, tmp_path: Path) -> None:
     pcap = tmp_path / "vxlan.pcap"
     ok, text = _run(name, pcap=str(pcap))
@@ -215,21 +204,3 @@ def test_fixture_calls_name_their_caller_and_use_only_known_variables(name: str)
                     assert var in known, f"{name}: ${{{var}}} used before any call saves it"
                 for var in call.get("save") or {}:
                     known.add(var.replace("${HOST}", h))
-
-
-def test_docker_scenario_passes_when_only_the_known_cause_is_worked_around(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pins the known failure of docker-swarm-overlay to its one cause: with the ILB given a
-    port (unlike Docker), every check passes.  The real Docker-shaped run stays an xfail."""
-    src = fixture_dir("docker-swarm-overlay") / "scenario.json"
-    text = src.read_text()
-    ilb = '"VIPs": ["${VIP}"], "ILB": true}'
-    assert ilb in text
-    text = text.replace(ilb, '"VIPs": ["${VIP}"], "ILB": true, "Protocol": 17, '
-                             '"InternalPort": 7, "ExternalPort": 7}')
-    (tmp_path / "docker-swarm-overlay").mkdir()
-    (tmp_path / "docker-swarm-overlay" / "scenario.json").write_text(text)
-    monkeypatch.setenv("HNS_SCENARIO_FIXTURES", str(tmp_path))
-    ok, out = _run("docker-swarm-overlay")
-    assert _verdict(out) == "PASS docker-swarm-overlay", out[-3000:]
-    assert ok
