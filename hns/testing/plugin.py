@@ -16,6 +16,9 @@ Fixtures:
 Marker:
     @pytest.mark.hns_profile("ws2019")   host profile of every hns_* fixture of the test
                                          (module- and class-level marks work too).
+Reports: a failed test that used hns_server gets a section "hns-emulator calls" with the
+emulator's last 30 calls and their HRESULTs.
+
 Options:
     --hns-profile NAME  profile for tests without a mark (default ws2025)
     --hns-url URL     run against that server instead of starting one (under xdist:
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -167,6 +170,45 @@ def _url_for_this_worker(option: str | None) -> str | None:
                     "workers: give one URL per worker, comma-separated (workers sharing a "
                     "server would reset each other's state)", pytrace=False)
     return urls[int(worker.removeprefix("gw"))]
+
+
+CALLS_SHOWN = 30
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On a failed test that used ``hns_server``: add the emulator's last calls (what the
+    code under test asked HNS and what it answered) as a report section."""
+    report = yield
+    if report.failed and report.when == "call":
+        server = getattr(item, "funcargs", {}).get("hns_server")
+        if server is not None:
+            text = _calls_text(server)
+            if text:
+                report.sections.append(("hns-emulator calls", text))
+    return report
+
+
+def _calls_text(server: EmulatorServer) -> str:
+    """The last CALLS_SHOWN calls, one line each ("" if the server cannot say)."""
+    try:
+        response = server.request("GET", "/_emulator/calls?state=false")
+        calls = response.json().get("Calls") if response.status_code == 200 else None
+    except Exception:  # the report must not fail because the server is gone
+        return ""
+    if not isinstance(calls, list):
+        return ""
+    lines = []
+    for c in calls[-CALLS_SHOWN:]:
+        what = c.get("Function") or " ".join(
+            str(x) for x in (c.get("Method"), c.get("Path")) if x) or c.get("Operation", "?")
+        hr = int(c.get("HResult") or 0) & 0xFFFFFFFF
+        outcome = "ok" if hr == 0 else f"0x{hr:08X} {c.get('Error') or ''}".rstrip()
+        ident = f" {c['Id']}" if c.get("Id") else ""
+        faults = f" (faults: {c['Faults']})" if c.get("Faults") else ""
+        lines.append(f"{c.get('Seq', '?'):>5} {what}{ident} -> {outcome}{faults}")
+    return "\n".join(lines)
 
 
 @pytest.fixture(autouse=True)

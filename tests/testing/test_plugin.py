@@ -338,3 +338,30 @@ def test_plugin_hns_profile_option_sets_the_default(pytester: pytest.Pytester) -
     result = pytester.runpytest("-p", "no:cacheprovider", "--hns-profile=ws1903")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*invalid choice*ws1903*"])
+
+
+def test_plugin_failed_test_report_shows_the_emulators_calls(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+        NETWORK = {NETWORK!r}
+
+        def test_fails(hns_client):
+            hns_client.hcn_create_network(NETWORK)
+            try:
+                hns_client.hcn_create_network(NETWORK)
+            except Exception:
+                pass
+            assert False, "the user's bug"
+
+        def test_passes(hns_client):
+            hns_client.list_networks()
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*- hns-emulator calls -*",
+        "*1 HcnCreateNetwork -> ok",
+        "*2 HcnCreateNetwork -> 0x803B0010 A network with this name already exists.",
+    ])
+    assert result.stdout.str().count("hns-emulator calls") == 1
