@@ -47,9 +47,12 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from starlette.testclient import TestClient
 
+from api.app import create_app
 from api.client import HnsClient
 from hns.errors import HnsError, ObjectAlreadyExists, PortAlreadyExists
+from hns.host import Host
 from hns.service import HnsService
 from hns.testing import strategies as hs
 from hns.testing.server import EmulatorServer
@@ -448,6 +451,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]
 
 
 def test_stateful_http_api_keeps_its_invariants(server: EmulatorServer) -> None:
+    global STEPS
+    STEPS = 0
     config = settings(max_examples=MIN_STEPS // STEPS_PER_EXAMPLE + 2,
                       stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
                       database=None,
@@ -472,3 +477,80 @@ def test_stateful_lb_rule_names_parse() -> None:
     assert _lb_rule_key(f"NAT_{lb}_10.96.0.10_80_80_6_ILB_PDIP") == f"{lb}_10.96.0.10_80_80_6"
     assert _lb_rule_key(f"LB_{lb.upper()}_10.96.0.10_80_80_6") == f"{lb}_10.96.0.10_80_80_6"
     assert json.dumps(sorted(_families({"RemoteAddresses": "10.0.0.0/8"}))) == "[4]"
+
+
+class InProcessServer:
+    """The same HTTP API without a process: ``api.app`` over an in-process ``Host`` on an
+    SQLite file, driven through Starlette's TestClient.  ``restart`` is a new Host on the
+    same file (what the process restart does, minus a second of start-up), so this variant
+    can afford many more steps and restarts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.host: Host | None = None
+        self._open()
+
+    def _open(self) -> None:
+        self.host = Host(state=str(self.path))
+        self.http = TestClient(create_app(self.host))
+
+    @property
+    def url(self) -> str:
+        return "http://testserver"
+
+    def client(self) -> HnsClient:
+        return HnsClient(http=self.http)
+
+    def reset(self) -> None:
+        self.client().reset()
+
+    def restart(self) -> None:
+        self.close()
+        self._open()
+
+    def close(self) -> None:
+        self.http.close()
+        if self.host is not None:
+            self.host.close()
+            self.host = None
+
+
+class InProcessMachine(HnsMachine):
+    def __init__(self) -> None:
+        assert IN_PROCESS is not None
+        RuleBasedStateMachine.__init__(self)
+        self.server = IN_PROCESS  # type: ignore[assignment]
+        self.server.reset()
+        self.client = IN_PROCESS.client()
+        self.nets, self.eps, self.lbs = {}, {}, {}
+        self.deleted_eps = set()
+        self.restarts = self.reboots = 0
+
+    @precondition(lambda self: self.restarts < 3)
+    @rule()
+    def restart_emulator(self) -> None:
+        assert IN_PROCESS is not None
+        IN_PROCESS.restart()
+        self.restarts += 1
+        self.client = IN_PROCESS.client()
+
+
+IN_PROCESS: InProcessServer | None = None
+
+
+def test_stateful_in_process_keeps_its_invariants_over_more_steps(tmp_path: Path) -> None:
+    global IN_PROCESS, STEPS
+    IN_PROCESS = InProcessServer(tmp_path / "hns.sqlite")
+    STEPS = 0
+    config = settings(max_examples=10, stateful_step_count=40, deadline=None, database=None,
+                      phases=(Phase.explicit, Phase.generate, Phase.shrink),
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    try:
+        rounds = 0
+        while STEPS < 2 * MIN_STEPS and rounds < 4:
+            run_state_machine_as_test(InProcessMachine, settings=config)
+            rounds += 1
+    finally:
+        IN_PROCESS.close()
+        IN_PROCESS = None
+    assert STEPS >= 2 * MIN_STEPS
