@@ -22,13 +22,16 @@ retried on a new port (three attempts) unless the caller fixed the port.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -40,6 +43,7 @@ __all__ = ["EmulatorServer", "ServerStartError", "free_port"]
 START_TIMEOUT: Final[float] = 30.0
 _ATTEMPTS: Final[int] = 3
 _READY: Final[str] = "Uvicorn running on"
+_PR_SET_PDEATHSIG: Final[int] = 1
 _LIVE: weakref.WeakSet[EmulatorServer] = weakref.WeakSet()
 
 
@@ -160,7 +164,8 @@ class EmulatorServer:
         # Closed in _kill(); a file, not a pipe, so a chatty child never blocks on it.
         self._log = tempfile.TemporaryFile(prefix="hns-emulator-", suffix=".log")  # noqa: SIM115
         self._proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=self._log)
+                                      stdout=self._log, stderr=self._log,
+                                      preexec_fn=_die_with_parent())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -282,6 +287,24 @@ class EmulatorServer:
         self._expect(response, "state")
         state: dict[str, Any] = response.json()
         return state
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook asking the kernel to SIGTERM the child when this process
+    dies, so a test run killed hard (timeout, ^C twice) leaves no server behind; atexit
+    covers the orderly exits everywhere else."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
 
 
 def _stop_all() -> None:
