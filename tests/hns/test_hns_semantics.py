@@ -502,8 +502,10 @@ def test_load_balancer_portless_ilb_is_accepted_as_docker_sends_it(svc: HnsServi
     made = svc.hns_call("POST", "/policylists/", json.dumps(body))
     got = svc.hns_call("GET", f"/policylists/{made['ID']}")
     elb = got["Policies"][0]
-    assert elb["ILB"] is True and elb["VIPs"] == ["10.0.9.2"]
-    assert elb.get("InternalPort", 0) == 0 and elb.get("Protocol", 0) == 0
+    assert elb["ILB"] is True
+    assert elb["VIPs"] == ["10.0.9.2"]
+    assert elb.get("InternalPort", 0) == 0
+    assert elb.get("Protocol", 0) == 0
     # the port-less mapping still takes the VIP: a second one on it is refused
     expect(errors.PortAlreadyExists, 0x803B0013, "The specified port already exists.",
            lambda: svc.hns_call("POST", "/policylists/", json.dumps(body)))
