@@ -718,7 +718,10 @@ def parse_policy_list(body: Any, profile: Profile) -> tuple[str, Json]:
                                            ("InternalPort", elb.get("InternalPort")),
                                            ("ExternalPort", elb.get("ExternalPort")),
                                            ("Flags", pm_flags)) if v is not None})
-        for vip in elb.get("VIPs") or []:
+        elb_vips = elb.get("VIPs")
+        if elb_vips is not None and not isinstance(elb_vips, list):
+            raise InvalidPolicy(detail="ELB VIPs must be a list of addresses")
+        for vip in elb_vips or []:
             if vip not in vips:
                 vips.append(vip)
         if elb.get("IsDSR") is True:

@@ -509,3 +509,15 @@ def test_load_balancer_portless_ilb_is_accepted_as_docker_sends_it(svc: HnsServi
     # the port-less mapping still takes the VIP: a second one on it is refused
     expect(errors.PortAlreadyExists, 0x803B0013, "The specified port already exists.",
            lambda: svc.hns_call("POST", "/policylists/", json.dumps(body)))
+
+
+@pytest.mark.parametrize("vips", [True, "10.0.9.2", 7, {"a": 1}])
+def test_policylist_elb_vips_not_a_list_is_invalid_policy(svc: HnsService, vips: Any) -> None:
+    net = create_network(svc)
+    ep = create_endpoint(svc, net["ID"])
+    body = {"References": [f"/endpoints/{ep['ID']}"],
+            "Policies": [{"Type": "ELB", "Protocol": 6, "InternalPort": 80, "VIPs": vips}]}
+    before = svc.dump()
+    with pytest.raises(errors.InvalidPolicy):
+        svc.hns_call("POST", "/policylists/", json.dumps(body))
+    assert svc.dump() == before
