@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
 
+from hns.capture import read_capture
 from hns.errors import HnsError
 
 if TYPE_CHECKING:
@@ -249,13 +250,13 @@ def _looks_like_dump(doc: Any, dump_keys: set[str]) -> bool:
 
 def _load(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        if ns.file == "-":
-            text = sys.stdin.read()
-        else:
-            with open(ns.file, encoding="utf-8-sig") as f:
-                text = f.read()
+        # a file in any encoding PowerShell writes, or a collectlogs folder or zip
+        text = sys.stdin.read() if ns.file == "-" else read_capture(ns.file)
     except OSError as exc:
         err.write(f"hns-emulator: cannot read {ns.file}: {exc.strerror}\n")
+        return 1
+    except HnsError as exc:
+        err.write(f"hns-emulator: {_describe(exc)}\n")
         return 1
     try:
         doc: Any = json.loads(text)

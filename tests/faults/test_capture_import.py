@@ -288,3 +288,30 @@ def test_hns_emulator_load_takes_hnsdiag_detailed_output(source: HnsService,
         assert len(loaded.hns_call("GET", "/endpoints/")) == 2
     finally:
         loaded.close()
+
+
+def test_cli_load_takes_a_collectlogs_folder_and_a_utf16_file(tmp_path: Path) -> None:
+    from api import cli
+
+    nat = write_bundle(tmp_path / "bundle")
+    state = tmp_path / "state.sqlite"
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["load", str(tmp_path / "bundle"), "--state", str(state)],
+                    out=out, err=err) == 0, err.getvalue()
+    assert "imported 3 objects" in out.getvalue()
+    svc = HnsService(state=state)
+    try:
+        check_bundle_loaded(svc, nat)
+    finally:
+        svc.close()
+    # Windows PowerShell's `> file` writes UTF-16 LE with a BOM
+    utf16 = tmp_path / "network.json"
+    utf16.write_bytes(b"\xff\xfe" + json.dumps(nat).encode("utf-16-le"))
+    fresh = tmp_path / "fresh.sqlite"
+    assert cli.main(["load", str(utf16), "--state", str(fresh)], out=out, err=err) == 0, \
+        err.getvalue()
+    svc = HnsService(state=fresh)
+    try:
+        assert svc.hns_call("GET", f"/networks/{nat['ID']}")["Name"] == nat["Name"]
+    finally:
+        svc.close()
