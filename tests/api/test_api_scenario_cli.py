@@ -44,7 +44,11 @@ def test_scenario_run_exit_status_matches_its_verdict_and_pcap_is_written(
     pcap = tmp_path / "underlay.pcap"
     out, err = io.StringIO(), io.StringIO()
     code = main(["scenario", name, "--pcap", str(pcap)], out=out, err=err)
-    verdict = out.getvalue().strip().splitlines()[-1].split()[0].upper()
+    last = out.getvalue().strip().splitlines()[-1]
+    verdict = last.split()[0].upper()
+    if verdict == "SKIP":  # only mixed-linux-windows, where the kernel refuses netns
+        assert code == 0
+        pytest.skip(last)
     assert verdict in ("PASS", "FAIL")
     assert code == (0 if verdict == "PASS" else 1), out.getvalue()[-3000:] + err.getvalue()
     assert len(vxlan.read_pcap(str(pcap))) > 0  # every scenario crosses the underlay
