@@ -3,57 +3,25 @@ sys.path in pytest's prepend import mode)."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import uvicorn
+from hcn_builders import (  # noqa: F401 - re-exported for the faults tests
+    FIXTURES,
+    ROOT,
+    V2,
+    create_endpoint,
+    create_network,
+    network_v2,
+)
+from hcn_builders import lb_body as lb_settings  # noqa: F401
 
 from hns.service import HnsService
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "fixtures" / "hns"
-V2 = {"Major": 2, "Minor": 0}
-
-
-def network_v2(name: str = "cbr0", prefix: str = "10.0.0.0/24", gateway: str = "10.0.0.1",
-               ntype: str = "L2Bridge", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "Name": name,
-        "Type": ntype,
-        "Ipams": [{"Type": "Static", "Subnets": [{
-            "IpAddressPrefix": prefix,
-            "Routes": [{"NextHop": gateway, "DestinationPrefix": "0.0.0.0/0"}],
-        }]}],
-        "SchemaVersion": V2,
-    }
-    body.update(extra)
-    return body
-
-
-def create_network(svc: HnsService, **kw: Any) -> dict[str, Any]:
-    out: dict[str, Any] = svc.hcn_call("HcnCreateNetwork", None, json.dumps(network_v2(**kw)))
-    return out
-
-
-def create_endpoint(svc: HnsService, network: str, **extra: Any) -> dict[str, Any]:
-    body = {"HostComputeNetwork": network, "SchemaVersion": V2, **extra}
-    out: dict[str, Any] = svc.hcn_call("HcnCreateEndpoint", None, json.dumps(body))
-    return out
-
-
-def lb_settings(endpoints: list[str], vip: str = "10.96.0.10", port: int = 80) -> str:
-    return json.dumps({
-        "HostComputeEndpoints": endpoints, "SourceVIP": "10.0.0.250",
-        "FrontendVIPs": [vip] if vip else [],
-        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": port}],
-        "SchemaVersion": V2,
-    })
 
 
 def free_port() -> int:

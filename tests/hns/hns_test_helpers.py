@@ -1,53 +1,20 @@
 """Builders shared by the hns tests (a uniquely named module: tests/hns is on sys.path in
-pytest's prepend import mode, and other packages have their own helpers)."""
+pytest's prepend import mode); the HCN V2 builders come from tests/hcn_builders.py."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from hns.service import HnsService
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "fixtures" / "hns"
-
-V2 = {"Major": 2, "Minor": 0}
-
-
-def network_v2(name: str = "cbr0", prefix: str = "10.0.0.0/24", gateway: str = "10.0.0.1",
-               ntype: str = "L2Bridge", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "Name": name,
-        "Type": ntype,
-        "Ipams": [{"Type": "Static", "Subnets": [{
-            "IpAddressPrefix": prefix,
-            "Routes": [{"NextHop": gateway, "DestinationPrefix": "0.0.0.0/0"}],
-        }]}],
-        "SchemaVersion": V2,
-    }
-    body.update(extra)
-    return body
-
-
-def create_network(svc: HnsService, **kw: Any) -> dict[str, Any]:
-    out: dict[str, Any] = svc.hcn_call("HcnCreateNetwork", None, json.dumps(network_v2(**kw)))
-    return out
-
-
-def create_endpoint(svc: HnsService, network: str, **extra: Any) -> dict[str, Any]:
-    body = {"HostComputeNetwork": network, "SchemaVersion": V2, **extra}
-    out: dict[str, Any] = svc.hcn_call("HcnCreateEndpoint", None, json.dumps(body))
-    return out
-
-
-def lb_body(endpoints: list[str], vip: str = "10.96.0.10", port: int = 80,
-            **extra: Any) -> str:
-    body = {"HostComputeEndpoints": endpoints, "SourceVIP": "10.0.0.250",
-            "FrontendVIPs": [vip] if vip else [],
-            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": port}],
-            "SchemaVersion": V2, **extra}
-    return json.dumps(body)
+from hcn_builders import (  # noqa: F401 - re-exported for the hns tests
+    FIXTURES,
+    ROOT,
+    V2,
+    create_endpoint,
+    create_network,
+    lb_body,
+    network_v2,
+)
 
 
 def query(flt: dict[str, Any] | None = None, major: int = 2) -> str:
