@@ -27,27 +27,24 @@ Three ways the Linux side joins (pytest parameters):
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 import vxlan
 from hns.host import Host
+from hns.scenarios.netns import open_in
 
 pytestmark = pytest.mark.netns
 
-T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 VNI = 4096
 LNX_PA, WIN_PA = "10.77.0.1", "10.77.0.2"
 WIN_MAC = "00-15-5D-07-00-14"
@@ -69,33 +66,6 @@ def _ip(*args: str) -> None:
 
 def _run(*args: str) -> None:
     subprocess.run(list(args), check=True, capture_output=True, text=True, timeout=30)
-
-
-def _in_netns(ns: str, fn: Callable[[], T]) -> T:
-    """Run fn in a short-lived thread joined to namespace `ns` (sockets made there stay
-    in that namespace after the thread ends)."""
-    box: dict[str, T] = {}
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
-            finally:
-                os.close(fd)
-            box["value"] = fn()
-        except BaseException as exc:  # handed to the caller
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return box["value"]
 
 
 @pytest.fixture(params=sorted(MODES))
@@ -179,7 +149,7 @@ def _hcn(host: Host, function: str, ident: str | None, body: dict[str, Any]) -> 
 
 def _windows_side(lab: dict[str, str]) -> tuple[Host, str]:
     """The emulated Windows host in `win`, programmed only through the HNS API."""
-    host = _in_netns(lab["win"], lambda: Host.from_underlay_spec(f"udp:{WIN_PA}", name="win"))
+    host = open_in(lab["win"], lambda: Host.from_underlay_spec(f"udp:{WIN_PA}", name="win"))
     subnet = lab["win_subnet"]
     gateway = subnet.rsplit(".", 1)[0] + ".1"
     net = _hcn(host, "HcnCreateNetwork", None, {

@@ -16,7 +16,6 @@ everything is deleted in `finally`.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -28,17 +27,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 import vxlan
+from hns.scenarios.netns import open_in
 from vxlan import GuestStack, UdpUnderlay, Vtep
 
 pytestmark = pytest.mark.netns
 
-T = TypeVar("T")
-CLONE_NEWNET = 0x40000000
 EMU_MAC = "00:15:5d:07:00:14"
 CTR_MAC = "02:42:0a:f4:07:0a"
 LNX_UNDERLAY_MAC = "02:77:00:00:00:01"
@@ -47,33 +44,6 @@ WIN_UNDERLAY_MAC = "02:77:00:00:00:02"
 
 def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
-
-
-def _in_netns(ns: str, fn: Callable[[], T]) -> T:
-    """Run fn in a short-lived thread that has joined namespace `ns` (sockets created
-    there stay in that namespace after the thread ends)."""
-    box: dict[str, T] = {}
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns into {ns} failed")
-            finally:
-                os.close(fd)
-            box["value"] = fn()
-        except BaseException as exc:  # handed to the caller
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return box["value"]
 
 
 UNDERLAYS = {
@@ -136,7 +106,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
 def _emulated_side(lab: dict[str, str]) -> tuple[GuestStack, UdpUnderlay, Vtep]:
     guest = GuestStack(EMU_MAC, "10.244.7.20")
-    underlay = _in_netns(lab["win"], lambda: UdpUnderlay(lab["win_pa"], 4789))
+    underlay = open_in(lab["win"], lambda: UdpUnderlay(lab["win_pa"], 4789))
     vtep = Vtep(underlay, vni=4096, guests=[guest], flood=[lab["lnx_pa"]],
                 fdb={vxlan.mac_from_text(CTR_MAC): lab["lnx_pa"]})
     return guest, underlay, vtep
@@ -160,7 +130,7 @@ def _capture(ns: str, dev: str) -> tuple[socket.socket, list[bytes], threading.E
         s.settimeout(0.05)
         return s
 
-    sock = _in_netns(ns, open_socket)
+    sock = open_in(ns, open_socket)
     frames: list[bytes] = []
     stop = threading.Event()
 
@@ -237,14 +207,14 @@ def test_linux_kernel_accepts_our_own_outer_headers(lab: dict[str, str]) -> None
     checksum zero and computed: the Linux container's ping gets its replies."""
     guest = GuestStack(EMU_MAC, "10.244.7.20")
     # keep the UDP port bound, or the kernel answers every VXLAN frame with port unreachable
-    rx = _in_netns(lab["win"], lambda: UdpUnderlay(lab["win_pa"], 4789))
+    rx = open_in(lab["win"], lambda: UdpUnderlay(lab["win_pa"], 4789))
 
     def raw_socket() -> socket.socket:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         s.bind(("veth-win", 0))
         return s
 
-    tx = _in_netns(lab["win"], raw_socket)
+    tx = open_in(lab["win"], raw_socket)
     try:
         for csum in (False, True):
             template = vxlan.EncapTemplate(
