@@ -1,3 +1,28 @@
-"""Root of the test tree.  Its only job: in pytest's prepend import mode a conftest's folder
-goes on sys.path, so every test package can import the shared builders in
-tests/hcn_builders.py, whichever subset of the tree is run."""
+"""Root of the test tree.  Two jobs:
+
+1. In pytest's prepend import mode a conftest's folder goes on sys.path, so every test
+   package can import the shared builders in tests/hcn_builders.py, whichever subset of
+   the tree is run.
+2. Hypothesis profiles, loaded before any test module is imported (a ``@settings``
+   decorator inherits the profile active when its module is imported):
+
+   - ``ci`` when the environment has CI set (.ci/run exports CI=true): derandomized, so a
+     run explores the same examples every time and a red CI run is reproducible with the
+     same command; no example database is read or written.
+   - ``dev`` otherwise: random, with the local example database, so runs on a developer's
+     machine keep exploring new inputs and replay the failures they found.
+
+   HYPOTHESIS_PROFILE=<name> picks one explicitly (bench/mutation.py runs its mutants
+   under ``ci``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI") else "dev"))

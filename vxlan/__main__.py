@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from .addr import ipv4_to_text, mac_from_text
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         fdb[mac_from_text(mac)] = pa
     vtep = Vtep(underlay, vni=args.vni, guests=[guest], fdb=fdb, flood=args.flood,
                 learning=args.learning, dst_port=args.port)
+    # the socket is bound: say so, so a caller can wait for this line instead of sleeping
+    print(f"listening on {args.bind} port {args.port}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + args.duration
     next_ping, seq = time.monotonic(), 0
     try:

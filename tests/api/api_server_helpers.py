@@ -20,6 +20,14 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def console_script(name: str) -> str | None:
+    """The console script ``name`` installed with this interpreter (beside sys.executable,
+    where pip puts it), or None. Not a PATH lookup: PATH may name another installation's
+    script, or none, whatever interpreter runs the tests."""
+    script = Path(sys.executable).parent / name
+    return str(script) if script.is_file() and os.access(script, os.X_OK) else None
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -344,3 +344,4 @@ def test_error_classes_carry_hresult_for_isinstance_checks(client: HnsClient) ->
     with pytest.raises(HnsError) as info:
         client.get_network(MISSING)
     assert isinstance(info.value, ElementNotFound)
+    assert info.value.hresult == 0x80070490

@@ -11,8 +11,7 @@ import pytest
 
 import vxlan
 from api.cli import main
-
-scenarios = pytest.importorskip("hns.scenarios", reason="hns.scenarios has not landed")
+from hns import scenarios
 
 
 def test_scenario_list_names_every_scenario() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_server_helpers import ServerProcess, free_port
+from api_server_helpers import ServerProcess, console_script, free_port
 
 import vxlan
 from api import hnsdiag, vfpctrl
@@ -238,7 +237,7 @@ def test_serve_underlay_address_in_use_exits_2() -> None:
 
 def test_vfpctrl_console_script_prints_the_server_text_byte_for_byte(overlay: Any) -> None:
     server, _, objects = overlay
-    script = shutil.which("vfpctrl")
+    script = console_script("vfpctrl")
     if script is None:
         pytest.skip("the vfpctrl console script is not installed (pip install -e .)")
     args = ["/port", objects["local"]["Name"], "/list-layer"]

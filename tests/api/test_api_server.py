@@ -318,12 +318,10 @@ def test_cli_load_dump_into_running_server_via_url(
 
 def test_readme_serve_command_console_script_serves(tmp_path: Path) -> None:
     """``hns-emulator serve --state ./hns-state.sqlite`` (the README's run command)."""
-    import shutil
-
     import httpx
-    from api_server_helpers import free_port
+    from api_server_helpers import console_script, free_port
 
-    exe = shutil.which("hns-emulator")
+    exe = console_script("hns-emulator")
     if exe is None:
         pytest.skip("the hns-emulator console script is not installed (pip install -e .)")
     port = free_port()

@@ -70,9 +70,12 @@ class Rig:
         self.service.hcn_call("HcnModifyEndpoint", ep, json.dumps(body))
 
     def load_balancer(self, backends: list[str], *, vip: str | None = "10.96.0.10",
-                      proto: int = 6, external: int = 80, internal: int = 8080,
+                      proto: int = 6, external: int | None = 80, internal: int = 8080,
                       flags: int = 0, pm_flags: int = 0, distribution: int = 0) -> str:
-        pm: Json = {"Protocol": proto, "InternalPort": internal, "ExternalPort": external}
+        """external None: the mapping leaves ExternalPort out (as clients may)."""
+        pm: Json = {"Protocol": proto, "InternalPort": internal}
+        if external is not None:
+            pm["ExternalPort"] = external
         if pm_flags:
             pm["Flags"] = pm_flags
         if distribution:

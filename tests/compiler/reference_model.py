@@ -14,7 +14,8 @@ Semantics encoded here:
   is any protocol. ACLs judge the packet as the container sent it (before load
   balancing).
 - Load balancer: a packet to (VIP, ExternalPort, Protocol) -- VIP = a FrontendVIP, or the
-  host's address when the LB has none -- goes to one of its backends' (IP, InternalPort).
+  host's address when the LB has none; ExternalPort left out is the InternalPort -- goes to
+  one of its backends' (IP, InternalPort); a backend named twice is one backend.
   With DSR (and the compiler's dsr_keeps_vip option), a backend that is a remote
   endpoint is reached with the VIP and ExternalPort kept, encapsulated to that endpoint's
   PA with the VSID as VNI (its own host turns VIP into DIP and answers from the VIP).
@@ -133,7 +134,7 @@ def outbound(world: World, p: Packet) -> Outcome:
     targets: list[tuple[str, int, tuple[str, int] | None]] = [(p.dst, p.dport, None)]
     for lb in world.lbs:
         vips = lb["vips"] or [world.host_ip]
-        if p.dst in vips and p.dport == lb["ext"] and lb["proto"] in (0, p.proto):
+        if p.dst in vips and p.dport == (lb["ext"] or lb["int"]) and lb["proto"] in (0, p.proto):
             targets = []
             for ip in lb["backends"]:
                 if lb.get("dsr") and world.dsr_keeps_vip and world.overlay \
@@ -180,7 +181,7 @@ def published(world: World, port_mappings: list[Json], p: Packet,
             return {(pm["__ip"], pm["InternalPort"])}
     for lb in world.lbs:
         vips = lb["vips"] or [world.host_ip]
-        if p.dst in vips and p.dport == lb["ext"] and lb["proto"] in (0, p.proto) \
-                and not lb.get("ilb"):
+        if p.dst in vips and p.dport == (lb["ext"] or lb["int"]) and \
+                lb["proto"] in (0, p.proto) and not lb.get("ilb"):
             return {(ip, lb["int"]) for ip in lb["backends"] if ip in local_ips}
     return set()

@@ -10,7 +10,16 @@ from typing import Any
 from compiler_helpers import Rig, decode, frame, mac_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_model import Outcome, Packet, World, inbound_allowed, outbound, published
+from reference_model import (
+    Outcome,
+    Packet,
+    World,
+    _in,
+    _port_in,
+    inbound_allowed,
+    outbound,
+    published,
+)
 
 import vfp
 from hns.errors import HnsError
@@ -24,6 +33,8 @@ ROUTE = {"DestinationPrefix": "10.244.2.0/24", "IsolationId": 4097,
          "ProviderAddress": "172.16.0.5", "DistributedRouterMacAddress": "0E-2A-00-00-00-02"}
 PREFIXES = ["10.244.0.0/16", "10.244.1.0/24", "10.244.2.0/24", "10.96.0.0/12", "8.8.8.0/24",
             "10.244.1.6/32", "0.0.0.0/0"]
+# ACL address lists as dual-stack clients write them: IPv6 only, or both families mixed
+MIXED = ["fd00:10:244::/48", "10.244.0.0/16,fd00:10:244::/48", "::/0,10.96.0.0/12"]
 VIPS = ["10.96.0.10", "10.96.0.11", None]
 DESTS = [*LOCALS, CLIENT, *REMOTES, "10.244.2.20", "8.8.8.8", "10.96.0.10", "10.96.0.11",
          HOST, "10.50.0.1"]
@@ -31,23 +42,29 @@ PORTS = [53, 80, 443, 8080]
 
 Json = dict[str, Any]
 
+# Protocols: left out, or a list of protocol numbers that may name 256 (any) among others.
+protocol_lists = st.lists(st.sampled_from(["1", "6", "17", "256"]), min_size=1, max_size=3,
+                          unique=True).map(",".join)
 acls = st.lists(
     st.fixed_dictionaries(
         {"Action": st.sampled_from(["Allow", "Block"]),
-         "Direction": st.sampled_from(["In", "Out"]),
-         "Protocols": st.sampled_from(["256", "6", "17", "6,17"])},
-        optional={"RemoteAddresses": st.sampled_from(PREFIXES),
-                  "LocalAddresses": st.sampled_from([CLIENT, "10.244.1.0/24"]),
+         "Direction": st.sampled_from(["In", "Out"])},
+        optional={"Protocols": protocol_lists,
+                  "RemoteAddresses": st.sampled_from([*PREFIXES, *MIXED]),
+                  "LocalAddresses": st.sampled_from([CLIENT, "10.244.1.0/24",
+                                                     f"{CLIENT},fd00:10:244::5"]),
                   "RemotePorts": st.sampled_from(["53", "80", "80,443", "1-1000"]),
                   "LocalPorts": st.sampled_from(["80", "8080", "1000-65535"])}),
     max_size=5,
 )
+# ExternalPort may be left out (None: it is then the InternalPort); a backend may be named
+# twice (it is still one backend).
 lbs = st.lists(
     st.fixed_dictionaries({
         "vip": st.sampled_from(VIPS), "proto": st.sampled_from([6, 17]),
-        "ext": st.sampled_from(PORTS), "int": st.sampled_from(PORTS),
+        "ext": st.sampled_from([*PORTS, None]), "int": st.sampled_from(PORTS),
         "backends": st.lists(st.sampled_from([*LOCALS, CLIENT, *REMOTES]), min_size=1,
-                             max_size=3, unique=True),
+                             max_size=4),
         "dsr": st.booleans(), "dist": st.sampled_from([0, 1, 2]),
     }),
     max_size=3,
@@ -92,14 +109,18 @@ def build(acl_list: list[Json], lb_list: list[Json], nat: Json | None, *,
                               flags=1 if lb["dsr"] else 0, distribution=lb["dist"])
         except HnsError:
             continue  # refused by HNS (e.g. the same VIP and port twice): not in the model
-        model_lbs.append({"vips": [lb["vip"]] if lb["vip"] else [], "proto": lb["proto"],
-                          "ext": lb["ext"], "int": lb["int"], "backends": lb["backends"],
-                          "dsr": lb["dsr"]})
+        model_lbs.append(model_lb(lb))
     model_acls = [p["Settings"] for p in policies if p["Type"] == "ACL"]
     world = World(HOST, VSID, model_acls, model_lbs, nat, dict(REMOTES), [ROUTE],
                   own_subnets=["10.244.1.0/24"], dsr_keeps_vip=dsr_keeps_vip,
                   network_acls=net_acls)
     return rig, world, client
+
+
+def model_lb(lb: Json) -> Json:
+    """The reference model's form of a generated load balancer."""
+    return {"vips": [lb["vip"]] if lb["vip"] else [], "proto": lb["proto"],
+            "ext": lb["ext"], "int": lb["int"], "backends": lb["backends"], "dsr": lb["dsr"]}
 
 
 def ip(value: int) -> str:
@@ -138,12 +159,36 @@ def check_outbound(rig: Rig, client: str, world: World, p: Packet) -> None:
     assert (b_src, b_dst, b_dport) == (p.dst, p.src, p.sport)
 
 
-def packet_for(data: st.DataObject, lb_list: list[Json]) -> Packet:
-    """Half the time a packet aimed at one of the load balancers, else any packet."""
+def aimed_at_acl(data: st.DataObject, acl: Json) -> Packet | None:
+    """An outbound packet that the ACL's addresses and ports select (its protocol drawn
+    freely), or None when no generated destination is in its RemoteAddresses: random
+    packets alone rarely meet a given ACL, so its protocol list would go untested."""
+    dsts = [d for d in DESTS if _in(d, acl.get("RemoteAddresses"))]
+    ports = [p for p in PORTS if _port_in(p, acl.get("RemotePorts"))]
+    if not dsts or not ports:
+        return None
+    local = acl.get("LocalPorts")
+    sport = data.draw(st.integers(1024, 65535).filter(lambda s: s != 4789))
+    if local:
+        lo, _, hi = data.draw(st.sampled_from(str(local).split(","))).partition("-")
+        sport = data.draw(st.integers(int(lo), int(hi or lo)))
+    return Packet(data.draw(st.sampled_from([6, 17])), CLIENT, sport,
+                  data.draw(st.sampled_from(dsts)), data.draw(st.sampled_from(ports)))
+
+
+def packet_for(data: st.DataObject, lb_list: list[Json],
+               acl_list: list[Json] | None = None) -> Packet:
+    """A packet aimed at one of the outbound ACLs, or at one of the load balancers, or any
+    packet."""
+    outbound_acls = [a for a in acl_list or [] if a["Direction"] == "Out"]
+    if outbound_acls and data.draw(st.booleans()):
+        got = aimed_at_acl(data, data.draw(st.sampled_from(outbound_acls)))
+        if got is not None:
+            return got
     if lb_list and data.draw(st.booleans()):
         lb = data.draw(st.sampled_from(lb_list))
         sport = data.draw(st.integers(1024, 65535).filter(lambda s: s != 4789))
-        return Packet(lb["proto"], CLIENT, sport, lb["vip"] or HOST, lb["ext"])
+        return Packet(lb["proto"], CLIENT, sport, lb["vip"] or HOST, lb["ext"] or lb["int"])
     return data.draw(packets)
 
 
@@ -159,7 +204,7 @@ def test_compiled_outbound_path_agrees_with_reference_model(
         keep: bool, data: st.DataObject) -> None:
     rig, world, client = build(acl_list, lb_list, nat, dsr_keeps_vip=keep,
                                network_acls=net_acls)
-    check_outbound(rig, client, world, packet_for(data, lb_list))
+    check_outbound(rig, client, world, packet_for(data, lb_list, [*acl_list, *net_acls]))
 
 
 @SETTINGS
@@ -192,9 +237,7 @@ def test_incremental_changes_agree_with_a_fresh_compile(
                               flags=1 if lb["dsr"] else 0)
         except HnsError:
             continue
-        world.lbs.append({"vips": [lb["vip"]] if lb["vip"] else [], "proto": lb["proto"],
-                          "ext": lb["ext"], "int": lb["int"], "backends": lb["backends"],
-                          "dsr": lb["dsr"]})
+        world.lbs.append(model_lb(lb))
     check_outbound(rig, client, world, packet_for(data, [*lb_list, *later]))
 
 

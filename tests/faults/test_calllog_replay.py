@@ -97,8 +97,9 @@ def record_session(svc: HnsService) -> None:
         "ResourceType": "Endpoint", "RequestType": "Add",
         "Settings": {"EndpointId": ep2["ID"]}}))
     svc.hcn_call("HcnDeleteEndpoint", ep1["ID"])
-    with pytest.raises(errors.HnsError):
+    with pytest.raises(errors.ElementNotFound) as info:
         svc.hcn_call("HcnDeleteEndpoint", ep1["ID"])
+    assert info.value.hresult == 0x80070490
     svc.stop_service()
     with pytest.raises(errors.EptSNotRegistered):
         svc.hcn_call("HcnEnumerateEndpoints", None, None)
@@ -287,12 +288,15 @@ def test_log_order_is_commit_order_under_concurrent_calls(svc: HnsService) -> No
 
 
 def test_odd_in_process_arguments_are_logged_as_text(svc: HnsService) -> None:
-    with pytest.raises(errors.HnsError):
+    with pytest.raises(errors.InvalidArg) as bad_method:
         svc.hns_call(123, None)  # type: ignore[arg-type]
-    with pytest.raises(errors.HnsError):
+    assert bad_method.value.hresult == 0x80070057
+    with pytest.raises(errors.InvalidJson) as bad_json:
         svc.hcn_call("HcnCreateNetwork", None, b"\xff not json")  # type: ignore[arg-type]
-    with pytest.raises(errors.HnsError):
+    assert bad_json.value.hresult == 0x803B001B
+    with pytest.raises(errors.InvalidJson) as bad_dump:
         svc.load({"Format": "hns-emulator-state", "Objects": {"network": [{1, 2}]}})
+    assert bad_dump.value.hresult == 0x803B001B
     json.dumps(svc.calls.recording())  # the whole log stays JSON
     assert len(svc.calls.calls()) == 3
 

@@ -124,8 +124,9 @@ def test_targets_are_checked_and_normalized(svc: HnsService) -> None:
     assert svc.faults.add("get networks", hresult=0x80004005).target == "GET /networks"
     assert svc.faults.add(" HcnDeleteNetwork  ab ", hresult=0x80004005).target == \
         "HcnDeleteNetwork ab"
-    with pytest.raises(errors.HnsError):
+    with pytest.raises(errors.HnsError) as info:
         svc.hns_call("GET", "/networks/")
+    assert info.value.hresult == 0x80004005  # the injected fault, not another failure
 
 
 def test_latency_waits_outside_the_lock_then_the_call_runs(svc: HnsService) -> None:

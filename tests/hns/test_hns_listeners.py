@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from hns.errors import HnsError
+from hns.errors import NetworkAlreadyExists
 from hns.service import HnsService
 from hns.state import ObjectChange
 
@@ -36,8 +36,9 @@ def test_listener_not_called_for_refused_operation() -> None:
     svc.hns_call("POST", "/networks", json.dumps(NAT))
     seen: list[list[ObjectChange] | None] = []
     svc.add_listener(seen.append)
-    with pytest.raises(HnsError):
+    with pytest.raises(NetworkAlreadyExists) as info:
         svc.hns_call("POST", "/networks", json.dumps(NAT))  # same name: refused
+    assert info.value.hresult == 0x803B0010
     assert seen == []
 
 

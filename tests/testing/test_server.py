@@ -55,3 +55,31 @@ def test_server_external_and_memory_servers_refuse_restart(tmp_path: Path) -> No
             external.restart()
         external.stop()
         assert memory.health()["Status"] == "ok"
+
+
+def test_server_reboot_drops_non_persistent_networks_and_detaches_endpoints(
+    tmp_path: Path,
+) -> None:
+    """EmulatorServer.reboot() (POST /_emulator/reboot): a network flagged
+    EnableNonPersistent (Flags 8) goes with its endpoints; an attached endpoint of a
+    persistent network stays, detached."""
+    def network(name: str, prefix: str, flags: int) -> dict[str, object]:
+        return {"Name": name, "Type": "NAT", "Flags": flags,
+                "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix}]}],
+                "SchemaVersion": {"Major": 2, "Minor": 0}}
+
+    with EmulatorServer(state=tmp_path / "r.sqlite") as server:
+        kept = server.request("POST", "/hcn/networks", network("kept", "10.1.0.0/24", 0)).json()
+        server.request("POST", "/hcn/networks", network("gone", "10.2.0.0/24", 8))
+        ep = server.request("POST", "/hcn/endpoints", {
+            "HostComputeNetwork": kept["ID"], "SchemaVersion": {"Major": 2, "Minor": 0}}).json()
+        server.request("POST", f"/endpoints/{ep['ID']}/attach",
+                       {"ContainerId": "ctr-1", "SystemType": "Container"})
+        before = {e["ID"]: e for e in server.dump()["Objects"]["endpoint"]}
+        assert before[ep["ID"]]["State"] == 2
+        server.reboot()
+        after = server.dump()["Objects"]
+        assert [n["Name"] for n in after["network"]] == ["kept"]
+        (endpoint,) = after["endpoint"]
+        assert endpoint["State"] == 4  # detached
+        assert endpoint["SharedContainers"] == []

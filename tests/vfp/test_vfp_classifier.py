@@ -1,9 +1,15 @@
-"""The indexed classifier picks exactly the rule the linear oracle picks."""
+"""The indexed classifier picks exactly the rule the linear oracle picks.
+
+The generators cover the whole condition space, not only what the index holds: any
+protocol number, MAC and VNI conditions (checked in full for an index candidate), tag
+conditions and rules of more than MAX_ATOMS atoms (both in the unindexed residual list),
+port ranges on both sides, and a tiny address space so that rules and packets collide."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,29 +43,54 @@ def _range() -> st.SearchStrategy[tuple[int, int]]:
 
 
 _ips = st.lists(st.one_of(_prefix(), _range()), max_size=3).map(tuple)
+# Many scattered single addresses: more atoms than MAX_ATOMS, so the rule is unindexed.
+_scattered = st.lists(st.integers(0, 255), min_size=9, max_size=20, unique=True).map(
+    lambda offs: tuple((BASE + o, BASE + o) for o in offs))
+MACS = (0x00155D000001, 0x00155D000002, 0x00155D000003)
+TAGS = ("pods", "nodes")
 _ports = st.lists(
     st.tuples(st.integers(0, 20), st.integers(0, 10)).map(lambda t: (t[0], t[0] + t[1])),
     max_size=2,
 ).map(tuple)
 
+def _maybe(values: st.SearchStrategy[tuple[Any, ...]]) -> st.SearchStrategy[tuple[Any, ...]]:
+    """Half the time no condition at all: rules must match often enough for the
+    interesting cases (a tagged or unindexed rule beating an indexed one) to occur."""
+    return st.one_of(st.just(()), values)
+
+
+_protocols = st.lists(st.one_of(st.sampled_from([1, 6, 17]), st.integers(0, 255)),
+                      min_size=1, max_size=3, unique=True).map(tuple)
+_macs = st.lists(st.sampled_from(MACS), min_size=1, max_size=2, unique=True).map(tuple)
+_tags = st.lists(st.sampled_from(TAGS), min_size=1, max_size=2, unique=True).map(tuple)
 conditions_st = st.builds(
     Conditions,
-    protocols=st.lists(st.sampled_from([1, 6, 17]), max_size=2, unique=True).map(tuple),
-    src_ips=_ips,
-    dst_ips=_ips,
-    src_ports=_ports,
-    dst_ports=_ports,
-    vnis=st.lists(st.sampled_from([4096, 4097]), max_size=1).map(tuple),
+    protocols=_maybe(_protocols),
+    src_ips=st.one_of(_ips, _scattered),
+    dst_ips=st.one_of(_ips, _scattered),
+    src_ports=_maybe(_ports),
+    dst_ports=_maybe(_ports),
+    src_macs=_maybe(_macs),
+    dst_macs=_maybe(_macs),
+    vnis=_maybe(st.lists(st.sampled_from([4096, 4097]), min_size=1, max_size=1).map(tuple)),
+    src_tags=_maybe(_tags),
+    dst_tags=_maybe(_tags),
     tcp_syn=st.sampled_from([0, 0, 1, 2]),
 )
 
+# Real groups mix narrow rules with broad ones (a prefix only, or nothing: a catch-all).
+any_conditions_st = st.one_of(
+    conditions_st, conditions_st, st.builds(Conditions, dst_ips=_ips), st.just(Conditions()))
+
 rules_st = st.lists(
-    st.tuples(st.integers(0, 5), conditions_st), max_size=25
+    st.tuples(st.integers(0, 5), any_conditions_st), max_size=25
 ).map(lambda rs: [R(p, i, c) for i, (p, c) in enumerate(rs)])
 
 lookup_st = st.builds(
     Lookup,
-    proto=st.sampled_from([1, 6, 17]),
+    proto=st.one_of(st.sampled_from([1, 6, 17]), st.integers(0, 255)),
+    src_mac=st.sampled_from((0, *MACS)),
+    dst_mac=st.sampled_from((0, *MACS)),
     src_ip=st.integers(BASE, BASE + 255),
     dst_ip=st.integers(BASE, BASE + 255),
     sport=st.integers(0, 32),
@@ -69,28 +100,65 @@ lookup_st = st.builds(
 )
 
 
+# Large IP sets, so that a packet's address is often in one and tagged rules often match.
+tags_st = st.fixed_dictionaries({
+    t: st.frozensets(st.integers(BASE, BASE + 255), min_size=64, max_size=250) for t in TAGS})
+
+
+def _pick(data: st.DataObject, ranges: tuple[tuple[int, int], ...], other: int) -> int:
+    if not ranges:
+        return other
+    lo, hi = data.draw(st.sampled_from(ranges))
+    return data.draw(st.integers(lo, hi))
+
+
+def aimed_lookup(data: st.DataObject, rules: list[R]) -> Lookup:
+    """A packet built to satisfy one rule's conditions (its addresses, ports, protocol,
+    MACs, VNI, SYN flag), so that several rules, indexed and residual, match at once;
+    random packets alone rarely match more than one rule."""
+    k = data.draw(lookup_st)
+    if not rules:
+        return k
+    c = data.draw(st.sampled_from(rules)).conditions
+    syn = {0: k.tcp_flags, 1: 0x02, 2: 0x10}[c.tcp_syn]
+    return Lookup(
+        proto=data.draw(st.sampled_from(c.protocols)) if c.protocols else k.proto,
+        src_ip=_pick(data, c.src_ips, k.src_ip), dst_ip=_pick(data, c.dst_ips, k.dst_ip),
+        sport=_pick(data, c.src_ports, k.sport), dport=_pick(data, c.dst_ports, k.dport),
+        src_mac=data.draw(st.sampled_from(c.src_macs)) if c.src_macs else k.src_mac,
+        dst_mac=data.draw(st.sampled_from(c.dst_macs)) if c.dst_macs else k.dst_mac,
+        vni=data.draw(st.sampled_from(c.vnis)) if c.vnis else k.vni,
+        tcp_flags=syn,
+    )
+
+
+def _packets(data: st.DataObject, rules: list[R]) -> list[Lookup]:
+    return [aimed_lookup(data, rules) if data.draw(st.booleans()) else data.draw(lookup_st)
+            for _ in range(data.draw(st.integers(1, 20)))]
+
+
 @settings(max_examples=150, deadline=None)
-@given(rules=rules_st, packets=st.lists(lookup_st, min_size=1, max_size=20),
-       flat_max=st.sampled_from([0, 3, 12, 1000]))
+@given(rules=rules_st, data=st.data(), flat_max=st.sampled_from([0, 3, 12, 1000]),
+       tags=tags_st)
 def test_indexed_classifier_matches_linear_oracle_priority_based(
-    rules: list[R], packets: list[Lookup], flat_max: int
+    rules: list[R], data: st.DataObject, flat_max: int, tags: dict[str, frozenset[int]]
 ) -> None:
     indexed = IndexedClassifier(rules, flat_max=flat_max)
     linear = LinearClassifier(rules)
-    for k in packets:
-        assert indexed.classify(k) is linear.classify(k)
+    for k in _packets(data, rules):
+        assert indexed.classify(k, tags) is linear.classify(k, tags)
 
 
 @settings(max_examples=100, deadline=None)
-@given(rules=rules_st, packets=st.lists(lookup_st, min_size=1, max_size=20),
-       flat_max=st.sampled_from([0, 3, 12, 1000]))
+@given(rules=rules_st, data=st.data(), flat_max=st.sampled_from([0, 3, 12, 1000]),
+       tags=tags_st)
 def test_indexed_classifier_matches_linear_oracle_lpm(
-    rules: list[R], packets: list[Lookup], flat_max: int
+    rules: list[R], data: st.DataObject, flat_max: int, tags: dict[str, frozenset[int]]
 ) -> None:
     indexed = IndexedClassifier(rules, lpm=True, flat_max=flat_max)
     linear = LinearClassifier(rules, lpm=True)
-    for k in packets:
-        assert indexed.classify(k) is linear.classify(k)
+    for k in _packets(data, rules):
+        assert indexed.classify(k, tags) is linear.classify(k, tags)
 
 
 def test_classifier_ties_go_to_the_first_added_rule() -> None:

@@ -16,8 +16,10 @@ everything is deleted in `finally`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import selectors
 import shutil
 import socket
 import subprocess
@@ -121,37 +123,79 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
     return predicate()
 
 
-def _capture(ns: str, dev: str) -> tuple[socket.socket, list[bytes], threading.Event]:
-    """Start capturing every frame arriving on `dev` inside `ns` (AF_PACKET)."""
+class _Capture:
+    """Every frame arriving on `dev` inside `ns` (AF_PACKET), read by a thread; `stop()`
+    joins the thread and then drains what is still queued on the socket, so a frame that
+    arrived just before the stop is never missed (the thread may not have run yet on a
+    busy machine, e.g. under pytest -n 2)."""
 
-    def open_socket() -> socket.socket:
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-        s.bind((dev, 0))
-        s.settimeout(0.05)
-        return s
+    def __init__(self, ns: str, dev: str) -> None:
+        def open_socket() -> socket.socket:
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+            s.bind((dev, 0))
+            s.settimeout(0.05)
+            return s
 
-    sock = open_in(ns, open_socket)
-    frames: list[bytes] = []
-    stop = threading.Event()
+        self.sock = open_in(ns, open_socket)
+        self.frames: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-    def run() -> None:
-        while not stop.is_set():
+    def _read(self) -> bool:
+        """Read one frame; False when none came within the socket timeout."""
+        try:
+            data, addr = self.sock.recvfrom(65535)
+        except TimeoutError:
+            return False
+        if addr[2] == socket.PACKET_HOST:  # arriving from the Linux node
+            self.frames.append(data)
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
             try:
-                data, addr = sock.recvfrom(65535)
-            except TimeoutError:
-                continue
+                self._read()
             except OSError:
                 return
-            if addr[2] == socket.PACKET_HOST:  # arriving from the Linux node
-                frames.append(data)
 
-    threading.Thread(target=run, daemon=True).start()
-    return sock, frames, stop
+    def stop(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(OSError):
+            while self._read():
+                pass
+
+    def close(self) -> None:
+        self.stop()
+        self.sock.close()
+
+
+def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 30.0) -> str:
+    """Wait until the child writes a stderr line containing `text` (its readiness)."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stderr, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            line = proc.stderr.readline()
+            if not line:
+                break  # the child exited
+            seen.append(line)
+            if text in line:
+                return line
+    raise AssertionError(f"no {text!r} from the child; stderr: {''.join(seen)!r}")
 
 
 def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
     guest, underlay, vtep = _emulated_side(lab)
-    capture, kernel_frames, stop_capture = _capture(lab["win"], "veth-win")
+    capture = _Capture(lab["win"], "veth-win")
+    kernel_frames = capture.frames
     vtep.start()
     try:
         ping = subprocess.run(
@@ -161,7 +205,7 @@ def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
         assert ping.returncode == 0, ping.stdout + ping.stderr
         assert " 0% packet loss" in ping.stdout
         assert guest.counters["icmp echo reply"] >= 3
-        stop_capture.set()
+        capture.stop()
         # Our decoder reads the kernel's own VXLAN frames. Their UDP checksum is left to
         # offload on veth (CHECKSUM_PARTIAL, packets.md gotcha 2), so it is not verified.
         requests = []
@@ -196,7 +240,6 @@ def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
         )
         assert udp.stdout.strip() == "hello-vxlan", udp.stderr
     finally:
-        stop_capture.set()
         capture.close()
         vtep.stop()
         underlay.close()
@@ -264,7 +307,7 @@ def test_python_m_vxlan_process_interoperates_with_linux(
         env={**os.environ, "PYTHONPATH": str(root)},
     )
     try:
-        time.sleep(0.5)  # let it bind
+        _wait_for_line(proc, "listening on")
         ping = subprocess.run(
             ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W", "2",
              "10.244.7.20"], capture_output=True, text=True, timeout=30,
