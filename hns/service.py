@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
-from hns import model
+from hns import defaults, model
 from hns.calllog import CallLog
 from hns.capture import extract_json, import_objects, read_capture
 from hns.errors import (
@@ -956,6 +956,11 @@ class HnsService(IndexedState):
             # flannel waits for this policy before it goes on.
             net["Policies"].append({"Type": "ProviderAddress",
                                     "Settings": {"ProviderAddress": self.host_ip}})
+        dr_mac = None if imported else \
+            defaults.dr_mac_policy(net, self._objs["network"].values())
+        if dr_mac is not None:
+            # flannel reads it back and cannot start without it (vxlan_windows.go).
+            net["Policies"].append(dr_mac)
         extras = net.setdefault("_v1", {})
         extras.setdefault("ActivityId", model.new_guid(upper=True))
         extras.setdefault("LayeredOn", model.new_guid(upper=True))
