@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hns_test_helpers import V2
 
+from hns.errors import PortAlreadyExists
 from hns.service import HnsService
 
 # flannel pkg/backend/vxlan/device_windows.go newVXLANDevice, as hcsshim marshals it: no
@@ -92,3 +94,42 @@ def test_nat_and_transparent_networks_have_no_dr_mac(svc: HnsService) -> None:
     tr = svc.hns_call("POST", "/networks/", json.dumps(
         {"Name": "tr", "Type": "Transparent", "NetworkAdapterName": "Ethernet"}))
     assert "DrMacAddress" not in tr
+
+
+# ---- item 12: what real clients send -------------------------------------------------------
+
+def _l2bridge(svc: HnsService) -> str:
+    body = {"Name": "cbr0", "Type": "L2Bridge", "SchemaVersion": V2,
+            "Ipams": [{"Type": "Static", "Subnets": [{
+                "IpAddressPrefix": "10.0.0.0/24",
+                "Routes": [{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}
+    return str(_hcn(svc, "HcnCreateNetwork", None, body)["ID"])
+
+
+def _plugin_port_mapping(host_port: int, host_ip: str = "") -> dict[str, Any]:
+    # containernetworking/plugins pkg/hns/netconf_windows.go ApplyPortMappingPolicy, V2:
+    # {"Type": "PortMapping", "Settings": {..., "VIP": "%s"}} with p.HostIP ("" if unset).
+    return {"Type": "PortMapping", "Settings": {"InternalPort": 80, "ExternalPort": host_port,
+                                                "Protocol": 6, "VIP": host_ip}}
+
+
+def test_plugin_port_mapping_with_empty_vip_is_a_mapping_without_vip(svc: HnsService) -> None:
+    net = _l2bridge(svc)
+    ep = _hcn(svc, "HcnCreateEndpoint", None, {
+        "HostComputeNetwork": net, "Policies": [_plugin_port_mapping(8080)],
+        "SchemaVersion": V2})
+    assert ep["Policies"] == [{"Type": "PortMapping", "Settings": {
+        "InternalPort": 80, "ExternalPort": 8080, "Protocol": 6}}]
+    # It holds the host port for every address, as a mapping without VIP does.
+    with pytest.raises(PortAlreadyExists):
+        _hcn(svc, "HcnCreateEndpoint", None, {
+            "HostComputeNetwork": net, "SchemaVersion": V2,
+            "Policies": [_plugin_port_mapping(8080, "10.0.0.77")]})
+
+
+def test_plugin_port_mapping_with_a_host_ip_keeps_it(svc: HnsService) -> None:
+    net = _l2bridge(svc)
+    ep = _hcn(svc, "HcnCreateEndpoint", None, {
+        "HostComputeNetwork": net, "Policies": [_plugin_port_mapping(8080, "10.0.0.77")],
+        "SchemaVersion": V2})
+    assert ep["Policies"][0]["Settings"]["VIP"] == "10.0.0.77"
