@@ -1255,16 +1255,20 @@ class HnsService(IndexedState):
     def _attach(self, ep: Json, body: Json) -> None:
         if ep.get("Flags", 0) & model.EP_REMOTE:
             raise InvalidRemoteEndpointOperation(detail="attach of a remote endpoint")
-        if ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
-            raise EndpointAlreadyAttached(detail=ep["ID"])
         system = body.get("SystemType", "Container")
         if system not in ("Container", "VirtualMachine", "Host"):
             raise InvalidArg(detail=f"SystemType {system!r}")
         containers = list(ep.get("SharedContainers", []))
         cid = body.get("ContainerId") or body.get("VirtualMachineId")
-        if isinstance(cid, str) and cid and cid not in containers:
+        cid = cid if isinstance(cid, str) and cid else None
+        attached = ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING)
+        if attached and (cid is None or cid in containers or not containers):
+            raise EndpointAlreadyAttached(detail=ep["ID"])
+        if cid is not None and cid not in containers:
+            # A second container on an attached endpoint shares it (Docker's
+            # --network container:, a pod's containers): hcsshim's AttachedSharing (3).
             containers.append(cid)
-        changed = dict(ep, State=model.STATE_ATTACHED, SharedContainers=containers)
+        changed = dict(ep, State=_attach_state(containers), SharedContainers=containers)
         self._apply([("endpoint", changed)])
 
     def _detach(self, ep: Json, body: Json) -> None:
@@ -1274,7 +1278,7 @@ class HnsService(IndexedState):
             raise EndpointNotAttached(detail=ep["ID"])
         cid = body.get("ContainerId")
         containers = [c for c in ep.get("SharedContainers", []) if c != cid] if cid else []
-        state = model.STATE_ATTACHED if containers else model.STATE_DETACHED
+        state = _attach_state(containers) if containers else model.STATE_DETACHED
         self._apply([("endpoint", dict(ep, State=state, SharedContainers=containers))])
 
     # ---- load balancers and routes -------------------------------------------------------
@@ -1431,6 +1435,10 @@ class HnsService(IndexedState):
                         if not (r["Type"] == "Endpoint" and _eq(r["ID"], ep["ID"]))]
                 puts.append(("namespace", dict(ns, Resources=kept)))
         deletes.append(("endpoint", _key(ep["ID"])))
+
+
+def _attach_state(containers: list[str]) -> int:
+    return model.STATE_ATTACHED_SHARING if len(containers) > 1 else model.STATE_ATTACHED
 
 
 def _prefix_len(prefix: str) -> int:

@@ -133,3 +133,25 @@ def test_plugin_port_mapping_with_a_host_ip_keeps_it(svc: HnsService) -> None:
         "HostComputeNetwork": net, "Policies": [_plugin_port_mapping(8080, "10.0.0.77")],
         "SchemaVersion": V2})
     assert ep["Policies"][0]["Settings"]["VIP"] == "10.0.0.77"
+
+
+# ---- item 6: shared endpoints --------------------------------------------------------------
+
+def test_second_container_shares_an_attached_endpoint(svc: HnsService) -> None:
+    # hcsshim internal/hns: EndpointState AttachedSharing = 3, HNSEndpoint.SharedContainers.
+    net = _l2bridge(svc)
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net}))
+    path = f"/endpoints/{ep['ID']}"
+    svc.hns_call("POST", f"{path}/attach", json.dumps({"ContainerId": "c1",
+                                                       "SystemType": "Container"}))
+    svc.hns_call("POST", f"{path}/attach", json.dumps({"ContainerId": "c2",
+                                                       "SystemType": "Container"}))
+    got = svc.hns_call("GET", path)
+    assert got["State"] == 3
+    assert got["SharedContainers"] == ["c1", "c2"]
+    svc.hns_call("POST", f"{path}/detach", json.dumps({"ContainerId": "c1"}))
+    got = svc.hns_call("GET", path)
+    assert got["State"] == 2
+    assert got["SharedContainers"] == ["c2"]
+    svc.hns_call("POST", f"{path}/detach", json.dumps({"ContainerId": "c2"}))
+    assert svc.hns_call("GET", path)["State"] == 4
