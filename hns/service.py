@@ -778,7 +778,9 @@ class HnsService(IndexedState):
             raise RequestUnsupported(detail=f"unknown function {function!r}")
         if verb == "Enumerate":
             flt, _major = model.parse_query(settings)
-            return [o["ID"] for o in self._filter(kind, flt)]
+            # One case for every id, whichever API made the object (hcsshim parses them
+            # as GUIDs; hnsdiag prints endpoint and LB ids in lower case).
+            return [str(o["ID"]).lower() for o in self._filter(kind, flt)]
         if verb == "Create":
             return self._hcn_create(kind, id, settings)
         if verb == "Modify" and kind == "route":
@@ -1083,6 +1085,8 @@ class HnsService(IndexedState):
             ep["ID"] = model.new_guid(upper=upper)
         elif _key(ep["ID"]) in self._objs["endpoint"]:
             raise AlreadyExists(detail=f"endpoint {ep['ID']} exists")
+        if not ep["Name"]:
+            ep["Name"] = (replace or {}).get("Name") or defaults.DEFAULT_ENDPOINT_NAME
         if ep["HostComputeNetwork"] is None:
             raise InvalidEndpoint(detail="endpoint names no network")
         net_key = _key(ep["HostComputeNetwork"])

@@ -155,3 +155,42 @@ def test_second_container_shares_an_attached_endpoint(svc: HnsService) -> None:
     assert got["SharedContainers"] == ["c2"]
     svc.hns_call("POST", f"{path}/detach", json.dumps({"ContainerId": "c2"}))
     assert svc.hns_call("GET", path)["State"] == 4
+
+
+# ---- item 7: default names and ID casing ---------------------------------------------------
+
+def test_endpoint_without_name_is_named_ethernet(svc: HnsService) -> None:
+    # kube-proxy's remote and sourceVip endpoints carry no Name; real hnsdiag listings show
+    # nameless endpoints as "Ethernet" (real/sdn-kubecluster-hnsdiag-list-all.txt,
+    # real/sigwin-168-hnsdiag-list-all-l2bridge.txt).
+    net = _l2bridge(svc)
+    v2 = _hcn(svc, "HcnCreateEndpoint", None, {"HostComputeNetwork": net, "SchemaVersion": V2})
+    assert v2["Name"] == "Ethernet"
+    v1 = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net}))
+    assert v1["Name"] == "Ethernet"
+    named = _hcn(svc, "HcnCreateEndpoint", None, {"HostComputeNetwork": net, "Name": "x_eth0",
+                                                  "SchemaVersion": V2})
+    assert named["Name"] == "x_eth0"
+
+
+def test_enumerate_ids_are_lower_case_whichever_api_made_them(svc: HnsService) -> None:
+    v1 = svc.hns_call("POST", "/networks/", json.dumps(
+        {"Name": "nat", "Type": "nat",
+         "Subnets": [{"AddressPrefix": "172.21.16.0/20", "GatewayAddress": "172.21.16.1"}]}))
+    assert v1["ID"] == v1["ID"].upper()  # V1 writes upper case (every real V1 network)
+    v2 = _l2bridge(svc)
+    got = svc.hcn_call("HcnEnumerateNetworks", None, None)
+    assert sorted(got) == sorted([v1["ID"].lower(), v2.lower()])
+
+
+def test_policy_list_references_are_lower_case(svc: HnsService) -> None:
+    # real/calico-8465-get-hnspolicylist-elb-dsr.txt: ID upper, References lower.
+    net = _l2bridge(svc)
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net}))
+    assert ep["ID"] == ep["ID"].upper()
+    pl = svc.hns_call("POST", "/policylists/", json.dumps({
+        "References": [f"/endpoints/{ep['ID']}"],
+        "Policies": [{"Type": "ELB", "InternalPort": 80, "ExternalPort": 80, "Protocol": 6,
+                      "VIPs": ["10.96.0.2"]}]}))
+    assert pl["ID"] == pl["ID"].upper()
+    assert pl["References"] == [f"/endpoints/{ep['ID'].lower()}"]
