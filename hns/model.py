@@ -770,7 +770,9 @@ def load_balancer_v1(lb: Json, *, version: int) -> Json:
         policies.append(elb)
     out["ID"] = lb["ID"]
     out["Policies"] = policies
-    out["References"] = [f"/endpoints/{e}" for e in lb.get("HostComputeEndpoints", [])]
+    # Real V1 lists write references in lower case even where their own ID is upper case
+    # (real/calico-8465-get-hnspolicylist-elb-dsr.txt).
+    out["References"] = [f"/endpoints/{e.lower()}" for e in lb.get("HostComputeEndpoints", [])]
     if lb.get("HostComputeNetwork"):
         out["HostComputeNetwork"] = lb["HostComputeNetwork"]
     return out

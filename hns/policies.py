@@ -138,6 +138,8 @@ class Spec:
     always: Mapping[str, Any] = field(default_factory=dict)
     feature: str | None = None
     check: Callable[[Json], None] | None = None
+    # Keys whose empty string means "not given" (a client writes them for every policy).
+    empty_is_absent: frozenset[str] = frozenset()
 
 
 _ACL_KEYS: dict[str, Validator] = {
@@ -235,7 +237,10 @@ SUBNET_POLICY_TYPES: Mapping[str, Spec] = {
 ENDPOINT_POLICY_TYPES: Mapping[str, Spec] = {
     "PortMapping": Spec({"Protocol": uint(32), "InternalPort": uint(16),
                          "ExternalPort": uint(16), "VIP": as_ip, "Flags": uint(32)},
-                        check=_portmapping_check),
+                        check=_portmapping_check,
+                        # containernetworking/plugins pkg/hns/netconf_windows.go (v1.0.0+)
+                        # writes "VIP": "<hostIP>" for every hostPort, "" without a hostIP.
+                        empty_is_absent=frozenset({"VIP"})),
     "ACL": Spec(_ACL_KEYS, always={"Action": "", "Direction": ""}, check=_acl_check),
     "QOS": Spec({"MaximumOutgoingBandwidthInBytes": uint(64)},
                 always={"MaximumOutgoingBandwidthInBytes": 0}),
@@ -294,6 +299,9 @@ def validate_v2(policy: Any, table: Mapping[str, Spec], profile: Profile) -> Jso
         raw = {}
     try:
         settings = dict(as_dict(raw))
+        for key in spec.empty_is_absent:
+            if settings.get(key) == "":
+                del settings[key]
         for key, validator in spec.keys.items():
             if key in settings and settings[key] is not None:
                 settings[key] = validator(settings[key])

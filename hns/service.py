@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
-from hns import model
+from hns import defaults, model
 from hns.calllog import CallLog
 from hns.capture import extract_json, import_objects, read_capture
 from hns.errors import (
@@ -778,7 +778,9 @@ class HnsService(IndexedState):
             raise RequestUnsupported(detail=f"unknown function {function!r}")
         if verb == "Enumerate":
             flt, _major = model.parse_query(settings)
-            return [o["ID"] for o in self._filter(kind, flt)]
+            # One case for every id, whichever API made the object (hcsshim parses them
+            # as GUIDs; hnsdiag prints endpoint and LB ids in lower case).
+            return [str(o["ID"]).lower() for o in self._filter(kind, flt)]
         if verb == "Create":
             return self._hcn_create(kind, id, settings)
         if verb == "Modify" and kind == "route":
@@ -956,6 +958,11 @@ class HnsService(IndexedState):
             # flannel waits for this policy before it goes on.
             net["Policies"].append({"Type": "ProviderAddress",
                                     "Settings": {"ProviderAddress": self.host_ip}})
+        dr_mac = None if imported else \
+            defaults.dr_mac_policy(net, self._objs["network"].values())
+        if dr_mac is not None:
+            # flannel reads it back and cannot start without it (vxlan_windows.go).
+            net["Policies"].append(dr_mac)
         extras = net.setdefault("_v1", {})
         extras.setdefault("ActivityId", model.new_guid(upper=True))
         extras.setdefault("LayeredOn", model.new_guid(upper=True))
@@ -1078,6 +1085,8 @@ class HnsService(IndexedState):
             ep["ID"] = model.new_guid(upper=upper)
         elif _key(ep["ID"]) in self._objs["endpoint"]:
             raise AlreadyExists(detail=f"endpoint {ep['ID']} exists")
+        if not ep["Name"]:
+            ep["Name"] = (replace or {}).get("Name") or defaults.DEFAULT_ENDPOINT_NAME
         if ep["HostComputeNetwork"] is None:
             raise InvalidEndpoint(detail="endpoint names no network")
         net_key = _key(ep["HostComputeNetwork"])
@@ -1250,16 +1259,20 @@ class HnsService(IndexedState):
     def _attach(self, ep: Json, body: Json) -> None:
         if ep.get("Flags", 0) & model.EP_REMOTE:
             raise InvalidRemoteEndpointOperation(detail="attach of a remote endpoint")
-        if ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
-            raise EndpointAlreadyAttached(detail=ep["ID"])
         system = body.get("SystemType", "Container")
         if system not in ("Container", "VirtualMachine", "Host"):
             raise InvalidArg(detail=f"SystemType {system!r}")
         containers = list(ep.get("SharedContainers", []))
         cid = body.get("ContainerId") or body.get("VirtualMachineId")
-        if isinstance(cid, str) and cid and cid not in containers:
+        cid = cid if isinstance(cid, str) and cid else None
+        attached = ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING)
+        if attached and (cid is None or cid in containers or not containers):
+            raise EndpointAlreadyAttached(detail=ep["ID"])
+        if cid is not None and cid not in containers:
+            # A second container on an attached endpoint shares it (Docker's
+            # --network container:, a pod's containers): hcsshim's AttachedSharing (3).
             containers.append(cid)
-        changed = dict(ep, State=model.STATE_ATTACHED, SharedContainers=containers)
+        changed = dict(ep, State=_attach_state(containers), SharedContainers=containers)
         self._apply([("endpoint", changed)])
 
     def _detach(self, ep: Json, body: Json) -> None:
@@ -1269,7 +1282,7 @@ class HnsService(IndexedState):
             raise EndpointNotAttached(detail=ep["ID"])
         cid = body.get("ContainerId")
         containers = [c for c in ep.get("SharedContainers", []) if c != cid] if cid else []
-        state = model.STATE_ATTACHED if containers else model.STATE_DETACHED
+        state = _attach_state(containers) if containers else model.STATE_DETACHED
         self._apply([("endpoint", dict(ep, State=state, SharedContainers=containers))])
 
     # ---- load balancers and routes -------------------------------------------------------
@@ -1426,6 +1439,10 @@ class HnsService(IndexedState):
                         if not (r["Type"] == "Endpoint" and _eq(r["ID"], ep["ID"]))]
                 puts.append(("namespace", dict(ns, Resources=kept)))
         deletes.append(("endpoint", _key(ep["ID"])))
+
+
+def _attach_state(containers: list[str]) -> int:
+    return model.STATE_ATTACHED_SHARING if len(containers) > 1 else model.STATE_ATTACHED
 
 
 def _prefix_len(prefix: str) -> int:

@@ -101,6 +101,7 @@ PRI_DECAP = 100
 PRI_MAC_REWRITE = 100
 PRI_NAT_EXCEPTION = 10     # OutBoundNAT exceptions (no SNAT)
 PRI_SNAT = 100             # OutBoundNAT dynnat
+PRI_SNAT_DESTINATION = 5   # OutBoundNAT with Destinations (loopback DSR): ahead of exceptions
 PRI_PORT_MAPPING = 100     # NAT network PortMapping DNAT
 PRI_LB = 100               # load balancer lbnat
 PRI_PA_ROUTE = 45535

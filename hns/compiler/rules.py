@@ -333,21 +333,27 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
         if vip is None:
             continue
         tag = ip_text if n == 0 else f"{ip_text}_{n}"
+        dests = _ranges4(list(s.get("Destinations") or []))
         # The endpoint's own network is never SNATed (its subnets are implicit exceptions):
         # a Docker overlay endpoint has an OutBoundNAT policy with no exceptions at all.
-        own = [sub["IpAddressPrefix"] for sub in subnets_of(view.network_of(t.ep) or {})
-               if sub.get("IpAddressPrefix")]
+        # A destination-scoped policy (the CNI plugins' loopback DSR policy, Destinations =
+        # the pod's own IP) exists to SNAT traffic *to* that network, so it gets no implicit
+        # exceptions, and its SNAT rule sits ahead of every exception (PRI_SNAT_DESTINATION)
+        # so that another OutBoundNAT's exception list cannot shadow it.
+        own = [] if dests else [sub["IpAddressPrefix"] for sub in
+                                subnets_of(view.network_of(t.ep) or {})
+                                if sub.get("IpAddressPrefix")]
         for prefix in dict.fromkeys([*own, *(s.get("Exceptions") or [])]):
             got = _ranges4([prefix])
             if got:
                 items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"ALLOW_NAT_EXCEPTION_{tag}_{prefix}",
                                       L.PRI_NAT_EXCEPTION, Allow(), Conditions(dst_ips=got)))
-        dests = _ranges4(list(s.get("Destinations") or []))
+        snat_priority = L.PRI_SNAT_DESTINATION if dests else L.PRI_SNAT
         first = SNAT_FIRST_PORT + (t.snat_block % SNAT_BLOCKS) * SNAT_BLOCK
         for proto, pname in _PROTO_NAME.items():
             pool = f"SLB_NATPOOL_IPV4_{pname}_{tag}"
             items.append(PoolSpec(pool, proto, ((vip, first, first + SNAT_BLOCK - 1),)))
-            items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"SNAT_{pname}_{tag}", L.PRI_SNAT,
+            items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"SNAT_{pname}_{tag}", snat_priority,
                                   DynNat(pool), Conditions(protocols=(proto,), dst_ips=dests),
                                   TERMINATING | STATEFUL, L.STATEFUL_TTL))
     if items:

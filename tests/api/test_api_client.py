@@ -300,7 +300,9 @@ def test_call_mirrors_through_client(client: HnsClient) -> None:
         },
     )
     assert out["Name"] == "m"
-    assert client.hcn_call("HcnEnumerateNetworks", None, {"SchemaVersion": V2}) == [out["ID"]]
+    # HcnEnumerate* writes ids in lower case; this network was made through V1 (upper).
+    assert client.hcn_call("HcnEnumerateNetworks", None, {"SchemaVersion": V2}) == [
+        out["ID"].lower()]
     assert client.hcn_call("HcnOpenNetwork", out["ID"]) is None
     with pytest.raises(ElementNotFound):
         client.hcn_call("HcnOpenNetwork", MISSING)

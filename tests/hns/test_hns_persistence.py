@@ -35,7 +35,8 @@ def test_new_service_on_same_file_serves_what_was_committed(tmp_path: Path) -> N
     assert after == before
     assert [e["ID"] for e in after["endpoints"]] == [ep["ID"]]
     assert second.hcn_call("HcnEnumerateLoadBalancers", None, None) == [lb["ID"]]
-    assert second.hcn_call("HcnEnumerateNamespaces", None, None) == [ns["ID"]]
+    # HcnEnumerate* writes ids in lower case; the namespace was made through V1 (upper).
+    assert second.hcn_call("HcnEnumerateNamespaces", None, None) == [ns["ID"].lower()]
     # Indexes were rebuilt: the reservation, the name and the IP are still held.
     with pytest.raises(errors.PortAlreadyExists):
         second.hcn_call("HcnCreateLoadBalancer", None, lb_body([]))
