@@ -35,6 +35,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.calls import CallRunner
+from api.limits import Refused, read_body
 from api.vfp_routes import BareHost
 from api.vfp_routes import register as register_vfp_routes
 from api.wire import (
@@ -50,6 +52,7 @@ from api.wire import (
     v2_error,
 )
 from hns.errors import HnsError, InvalidArg, InvalidJson, RequestUnsupported, error_for_hresult
+from hns.textcheck import check_json_text
 
 __all__ = ["DEFAULT_MAX_BODY", "HnsBackend", "create_app"]
 
@@ -87,13 +90,8 @@ class HnsBackend(Protocol):
     def reboot(self) -> None: ...
 
 
-class _Refused(Exception):
-    """An HnsError with an HTTP status chosen by the wire layer (413, 401, ...)."""
-
-    def __init__(self, err: HnsError, status: int) -> None:
-        super().__init__(err.message)
-        self.err = err
-        self.status = status
+#: 413/401 refusals carry their own HTTP status (api/limits.py).
+_Refused = Refused
 
 
 def _is_v1_path(path: str) -> bool:
@@ -116,17 +114,7 @@ def _status_for(err: HnsError) -> int:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _Refused(InvalidArg(), 413)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _Refused(InvalidArg(), 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_body(request, limit)
 
 
 def _text(body: bytes) -> str | None:
@@ -138,9 +126,11 @@ def _text(body: bytes) -> str | None:
     if not body.strip():
         return None
     try:
-        return body.decode("utf-8-sig")
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidJson() from None
+    check_json_text(text)  # nothing unencodable gets as far as a write
+    return text
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -305,11 +295,10 @@ def create_app(
     app.state.service = service
     app.state.host = host
 
-    async def call(fn: Callable[..., Any], *args: Any) -> Any:
-        # Object operations run inline: the backend serializes them under one lock
-        # anyway, and a thread-pool hop per request costs about a third of the create
-        # throughput (bench/control_plane.py).
-        return fn(*args)
+    # Object operations run in a small pool of their own, their fault waits on the loop
+    # (api/calls.py): inline, one slow call stalled every other request.
+    call = CallRunner(service)
+    app.state.calls = call
 
     async def bulk(fn: Callable[..., Any], *args: Any) -> Any:
         # Whole-state operations (dump, load, import) can take seconds on a big store:
@@ -667,7 +656,7 @@ def _add_emulator_routes(
         }
 
     async def health(request: Request) -> Response:
-        doc = await call(profile_doc)
+        doc = profile_doc()  # inline: takes no lock, so it answers whatever else runs
         return JSONResponse({"Status": "ok", "Profile": doc["Profile"], "Version": doc["Version"]})
 
     async def reset(request: Request) -> Response:
@@ -690,7 +679,7 @@ def _add_emulator_routes(
         return JSONResponse({"IDs": ids})
 
     async def get_profile(request: Request) -> Response:
-        return JSONResponse(await call(profile_doc))
+        return JSONResponse(profile_doc())
 
     async def put_profile(request: Request) -> Response:
         doc = _json_object(await _read_body(request, max_body))
@@ -698,7 +687,7 @@ def _add_emulator_routes(
         if not isinstance(name, str):
             raise InvalidArg(detail="Profile must be a string")
         await call(service.set_profile, name)
-        return JSONResponse(await call(profile_doc))
+        return JSONResponse(profile_doc())
 
     async def reboot(request: Request) -> Response:
         await bulk(service.reboot)

@@ -2,11 +2,10 @@
 
 Division of labour: hns/faults.py decides what a fault does and hns/calllog.py keeps and
 replays calls; this module only maps HTTP onto ``service.faults``, ``service.calls``,
-``hns.calllog.replay`` and the service's stop/start/restart, and adds one ASGI middleware
-that waits out a Latency/Hang fault on the event loop (the api app runs HNS calls inline,
-so a blocking wait inside the service would stall every other request, including the one
-that clears the faults).  Routes (JSON in the house's PascalCase, errors in the HCN shape
-with HTTP statuses by category, as every other /_emulator route):
+``hns.calllog.replay`` and the service's stop/start/restart (the Latency/Hang waits of HNS
+calls happen on the event loop in api/calls.py).  Bodies over 1 MiB (a replay: 256 MiB)
+are refused with 413 before they are read.  Routes (JSON in the house's PascalCase, errors
+in the HCN shape with HTTP statuses by category, as every other /_emulator route):
 
     POST   /_emulator/faults         add a rule -> 201 the rule (with its Id)
     GET    /_emulator/faults         {"Faults": [rule, ...]}
@@ -33,17 +32,20 @@ from typing import Any, Final
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.limits import read_body
 from api.wire import KINDS, hcn_function
 from hns.calllog import load_recording, replay
 from hns.errors import InvalidArg, InvalidJson
-from hns.faults import decided, parse_hresult
+from hns.faults import parse_hresult
 from hns.service import HnsService
+from hns.textcheck import refuse_unencodable
 
-__all__ = ["FaultWaits", "call_name", "register"]
+__all__ = ["call_name", "register"]
 
-MAX_BODY: Final = 256 << 20
+#: A rule or a service action is a few hundred bytes; a recording can be large.
+MAX_BODY: Final = 1 << 20
+MAX_RECORDING_BODY: Final = 256 << 20
 _V1_COLLECTIONS: Final = frozenset({
     "networks", "endpoints", "policylists", "namespaces", "endpointstats", "globals"})
 
@@ -55,19 +57,9 @@ def _service_of(host: Any) -> HnsService:
     return service
 
 
-async def _body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise InvalidArg(detail="request body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _object(request: Request, *, required: bool = True) -> dict[str, Any]:
-    raw = await _body(request)
+async def _object(request: Request, *, required: bool = True,
+                  limit: int = MAX_BODY) -> dict[str, Any]:
+    raw = await read_body(request, limit)
     if not raw.strip():
         if required:
             raise InvalidJson(detail="empty body")
@@ -78,6 +70,7 @@ async def _object(request: Request, *, required: bool = True) -> dict[str, Any]:
         raise InvalidJson(detail="body is not JSON") from None
     if not isinstance(doc, dict):
         raise InvalidJson(detail="body is not a JSON object")
+    refuse_unencodable(doc)
     return doc
 
 
@@ -147,7 +140,8 @@ def register(app: FastAPI, host: Any) -> None:
         return Response(status_code=204)
 
     async def get_service(request: Request) -> Response:
-        return JSONResponse(service.service_state())
+        # Off the loop: the state takes the service lock, which a restart holds a while.
+        return JSONResponse(await run_in_threadpool(service.service_state))
 
     async def post_service(request: Request) -> Response:
         doc = await _object(request)
@@ -158,12 +152,12 @@ def register(app: FastAPI, host: Any) -> None:
             # Off the event loop: coming back up re-reads the whole store.
             await run_in_threadpool(lambda: service.restart_service(down, hresult=hresult))
         elif action == "stop":
-            service.stop_service(hresult=hresult)
+            await run_in_threadpool(lambda: service.stop_service(hresult=hresult))
         elif action == "start":
             await run_in_threadpool(service.start_service)
         else:
             raise InvalidArg(detail="Action must be restart, stop or start")
-        return JSONResponse(service.service_state())
+        return JSONResponse(await run_in_threadpool(service.service_state))
 
     async def get_calls(request: Request, since: int = Query(0, ge=0),
                         state: bool = Query(True)) -> Response:
@@ -176,7 +170,8 @@ def register(app: FastAPI, host: Any) -> None:
         return Response(status_code=204)
 
     async def post_replay(request: Request, reset: bool = Query(True)) -> Response:
-        doc = load_recording(await _object(request))  # refuse before any reset
+        # refuse before any reset
+        doc = load_recording(await _object(request, limit=MAX_RECORDING_BODY))
 
         def run() -> dict[str, Any]:
             if reset:
@@ -206,7 +201,6 @@ def register(app: FastAPI, host: Any) -> None:
             openapi_extra={"requestBody": {"required": True, "content": {
                 "application/json": {"schema": obj}}}} if body else None,
         )
-    app.add_middleware(FaultWaits, service=service)
 
 
 def call_name(method: str, path: str, body: bytes | None) -> str | None:
@@ -243,69 +237,3 @@ def call_name(method: str, path: str, body: bytes | None) -> str | None:
     if parts[0].lower() in _V1_COLLECTIONS:
         return f"{method} {path}/" if len(parts) == 1 else f"{method} {path}"
     return None
-
-
-class FaultWaits:
-    """ASGI middleware: when Latency/Hang rules exist, decide the faults of an HNS request
-    here, wait on the event loop, and hand the decision to the service (hns.faults.decided)
-    so it neither rolls the rules again nor blocks the loop."""
-
-    def __init__(self, app: ASGIApp, service: HnsService) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.service.faults.has_waits() \
-                or not self.service.running:
-            await self.app(scope, receive, send)
-            return
-        method: str = scope["method"]
-        path: str = scope["path"]
-        body: bytes | None = None
-        if (method != "GET" and call_name(method, path, b"{}") is not None) \
-                or path.rstrip("/") in ("/hnscall", "/hcn/call"):
-            # Read the body before any wait: a client that times out meanwhile must not
-            # take the request with it (the call still lands, as on a slow real HNS).
-            body, receive = await _buffer(receive)
-        name = call_name(method, path, body)
-        if name is None:
-            await self.app(scope, receive, send)
-            return
-        decision = self.service.faults.decide(name)
-        decision.generation = self.service.calls.generation
-        if decision.waits:
-            decision.ended = await self.service.faults.wait_async(decision)
-        decision.waited = True
-        token = decided.set(decision)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            decided.reset(token)
-
-
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole request body and give back a ``receive`` that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            break
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay_receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay_receive

@@ -40,6 +40,7 @@ from typing import Any, Final, Protocol
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.limits import read_body
 from hns.errors import ElementNotFound, HnsError, InvalidArg, LayerNotFound, PortNotFound
 from vfp import ctl
 from vfp.addr import format_ip, format_mac
@@ -311,12 +312,7 @@ def inject_json(value: Any) -> dict[str, Any]:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_VFP_BODY:
-        raise InvalidArg(detail=f"body larger than {MAX_VFP_BODY} bytes")
-    body = await request.body()
-    if len(body) > MAX_VFP_BODY:
-        raise InvalidArg(detail=f"body larger than {MAX_VFP_BODY} bytes")
+    body = await read_body(request, MAX_VFP_BODY)  # refused before it is buffered
     try:
         value = json.loads(body.decode("utf-8-sig")) if body.strip() else None
     except (ValueError, RecursionError):

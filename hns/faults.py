@@ -42,7 +42,6 @@ import difflib
 import itertools
 import random
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -70,6 +69,8 @@ __all__ = [
     "normalize_target",
     "parse_hresult",
     "target_matches",
+    "v1_call_name",
+    "v2_call_name",
 ]
 
 MODES: Final = ("Fail", "Latency", "Hang", "NotApplied")
@@ -229,13 +230,39 @@ decided: contextvars.ContextVar[Decision | None] = contextvars.ContextVar(
 
 class _Cancel:
     """One generation of waits: set when the rules are cleared (reason "clear") or the
-    service is reset or restarted (reason "down")."""
+    service is reset or restarted (reason "down").  Threads wait on ``event``; event
+    loops on one future each in ``waiters``, woken all at once by :meth:`fire`."""
 
-    __slots__ = ("event", "reason")
+    __slots__ = ("event", "reason", "waiters")
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.reason = ""
+        self.waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+
+    def fire(self, reason: str) -> None:
+        self.reason = reason
+        self.event.set()
+        for loop, future in list(self.waiters):
+            # Any thread may clear the rules; a future is only touched on its own loop.
+            with contextlib.suppress(RuntimeError):  # that loop is already closed
+                loop.call_soon_threadsafe(_wake, future)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def v1_call_name(method: str, path: Any) -> str:
+    """The fault-target name of a V1 HNSCall (``"DELETE /policylists/<id>"``)."""
+    where = path if not isinstance(path, str) or path.startswith("/") else "/" + path
+    return f"{method.upper() if isinstance(method, str) else method} {where}"
+
+
+def v2_call_name(function: Any, id: Any) -> str:
+    """The fault-target name of an Hcn* call (``"HcnDeleteLoadBalancer <id>"``)."""
+    return f"{function} {id}" if isinstance(id, str) and id else str(function)
 
 
 class FaultSet:
@@ -331,9 +358,8 @@ class FaultSet:
 
     def _cancel_waits(self, reason: str) -> None:
         cancel = self._cancel
-        cancel.reason = reason
-        cancel.event.set()
         self._cancel = _Cancel()
+        cancel.fire(reason)
 
     def seed(self, seed: int | None) -> None:
         with self._lock:
@@ -398,19 +424,24 @@ class FaultSet:
         return cancel.reason if cancel.event.is_set() else ""
 
     async def wait_async(self, decision: Decision) -> str:
-        """:meth:`wait` for an event loop: sleeps in short steps, so other requests (the
-        one that clears the faults, too) are served meanwhile."""
-        cancel = self._cancel
-        deadline = time.monotonic() + min(decision.delay + decision.hang, MAX_WAIT)
-        self._enter()
+        """:meth:`wait` for an event loop: awaits one future, so the loop serves every
+        other request meanwhile; clearing the rules or stopping the service wakes every
+        waiter at once, and cancelling the awaiting task ends the wait too."""
+        total = min(decision.delay + decision.hang, MAX_WAIT)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        entry = (loop, future)
+        with self._lock:
+            cancel = self._cancel
+            cancel.waiters.add(entry)
+            self.waiting += 1
         try:
-            while not cancel.event.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                await asyncio.sleep(min(left, 0.02))
+            await asyncio.wait({future}, timeout=total)
         finally:
-            self._leave()
+            with self._lock:
+                cancel.waiters.discard(entry)
+                self.waiting -= 1
+            future.cancel()
         return cancel.reason if cancel.event.is_set() else ""
 
     def _enter(self) -> None:

@@ -76,11 +76,14 @@ from hns.faults import (
     FaultSet,
     decided,
     failure_hresult,
+    v1_call_name,
+    v2_call_name,
 )
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_policies
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from hns.state import IndexedState, key_of
 from hns.store import KINDS, Store
+from hns.textcheck import refuse_unencodable, scrub, unencodable_args
 from hns.validate import Bad, as_guid, guid_or_none
 
 Json = dict[str, Any]
@@ -311,9 +314,12 @@ class HnsService(IndexedState):
         generation = self.calls.generation
         if decision is not None and decision.generation is not None:
             generation = decision.generation
-        down = False
+        down, bad = False, unencodable_args(args)
+        args = args if bad is None else scrub(args)  # logged readable, refused below
         try:
             self._check_up()
+            if bad is not None:
+                raise bad
             if decision is None and self.faults:
                 decision = self.faults.decide(name)
             if decision is not None:
@@ -536,6 +542,7 @@ class HnsService(IndexedState):
         shape, which goes through :meth:`import_capture` after emptying the store)."""
         if not isinstance(dump, dict):
             raise InvalidJson(detail="a state dump is a JSON object")
+        refuse_unencodable(dump, "dump")
         if dump.get("Format") != DUMP_FORMAT:
             saved = self._snapshot()
             self.reset()
@@ -615,8 +622,9 @@ class HnsService(IndexedState):
     def hns_call(self, method: str, path: str, request: str | None = None) -> Any:
         """vmcompute.dll!HNSCall: returns the envelope's ``Output`` value."""
         verb = method.upper() if isinstance(method, str) else str(method)
-        where = path if not isinstance(path, str) or path.startswith("/") else "/" + path
-        return self._run_call("V1", f"{verb} {where}", self._hns_call, (method, path, request),
+        name = v1_call_name(method, path)
+        where = name[len(verb) + 1:]
+        return self._run_call("V1", name, self._hns_call, (method, path, request),
                               {"method": verb, "path": where})
 
     @_guard
@@ -752,7 +760,7 @@ class HnsService(IndexedState):
     def hcn_call(self, function: str, id: str | None = None,
                  settings: str | None = None) -> Any:
         """computenetwork.dll!Hcn*: ``function`` is the export name (HcnCreateNetwork, ...)."""
-        name = f"{function} {id}" if isinstance(id, str) and id else str(function)
+        name = v2_call_name(function, id)
         return self._run_call("V2", name, self._hcn_call, (function, id, settings),
                               {"function": function, "id": id})
 

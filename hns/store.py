@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hns.errors import ServiceNotStarted
+from hns.textcheck import has_surrogate_escape, refuse_unencodable, scrub
 
 Json = dict[str, Any]
 
@@ -39,25 +40,55 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _private(path: str, *, create: bool) -> None:
+    """Owner-only (0600): the state holds every object's addresses and policies, and
+    SQLite gives -wal/-shm the main file's mode, so it is set before SQLite opens it."""
+    with contextlib.suppress(OSError):  # not ours to change, or a special file
+        if create and not os.path.exists(path):
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if os.path.isfile(path):
+            os.chmod(path, 0o600)
+
+
+def _row_text(obj: Json) -> str:
+    """The stored JSON of ``obj``: refused (E_INVALIDARG) before any write if a string in
+    it cannot be written as UTF-8, so nothing unreadable is ever committed."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        refuse_unencodable(obj, "object")
+        raise  # pragma: no cover - refuse_unencodable raised already
+    return text
+
+
 class Store:
     """SQLite persistence for HNS objects (callers serialise access with their own lock)."""
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
         self.path = os.fspath(path)
         try:
+            if self.path != ":memory:":
+                _private(self.path, create=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False,
                                        isolation_level=None)
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            if self.path != ":memory:":
+                for suffix in ("", "-wal", "-shm"):
+                    _private(self.path + suffix, create=False)
         except sqlite3.Error as exc:
             raise ServiceNotStarted(detail=f"cannot open state {self.path!r}: {exc}") from None
         self._lock = threading.Lock()
 
     def load_all(self) -> Iterator[tuple[str, Json]]:
         for kind, body in self._db.execute("SELECT kind, body FROM objects ORDER BY rowid"):
-            yield kind, json.loads(body)
+            obj = json.loads(body)
+            if has_surrogate_escape(body):
+                obj = scrub(obj)  # an older file may hold a lone surrogate: repair it
+            yield kind, obj
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -68,8 +99,7 @@ class Store:
                meta: Iterable[tuple[str, str]] = (), *, replace_all: bool = False) -> None:
         """Write ``puts`` (kind, object), ``deletes`` (kind, id) and ``meta`` atomically;
         with ``replace_all`` every existing row goes first, in the same transaction."""
-        rows = [(kind, obj["ID"].upper(), json.dumps(obj, separators=(",", ":")))
-                for kind, obj in puts]
+        rows = [(kind, obj["ID"].upper(), _row_text(obj)) for kind, obj in puts]
         gone = [(kind, ident.upper()) for kind, ident in deletes]
         with self._lock:
             try:
