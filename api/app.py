@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.bridge import register as register_bridge
 from api.calls import CallRunner
 from api.limits import Refused, read_body
 from api.vfp_routes import BareHost
@@ -309,6 +310,7 @@ def create_app(
     _add_v1_routes(app, service, call, max_body)
     _add_v2_routes(app, service, call, max_body)
     _add_call_mirrors(app, service, call, max_body)
+    register_bridge(app, service, host, max_body)  # the stand-in DLLs' route (api/bridge.py)
     _add_emulator_routes(app, service, call, bulk, max_body)
     register_vfp_routes(app, host)
     _add_extension_routes(app, host)

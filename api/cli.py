@@ -7,6 +7,8 @@
     hns-emulator load FILE [--state PATH | --url URL] [--profile NAME]
     hns-emulator scenario NAME [--pcap FILE]
     hns-emulator scenario --list
+    hns-emulator wine setup [--prefix DIR] [--profile NAME]   (api/wine.py, docs/go.md)
+    hns-emulator wine exec [--prefix DIR] [--profile NAME] -- PROG.exe ARGS
 
 ``serve`` binds loopback by default. Binding any other address needs a token (``--token``
 or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
@@ -111,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     scenario.add_argument("name", nargs="?", help="the scenario (see --list)")
     scenario.add_argument("--list", action="store_true", help="name the scenarios")
     scenario.add_argument("--pcap", default=None, help="write every underlay frame here")
+
+    from api.wine import add_parser as add_wine_parser  # hns-emulator wine setup|exec|build
+
+    add_wine_parser(sub)
     return parser
 
 
@@ -311,6 +317,10 @@ def main(
         return _serve(ns, err)
     if ns.command == "scenario":
         return _scenario(ns, out, err)
+    if ns.command == "wine":
+        from api.wine import main_wine
+
+        return main_wine(ns, out, err)
     return _load(ns, out, err)
 
 

@@ -1,0 +1,3 @@
+module hns-emulator/tests/wine/contract
+
+go 1.22
