@@ -38,6 +38,8 @@ from hns.errors import NotImplemented as ENotImpl
 __all__ = ["BRIDGE_PREFIX", "register"]
 
 BRIDGE_PREFIX: Final[str] = "/_bridge/"
+#: How many times ``max_body`` an oversized request is read before it is refused anyway.
+_DRAIN_LIMIT: Final[int] = 16
 _JSON: Final[dict[str, Any]] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
@@ -150,14 +152,19 @@ def register(app: FastAPI, service: Any, host: Any, max_body: int) -> None:
     input strings over ``max_body`` bytes are refused with 413, like every other route."""
 
     async def bridge(request: Request, export: str) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body:
-            return _too_large()
         raw = bytearray()
+        size = 0
         async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > max_body:
-                return _too_large()
+            # An oversized body is still read (up to a bound) before the 413: answering
+            # while the DLL is still sending makes the kernel reset the connection, and
+            # the DLL would see a dropped call instead of the refusal.
+            size += len(chunk)
+            if size <= max_body:
+                raw += chunk
+            elif size > _DRAIN_LIMIT * max_body:
+                break
+        if size > max_body:
+            return _too_large()
         try:
             body = None if request.headers.get("x-bridge-null") == "1" else raw.decode("utf-8")
             id = _header(request, "x-bridge-id")
