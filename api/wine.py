@@ -210,11 +210,15 @@ def _release_reg(release: Release) -> str:
 
 
 def _run_wine(prefix: Path, *args: str) -> None:
-    done = subprocess.run([wine_loader(), *args], env=wine_env(prefix), capture_output=True,
-                          text=True, errors="replace", stdin=subprocess.DEVNULL, check=False)
+    # Output to a file, not a pipe: the Wine services this may start inherit it and
+    # outlive the program (see keep_warm), and a pipe reader would wait for them.
+    with tempfile.TemporaryFile() as output:
+        done = subprocess.run([wine_loader(), *args], env=wine_env(prefix), stdout=output,
+                              stderr=output, stdin=subprocess.DEVNULL, check=False)
+        output.seek(0)
+        text = output.read().decode("utf-8", "replace")
     if done.returncode != 0:
-        raise WineError(f"wine {' '.join(args)} failed ({done.returncode}): "
-                        f"{done.stderr.strip()[-2000:]}")
+        raise WineError(f"wine {' '.join(args)} failed ({done.returncode}): {text[-2000:]}")
 
 
 def _wait_wineserver(prefix: Path) -> None:
@@ -226,11 +230,20 @@ def _wait_wineserver(prefix: Path) -> None:
 def keep_warm(prefix: Path, seconds: int = 20) -> None:
     """Start the prefix's wineserver to outlive its last program by ``seconds``: a Wine
     program starts in well under a second with a warm wineserver and takes seconds with a
-    cold one, and ``go test ./...`` runs one program per package. A no-op when a
-    wineserver already serves the prefix."""
-    subprocess.run([wineserver(), f"-p{seconds}"], env=wine_env(prefix), check=False,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    cold one, and ``go test ./...`` runs one program per package.
+
+    The first program of a Wine session starts the session's services (services.exe,
+    rpcss, explorer, ...), which inherit its stdout/stderr and live as long as the
+    wineserver: started by a program whose output is a pipe, they would hold the pipe
+    open and make the reader (``go test``, ``subprocess.run``) wait for the wineserver to
+    exit. So the session is started here by ``cmd /c exit`` with no output at all.
+    Nothing happens when a wineserver already serves the prefix."""
+    quiet: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                             "stderr": subprocess.DEVNULL, "check": False}
+    env = wine_env(prefix)
+    started = subprocess.run([wineserver(), f"-p{seconds}"], env=env, **quiet)
+    if started.returncode == 0:
+        subprocess.run([wine_loader(), "cmd.exe", "/c", "exit", "0"], env=env, **quiet)
 
 
 @contextlib.contextmanager
@@ -263,13 +276,15 @@ def _system32(prefix: Path) -> Path:
 
 
 def _create_prefix(prefix: Path, log: TextIO | None) -> None:
-    """wineboot a new prefix, or copy a sibling profile's (about 3x faster)."""
-    siblings = [p for p in prefix.parent.glob("prefix-*")
+    """wineboot a new prefix, or copy a ready one from the cache (about 3x faster)."""
+    siblings = [p for p in sorted(cache_dir().glob("prefix-*"))
                 if p != prefix and (p / _STAMP).is_file() and (p / "system.reg").is_file()]
-    if siblings and prefix.parent == cache_dir():
+    if siblings:
         if log:
             log.write(f"hns-emulator: copying the Wine prefix {siblings[0]} to {prefix}\n")
-        _wait_wineserver(siblings[0])
+        # No waiting for the sibling's wineserver (it may be kept warm for minutes): it
+        # writes its registry files whole (temp file, then rename), and the values that
+        # matter here are rewritten below anyway.
         work = prefix.with_name(prefix.name + ".tmp")
         shutil.rmtree(work, ignore_errors=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(siblings[0]), str(work)], check=True)

@@ -3,7 +3,7 @@
 // line per failed expectation; the exit status is 0 only when every check held.
 //
 // Usage: contract.exe CASE   (lifecycle, nulls, big, unicode, threads, hnscall, hcs,
-// down, garbage, denied, prng, removeall)
+// down, garbage, denied, prng, removeall, version)
 package main
 
 import (
@@ -416,6 +416,20 @@ func removeall() {
 	}
 }
 
+// version prints what RtlGetVersion reports (hcsshim's osversion reads the same).
+func version() {
+	type osVersionInfoEx struct {
+		Size, Major, Minor, Build, Platform uint32
+		CSD                                 [128]uint16
+		SPMajor, SPMinor, Suite             uint16
+		ProductType, Reserved               byte
+	}
+	v := osVersionInfoEx{}
+	v.Size = uint32(unsafe.Sizeof(v))
+	syscall.NewLazyDLL("ntdll.dll").NewProc("RtlGetVersion").Call(uintptr(unsafe.Pointer(&v)))
+	fmt.Printf("windows %d.%d.%d product-type %d\n", v.Major, v.Minor, v.Build, v.ProductType)
+}
+
 func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: contract.exe CASE")
@@ -423,7 +437,7 @@ func main() {
 	}
 	cases := map[string]func(){
 		"lifecycle": lifecycle, "nulls": nulls, "big": big, "unicode": unicode,
-		"threads": threads, "hnscall": hnscall, "hcs": hcs, "prng": prng, "removeall": removeall,
+		"threads": threads, "hnscall": hnscall, "version": version, "hcs": hcs, "prng": prng, "removeall": removeall,
 		"down": func() { unreachable(eUnavailable) }, "garbage": func() { unreachable(0) },
 		"denied": func() { unreachable(eAccess) },
 	}

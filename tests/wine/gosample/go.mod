@@ -1,0 +1,3 @@
+module hns-emulator/tests/wine/gosample
+
+go 1.22

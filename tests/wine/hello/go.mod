@@ -1,0 +1,3 @@
+module hns-emulator/tests/wine/hello
+
+go 1.22
