@@ -2,7 +2,7 @@
 // calls the exports the way a Windows program does (syscall, no hcsshim) and prints one
 // line per failed expectation; the exit status is 0 only when every check held.
 //
-// Usage: contract.exe CASE   (lifecycle, nulls, big, unicode, threads, hnscall, hcs,
+// Usage: contract.exe CASE (noop, lifecycle, nulls, big, unicode, threads, hnscall, hcs,
 // down, garbage, denied, prng, removeall, version)
 package main
 
@@ -13,9 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -64,13 +67,11 @@ func take(p uintptr) (string, bool) {
 	if p == 0 {
 		return "", false
 	}
+	// The string is not Go memory: reinterpret the address without uintptr arithmetic.
+	start := *(*unsafe.Pointer)(unsafe.Pointer(&p))
 	var units []uint16
-	for i := uintptr(0); ; i += 2 {
-		u := *(*uint16)(unsafe.Pointer(p + i))
-		if u == 0 {
-			break
-		}
-		units = append(units, u)
+	for at := start; *(*uint16)(at) != 0; at = unsafe.Add(at, 2) {
+		units = append(units, *(*uint16)(at))
 	}
 	coFree.Call(p)
 	return syscall.UTF16ToString(units), true
@@ -430,16 +431,40 @@ func version() {
 	fmt.Printf("windows %d.%d.%d product-type %d\n", v.Major, v.Minor, v.Build, v.ProductType)
 }
 
+// bench times `n` HcnQueryNetworkProperties calls on one open handle (bench/wine.py):
+// one line "per-call-us <median> <min>", the process start left out.
+func bench(n int) {
+	handle, id := createNetwork("bench-net")
+	defer deleteNetwork(id)
+	defer call(hcn, "HcnCloseNetwork", handle)
+	times := make([]float64, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		queryProps("HcnQueryNetworkProperties", handle)
+		times = append(times, float64(time.Since(start).Nanoseconds())/1000)
+	}
+	sort.Float64s(times)
+	fmt.Printf("per-call-us %.1f %.1f\n", times[len(times)/2], times[0])
+}
+
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "bench" {
+		n, err := strconv.Atoi(os.Args[2])
+		if err != nil || n < 1 {
+			os.Exit(2)
+		}
+		bench(n)
+		os.Exit(exitStatus())
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: contract.exe CASE")
+		fmt.Fprintln(os.Stderr, "usage: contract.exe CASE | contract.exe bench N")
 		os.Exit(2)
 	}
 	cases := map[string]func(){
 		"lifecycle": lifecycle, "nulls": nulls, "big": big, "unicode": unicode,
 		"threads": threads, "hnscall": hnscall, "version": version, "hcs": hcs, "prng": prng, "removeall": removeall,
 		"down": func() { unreachable(eUnavailable) }, "garbage": func() { unreachable(0) },
-		"denied": func() { unreachable(eAccess) },
+		"denied": func() { unreachable(eAccess) }, "noop": func() {},
 	}
 	run, ok := cases[os.Args[1]]
 	if !ok {
@@ -447,11 +472,16 @@ func main() {
 		os.Exit(2)
 	}
 	run()
+	os.Exit(exitStatus())
+}
+
+func exitStatus() int {
 	for _, f := range failures {
 		fmt.Println("FAIL:", f)
 	}
 	if len(failures) > 0 {
-		os.Exit(1)
+		return 1
 	}
 	fmt.Println("ok")
+	return 0
 }
