@@ -310,7 +310,7 @@ def create_app(
     _add_v1_routes(app, service, call, max_body)
     _add_v2_routes(app, service, call, max_body)
     _add_call_mirrors(app, service, call, max_body)
-    register_bridge(app, service, host, max_body)  # the stand-in DLLs' route (api/bridge.py)
+    register_bridge(app, service, host, call, max_body)  # the stand-in DLLs (api/bridge.py)
     _add_emulator_routes(app, service, call, bulk, max_body)
     register_vfp_routes(app, host)
     _add_extension_routes(app, host)

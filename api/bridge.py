@@ -16,8 +16,8 @@ JSON, so this wire form keeps everything they need out of the body:
 Dispatch: ``Hcn*`` -> ``service.hcn_call`` (same faults and call log as ``/hcn/call``),
 ``HNSCall`` -> ``service.hns_call`` answered with the V1 envelope, ``Hcs*`` ->
 ``api.hcs.handle`` (the compute-system model) when that module exists, else E_NOTIMPL.
-Fault rules that wait (Latency, Hang) are decided and awaited here, on the event loop,
-exactly as ``api.emulator.FaultWaits`` does for the other HNS routes.
+Every call runs through the app's ``api.calls.CallRunner``, as on the other HNS routes:
+in its thread pool, with Latency/Hang fault waits awaited on the event loop first.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
@@ -40,6 +41,7 @@ __all__ = ["BRIDGE_PREFIX", "register"]
 BRIDGE_PREFIX: Final[str] = "/_bridge/"
 #: How many times ``max_body`` an oversized request is read before it is refused anyway.
 _DRAIN_LIMIT: Final[int] = 16
+Call = Callable[..., Awaitable[Any]]
 _JSON: Final[dict[str, Any]] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
@@ -63,37 +65,12 @@ def _error(err: HnsError) -> Response:
     return _answer(err.hresult, json.dumps(v2_error(err), **_JSON))
 
 
-async def _wait_faults(service: Any, name: str) -> Any:
-    """Latency/Hang rules for this call, awaited here so the event loop never blocks.
-
-    Returns the contextvar token (or None) for ``hns.faults.decided``; see FaultWaits.
-    """
-    faults = getattr(service, "faults", None)
-    if faults is None or not faults.has_waits() or not getattr(service, "running", True):
-        return None
-    from hns.faults import decided
-
-    decision = faults.decide(name)
-    decision.generation = service.calls.generation
-    if decision.waits:
-        decision.ended = await faults.wait_async(decision)
-    decision.waited = True
-    return decided.set(decision)
-
-
-def _reset_faults(token: Any) -> None:
-    if token is not None:
-        from hns.faults import decided
-
-        decided.reset(token)
-
-
-def _hcn(service: Any, export: str, id: str | None, parent: str | None,
-         body: str | None) -> Response:
+async def _hcn(service: Any, call: Call, export: str, id: str | None, parent: str | None,
+               body: str | None) -> Response:
     if export == "HcnCreateEndpoint" and parent is not None:
         body = _with_network(body, parent)
     given = None if id is None or export.startswith("HcnEnumerate") else id
-    result = service.hcn_call(export, given, body)
+    result = await call(service.hcn_call, export, given, body)
     if export.startswith("HcnCreate"):
         canonical = result.get("ID") if isinstance(result, dict) else None
         return _answer(0, None, canonical if isinstance(canonical, str) else given)
@@ -121,11 +98,12 @@ def _with_network(body: str | None, network: str) -> str | None:
     return json.dumps(doc, **_JSON)
 
 
-def _hns(service: Any, method: str | None, path: str | None, body: str | None) -> Response:
+async def _hns(service: Any, call: Call, method: str | None, path: str | None,
+               body: str | None) -> Response:
     if method is None or path is None:
         raise InvalidArg(detail="HNSCall needs X-Bridge-Method and X-Bridge-Path")
     try:
-        output = service.hns_call(method.upper(), path, body or None)
+        output = await call(service.hns_call, method.upper(), path, body or None)
         envelope = v1_success(output)
     except HnsError as err:
         envelope = v1_error(err)
@@ -133,11 +111,12 @@ def _hns(service: Any, method: str | None, path: str | None, body: str | None) -
     return _answer(0, json.dumps(envelope, **_JSON))
 
 
-def _hcs(host: Any, export: str, id: str | None, body: str | None) -> Response:
+async def _hcs(host: Any, call: Call, export: str, id: str | None,
+               body: str | None) -> Response:
     if importlib.util.find_spec("api.hcs") is None:
         raise ENotImpl(detail=f"{export}: this emulator has no compute-system model")
     module = importlib.import_module("api.hcs")
-    hresult, canonical, out = module.handle(host, export, id, body)
+    hresult, canonical, out = await call(module.handle, host, export, id, body)
     return _answer(hresult, out, canonical)
 
 
@@ -147,8 +126,9 @@ def _too_large() -> Response:
     return JSONResponse(v1_error(InvalidArg(detail="request too large")), status_code=413)
 
 
-def register(app: FastAPI, service: Any, host: Any, max_body: int) -> None:
-    """Add ``POST /_bridge/{export}``: ``service`` answers Hcn*/HNSCall, ``host`` Hcs*;
+def register(app: FastAPI, service: Any, host: Any, call: Call, max_body: int) -> None:
+    """Add ``POST /_bridge/{export}``: ``service`` answers Hcn*/HNSCall, ``host`` Hcs*,
+    each call run by ``call`` (api.calls.CallRunner: the pool, fault waits on the loop);
     input strings over ``max_body`` bytes are refused with 413, like every other route."""
 
     async def bridge(request: Request, export: str) -> Response:
@@ -173,20 +153,16 @@ def register(app: FastAPI, service: Any, host: Any, max_body: int) -> None:
             path = _header(request, "x-bridge-path")
         except UnicodeDecodeError:
             return _error(InvalidJson(detail="the bridge request is not UTF-8"))
-        name = _call_name(export, id, method, path)
-        token = await _wait_faults(service, name) if name else None
         try:
             if export.startswith("Hcn"):
-                return _hcn(service, export, id, parent, body)
+                return await _hcn(service, call, export, id, parent, body)
             if export == "HNSCall":
-                return _hns(service, method, path, body)
+                return await _hns(service, call, method, path, body)
             if export.startswith("Hcs"):
-                return _hcs(host, export, id, body)
+                return await _hcs(host, call, export, id, body)
             raise ENotImpl(detail=f"no export {export!r}")
         except HnsError as err:
             return _error(err)
-        finally:
-            _reset_faults(token)
 
     app.add_api_route(
         BRIDGE_PREFIX + "{export}",
@@ -197,16 +173,3 @@ def register(app: FastAPI, service: Any, host: Any, max_body: int) -> None:
         operation_id="bridge",
         include_in_schema=False,
     )
-
-
-def _call_name(export: str, id: str | None, method: str | None, path: str | None) -> str | None:
-    """The fault-target name the service gives this call (hns_call / hcn_call)."""
-    if export == "HNSCall":
-        if method is None or path is None:
-            return None
-        return f"{method.upper()} {path if path.startswith('/') else '/' + path}"
-    if export.startswith("Hcn"):
-        if export.startswith("HcnEnumerate") or not id:
-            return export
-        return f"{export} {id}"
-    return None
