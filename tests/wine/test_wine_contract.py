@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RunExe
+from wine_helpers import RunExe
 
 from hns.testing.server import EmulatorServer, free_port
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HERE, build_go, go_binary, go_env
+from wine_helpers import HERE, build_go, go_binary, go_env
 
 from hns.testing.server import EmulatorServer
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import RunExe
+from wine_helpers import RunExe
 
 from api import cli, wine
 
