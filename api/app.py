@@ -332,6 +332,8 @@ def _add_extension_routes(app: FastAPI, host: Any) -> None:
 
     if not isinstance(getattr(host, "service", None), HnsService):
         return
+    # api.hcs (compute systems, issue 13): the HCS model HCS exports of the Wine bridge use
+    importlib.import_module("api.hcs").register(app, host)
     if importlib.util.find_spec("api.emulator") is None:
         return
     module = importlib.import_module("api.emulator")

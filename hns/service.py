@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from hns import defaults, model
+from hns.accelnet import NnvManagementMacs
 from hns.calllog import CallLog
 from hns.capture import extract_json, import_objects, read_capture
 from hns.errors import (
@@ -215,6 +216,11 @@ class HnsService(IndexedState):
         self._restart_timer: threading.Timer | None = None
         #: How many times the emulated HNS service has started again after a stop.
         self.restarts = 0
+        #: V1 /accelnet's NNV management MAC list (hns/accelnet.py).
+        self.accelnet = NnvManagementMacs()
+        #: Called (under the lock) by reset() and reboot(): state kept beside HNS, such as
+        #: the compute systems of hns/compute.py, goes with it.
+        self.reset_hooks: list[Callable[[], None]] = []
         self._profile = PROFILES[profile]
         self._store = Store(state)
         self._objs: dict[str, dict[str, Json]] = {kind: {} for kind in KINDS}
@@ -261,6 +267,9 @@ class HnsService(IndexedState):
         self._mark_up()
         self._notify(None)
         self.calls.clear(initial_state=None)
+        self.accelnet.clear()
+        for hook in list(self.reset_hooks):
+            hook()
 
     @_guard
     def inject_fault(self, target: str, hresult: int, *, times: int = 1) -> None:
@@ -292,6 +301,8 @@ class HnsService(IndexedState):
                 changed = dict(ep, State=model.STATE_DETACHED, SharedContainers=[])
                 puts.append(("endpoint", changed))
         self._apply(_dedupe(puts, deletes), deletes)
+        for hook in list(self.reset_hooks):  # the containers went with the reboot
+            hook()
 
     def close(self) -> None:
         """Close the state file; later calls fail with "The service has not been started."."""
@@ -741,6 +752,9 @@ class HnsService(IndexedState):
         if (ident or "").lower() != "version":
             raise RequestUnsupported(detail=f"globals/{ident}")
         return self.globals_version()
+
+    def _v1_accelnet(self, _ident: str | None, req: str | None, *, verb: str) -> Any:
+        return self.accelnet.call(self._profile, verb, req)
 
     def _v1_namespace_resource(self, ident: str | None, req: str | None, *, add: bool) -> Any:
         ns = self._get("namespace", ident)
@@ -1502,6 +1516,12 @@ def _delete_handler(kind: str) -> _Handler:
     return handler
 
 
+def _accelnet_handler(verb: str) -> _Handler:
+    def handler(self: HnsService, ident: str | None, req: str | None) -> Any:
+        return self._v1_accelnet(ident, req, verb=verb)
+    return handler
+
+
 def _resource_handler(add: bool) -> _Handler:
     def handler(self: HnsService, ident: str | None, req: str | None) -> Any:
         return self._v1_namespace_resource(ident, req, add=add)
@@ -1533,4 +1553,7 @@ _V1_ROUTES: dict[tuple[str, str, bool, str | None], _Handler] = {
     ("POST", "namespaces", True, "addresource"): _resource_handler(True),
     ("POST", "namespaces", True, "removeresource"): _resource_handler(False),
     ("GET", "globals", True, None): HnsService._v1_version,
+    ("GET", "accelnet", False, None): _accelnet_handler("GET"),
+    ("POST", "accelnet", False, None): _accelnet_handler("POST"),
+    ("DELETE", "accelnet", False, None): _accelnet_handler("DELETE"),
 }
