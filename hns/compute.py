@@ -76,16 +76,6 @@ class HcsInvalidJson(HcsError):
     default_message = "The JSON document is invalid."
 
 
-class InvalidState(HcsError):
-    """HCS_E_INVALID_STATE (hcsshim ErrVmcomputeOperationInvalidState)."""
-
-    hresult = 0xC0370105
-    name = "HCS_E_INVALID_STATE"
-    default_message = ("The requested virtual machine or container operation is not valid "
-                       "in the current state.")
-    category = "conflict"
-
-
 class NotSupported(HcsError):
     """ERROR_NOT_SUPPORTED as an HRESULT (hcsshim ErrNotSupported, IsNotSupported)."""
 
@@ -106,7 +96,7 @@ class ComputeSystem:
     name: str
     owner: str
     system_type: str
-    state: str = "Created"
+    state: str = "Created"  # or "Running" once started
     #: the endpoints HCS attached, lower-case ids
     endpoints: list[str] = field(default_factory=list)
     runtime_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -115,8 +105,7 @@ class ComputeSystem:
         """The schema1 ``ContainerProperties`` hcsshim decodes (Id, State, Name, ...)."""
         return {"Id": self.id, "State": self.state, "Name": self.name,
                 "SystemType": self.system_type, "RuntimeOsType": "windows",
-                "Owner": self.owner, "RuntimeId": self.runtime_id,
-                "Stopped": self.state == "Stopped"}
+                "Owner": self.owner, "RuntimeId": self.runtime_id}
 
 
 class ComputeSystems:
@@ -157,10 +146,8 @@ class ComputeSystems:
         return system
 
     def start(self, id: str | None) -> ComputeSystem:
-        with self._lock:
+        with self._lock:  # a system is Created or Running: terminating one removes it
             system = self._get(id)
-            if system.state not in ("Created", "Paused", "Running"):
-                raise InvalidState(detail=f"{system.id} is {system.state}")
             system.state = "Running"
             return system
 
@@ -174,7 +161,7 @@ class ComputeSystems:
         for endpoint in endpoints:
             # the endpoint may have gone (or been detached through HNS) before the container
             with contextlib.suppress(HnsError):
-                self._hns("detach", endpoint, system.id)
+                self._hns("detach", endpoint, system)
 
     def get(self, id: str | None) -> ComputeSystem:
         with self._lock:
@@ -207,27 +194,29 @@ class ComputeSystems:
         system = self.get(id)
         verb, endpoint = _adapter_request(body)
         if verb == "Add":
-            canonical = self._hns("attach", endpoint, system.id)
+            canonical = self._hns("attach", endpoint, system)
             with self._lock:
                 alive = self._systems.get(system.id.lower()) is system
                 if alive and canonical not in system.endpoints:
                     system.endpoints.append(canonical)
             if not alive:  # terminated while HNS attached: undo, as HCS would not keep it
-                self._hns("detach", canonical, system.id)
+                self._hns("detach", canonical, system)
                 raise SystemNotFound(detail=system.id)
         else:
-            canonical = self._hns("detach", endpoint, system.id)
+            canonical = self._hns("detach", endpoint, system)
             with self._lock:
                 if canonical in system.endpoints:
                     system.endpoints.remove(canonical)
 
-    def _hns(self, action: str, endpoint: str, container: str) -> str:
-        """HNS V1 attach/detach of ``endpoint`` to ``container`` (ids ignore case, so the
+    def _hns(self, action: str, endpoint: str, system: ComputeSystem) -> str:
+        """HNS V1 attach/detach of ``endpoint`` to ``system`` (ids ignore case, so the
         id is kept lower-case)."""
         service = self._service()
         if service is None:
             raise SystemNotFound(detail="the host is gone")
-        body = json.dumps({"ContainerId": container, "SystemType": "Container"})
+        # the V1 attach document (hcsshim internal/hns EndpointAttachDetachRequest)
+        key = "VirtualMachineId" if system.system_type == "VirtualMachine" else "ContainerId"
+        body = json.dumps({key: system.id, "SystemType": system.system_type})
         service.hns_call("POST", f"/endpoints/{endpoint}/{action}", body)
         return endpoint.lower()
 
