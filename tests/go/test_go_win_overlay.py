@@ -12,6 +12,7 @@ as ``ipMasq`` says, and DEL removes it. Also the plugins' own ``pkg/hns`` tests.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,9 @@ def test_win_overlay_add_check_del(api_version: int, ip_masq: bool, emulator: Em
 def test_plugins_pkg_hns_windows_tests(emulator: Emulator, go_builds: Path) -> None:
     """containernetworking/plugins pkg/hns's own Windows tests (ginkgo), under Wine."""
     run = emulator.run_exe("ws2025", [str(go_builds / "hns.test.exe"), "-test.v",
-                                      "-test.count=1"])
+                                      "-test.count=1", "-ginkgo.no-color"])
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr
-    assert "SUCCESS!" in run.stdout or "PASS" in run.stdout
+    ran = re.search(r"Ran (\d+) of (\d+) Specs", run.stdout)
+    assert ran is not None, run.stdout[-4000:]
+    assert int(ran.group(1)) == int(ran.group(2)) > 0  # every spec ran, none skipped
+    assert "--- PASS: TestNetConf" in run.stdout
