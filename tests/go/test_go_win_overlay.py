@@ -165,3 +165,29 @@ def test_plugins_pkg_hns_windows_tests(emulator: Emulator, go_builds: Path) -> N
     assert ran is not None, run.stdout[-4000:]
     assert int(ran.group(1)) == int(ran.group(2)) > 0  # every spec ran, none skipped
     assert "--- PASS: TestNetConf" in run.stdout
+
+
+@pytest.mark.parametrize("api_version", [2, 1])
+def test_win_overlay_add_without_sandbox_rolls_back(api_version: int, emulator: Emulator,
+                                                    go_builds: Path, tmp_path: Path) -> None:
+    """ADD for a pod whose sandbox is missing (V2: no such namespace; V1: no such compute
+    system, HCS_E_SYSTEM_NOT_FOUND from HcsOpenComputeSystem) fails, and the plugin's own
+    rollback leaves no endpoint and gives the address back (ACN#235 shows the V1 case on
+    Windows)."""
+    emulator.server.set_profile("ws2025")
+    emulator.server.reset()
+    with _http(emulator) as http:
+        _ok(http.post("/hcn/networks", json=flannel_network()))
+        netns = "5d3f3c1e-0e2a-4b6f-9c44-7f0d4b1e2a11" if api_version == 2 else "none"
+        cni = Cni(emulator, go_builds, cni_config(api_version, True, tmp_path), "deadbeef",
+                  netns)
+        added = cni("ADD")
+        assert added.returncode != 0, added.stdout
+        assert json.loads(added.stdout)["code"] > 0  # a CNI error document
+        assert _ok(http.get("/endpoints/"))["Output"] == []
+        assert not list((tmp_path / NETWORK).glob("10.*"))
+        if api_version == 1:  # created, HCS found no such container, deleted again
+            calls = _ok(http.get("/_emulator/calls"))["Calls"]
+            v1 = [(c["Method"], c["Path"]) for c in calls if c.get("Api") == "V1"]
+            assert ("POST", "/endpoints/") in v1
+            assert any(m == "DELETE" and p.startswith("/endpoints/") for m, p in v1)
