@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/Microsoft/hcsshim"
 	"github.com/Microsoft/hcsshim/hcn"
 )
 
@@ -193,4 +194,32 @@ func Del(pod *Pod) error {
 		}
 	}
 	return first
+}
+
+// AddV1 is the V1 flavour of a CNI ADD (Docker's and the V1 CNI plugins' path): an HNS
+// endpoint made with HNSCall, then hot-attached to the running container through HCS.
+func AddV1(network *hcn.HostComputeNetwork, containerID, name string) (*hcsshim.HNSEndpoint, error) {
+	endpoint, err := (&hcsshim.HNSEndpoint{Name: network.Name + "_" + name, VirtualNetwork: network.Id}).Create()
+	if err != nil {
+		return nil, fmt.Errorf("create V1 endpoint: %w", err)
+	}
+	if err := hcsshim.HotAttachEndpoint(containerID, endpoint.Id); err != nil {
+		_, _ = endpoint.Delete()
+		return nil, fmt.Errorf("hot-attach to %s: %w", containerID, err)
+	}
+	return endpoint, nil
+}
+
+// DelV1 detaches the endpoint from the container (when it is attached) and deletes it.
+func DelV1(containerID, endpointID string) error {
+	if err := hcsshim.HotDetachEndpoint(containerID, endpointID); err != nil &&
+		err != hcsshim.ErrComputeSystemDoesNotExist {
+		return fmt.Errorf("hot-detach from %s: %w", containerID, err)
+	}
+	endpoint, err := hcsshim.GetHNSEndpointByID(endpointID)
+	if err != nil {
+		return err
+	}
+	_, err = endpoint.Delete()
+	return err
 }

@@ -4,6 +4,7 @@ package cnidemo
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -147,5 +148,60 @@ func TestAddRollsBackOnError(t *testing.T) {
 	left, err := hcn.ListEndpointsOfNetwork(network.Id)
 	if err != nil || len(left) != 0 {
 		t.Errorf("rollback left %d endpoints (%v)", len(left), err)
+	}
+}
+
+// A runtime creates and starts the container through HCS, then the V1 path hot-attaches.
+func TestHotAttachToContainer(t *testing.T) {
+	network, err := EnsureOverlayNetwork(networkName, podPrefix, podGateway, vni, "Ethernet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = network.Delete() }()
+
+	const id = "cnidemo-pause-1"
+	container, err := hcsshim.CreateContainer(id, &hcsshim.ContainerConfig{
+		SystemType: "Container", Name: id, Owner: "cnidemo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer container.Close()
+	if err := container.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := hcsshim.GetContainers(hcsshim.ComputeSystemQuery{Owners: []string{"cnidemo"}})
+	if err != nil || len(listed) != 1 || listed[0].ID != id || listed[0].State != "Running" {
+		t.Fatalf("GetContainers: %+v (%v)", listed, err)
+	}
+
+	endpoint, err := AddV1(network, id, "pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if attached, err := endpoint.IsAttached(id); err != nil || !attached {
+		t.Errorf("endpoint not attached after HotAttachEndpoint (%v)", err)
+	}
+	if err := hcsshim.HotAttachEndpoint(id, endpoint.Id); err != nil {
+		t.Errorf("a second HotAttachEndpoint is a no-op for hcsshim, got %v", err)
+	}
+	if err := DelV1(id, endpoint.Id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hcsshim.GetHNSEndpointByID(endpoint.Id); err == nil {
+		t.Error("endpoint still there after DelV1")
+	}
+
+	if _, err := AddV1(network, "no-such-container", "ghost"); !errors.Is(err, hcsshim.ErrComputeSystemDoesNotExist) {
+		t.Errorf("hot-attach to a missing container: %v, want ErrComputeSystemDoesNotExist", err)
+	}
+	if left, _ := hcn.ListEndpointsOfNetwork(network.Id); len(left) != 0 {
+		t.Errorf("a failed AddV1 left %d endpoints", len(left))
+	}
+
+	if err := container.Terminate(); !hcsshim.IsPending(err) {
+		t.Errorf("Terminate: %v, want hcsshim's 'pending' (it returns that on success)", err)
+	}
+	if gone, err := hcsshim.GetContainers(hcsshim.ComputeSystemQuery{IDs: []string{id}}); err != nil || len(gone) != 0 {
+		t.Errorf("container still listed after Terminate: %+v (%v)", gone, err)
 	}
 }

@@ -1,6 +1,8 @@
 """gotest/cnidemo, a user-like CNI ADD/DEL written against hcsshim only, run the way a
 user runs it: ``GOOS=windows go test ./cnidemo`` with ``go_windows_amd64_exec`` on PATH
-and nothing else set, so each test binary gets a fresh private emulator."""
+and nothing else set, so each test binary gets a fresh private emulator. Its V1 test
+creates, starts, lists and terminates a container through hcsshim's HCS calls and
+hot-attaches an endpoint to it."""
 
 from __future__ import annotations
 
@@ -23,3 +25,4 @@ def test_go_test_through_go_windows_amd64_exec(go_env: dict[str, str], exec_shim
     assert done.returncode == 0, out
     assert "--- PASS: TestAddReadBackDel" in out
     assert "--- PASS: TestAddRollsBackOnError" in out
+    assert "--- PASS: TestHotAttachToContainer" in out  # HCS create/start/list/terminate
