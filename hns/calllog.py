@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from hns.errors import ElementNotFound, HnsError, InvalidArg, InvalidJson
+from hns.errors import ElementNotFound, HnsError, InvalidArg, InvalidJson, error_detail
 
 if TYPE_CHECKING:
     from hns.service import HnsService
@@ -83,6 +83,8 @@ class Call:
     faults: tuple[dict[str, Any], ...]
     service_down: bool
     duration_ms: float
+    #: Why the emulator refused (``HnsError.detail``; the X-HNS-Emulator-Detail header).
+    detail: str | None = None
 
     @property
     def name(self) -> str:
@@ -112,6 +114,8 @@ class Call:
         doc["Result"] = self.result
         doc["HResult"] = self.hresult
         doc["Error"] = self.error
+        if self.detail is not None:
+            doc["Detail"] = self.detail
         doc["Faults"] = list(self.faults)
         doc["ServiceDown"] = self.service_down
         doc["DurationMs"] = round(self.duration_ms, 3)
@@ -161,7 +165,8 @@ class CallLog:
                         None if error is not None else result,
                         0 if error is None else error.hresult_unsigned,
                         None if error is None else error.message,
-                        tuple(faults), service_down, duration)
+                        tuple(faults), service_down, duration,
+                        None if error is None else error_detail(error))
             weight = 1 + (len(result) if isinstance(result, list) else 0) + \
                 (len(request) >> 10 if isinstance(request, str) else 0)
             self._calls.append(call)

@@ -616,6 +616,16 @@ class ServiceNotStarted(HnsError):
     category = _UA
 
 
+class RpcServerUnavailable(HnsError):
+    """RPC_S_SERVER_UNAVAILABLE: what an HNS client gets while vmcompute/HNS is stopped
+    (and what ``api.client`` raises when the emulator cannot be reached)."""
+
+    hresult = 0x800706BA
+    name = 'RPC_S_SERVER_UNAVAILABLE'
+    default_message = 'The RPC server is unavailable.'
+    category = _UA
+
+
 class EptSNotRegistered(HnsError):
     """EPT_S_NOT_REGISTERED."""
 
@@ -699,6 +709,7 @@ ERRORS_BY_HRESULT: dict[int, type[HnsError]] = {
         ElementNotFound,
         ServiceNotStarted,
         EptSNotRegistered,
+        RpcServerUnavailable,
         ObjectAlreadyExists,
     )
 }
@@ -713,3 +724,14 @@ def error_for_hresult(hresult: int, message: str | None = None) -> HnsError:
     err = HnsError(message if message is not None else f"HRESULT 0x{code:08X}")
     err.hresult = code
     return err
+
+
+def error_detail(err: HnsError) -> str:
+    """Why ``err`` was raised, in one line: its ``detail`` when the emulator knows the
+    reason, else the error's name and code (never empty; this is the text of the
+    ``X-HNS-Emulator-Detail`` header and of the call log's ``Detail``)."""
+    if err.detail:
+        return " ".join(err.detail.split())
+    code = err.hresult_unsigned
+    name = err.name if type(err).hresult & 0xFFFFFFFF == code else "HRESULT"
+    return f"{name} (0x{code:08X}): {err.message}"

@@ -393,6 +393,7 @@ class FaultSet:
                 if fault.mode == "Fail" and decision.error is None:
                     assert fault.hresult is not None
                     decision.error = error_for_hresult(fault.hresult)
+                    decision.error.detail = f"injected by fault {fault.id} ({fault.target!r})"
                 elif fault.mode == "Latency":
                     decision.delay += fault.seconds
                 elif fault.mode == "Hang":

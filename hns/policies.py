@@ -20,6 +20,7 @@ from typing import Any
 
 from hns.errors import HnsError, InvalidPolicy, InvalidPolicyType, RequestUnsupported
 from hns.profiles import Profile
+from hns.strict import did_you_mean, is_strict, one_of
 from hns.validate import (
     Bad,
     Validator,
@@ -289,7 +290,8 @@ def validate_v2(policy: Any, table: Mapping[str, Spec], profile: Profile) -> Jso
         raise _fail(InvalidPolicyType, "policy without a string Type")
     spec = table.get(ptype) or table.get(_V2_CASE.get(ptype.lower(), ""))
     if spec is None:
-        raise _fail(InvalidPolicyType, f"unknown policy type {ptype!r}")
+        raise _fail(InvalidPolicyType, f"unknown policy type {ptype!r}"
+                    f"{did_you_mean(ptype, table)}; {one_of(table)}")
     ptype = next(name for name, s in table.items() if s is spec)
     if spec.feature is not None and not profile.supports(spec.feature):
         # An HNS that predates the type does not know its name.
@@ -312,12 +314,22 @@ def validate_v2(policy: Any, table: Mapping[str, Spec], profile: Profile) -> Jso
             raise Bad(f"{ptype} is missing {', '.join(sorted(missing))}")
         if spec.check is not None:
             spec.check(settings)
+        if is_strict():
+            _refuse_unknown_keys(settings, spec)
     except Bad as exc:
         raise _fail(InvalidPolicy, f"{ptype}: {exc}") from None
     for key, default in spec.always.items():
         settings.setdefault(key, default)
     _gate_settings(ptype, settings, profile)
     return {"Type": ptype, "Settings": settings}
+
+
+def _refuse_unknown_keys(settings: Json, spec: Spec) -> None:
+    """Strict mode (hns/strict.py): a settings key the type does not know is refused."""
+    for key in settings:
+        if key not in spec.keys:
+            raise Bad(f"unknown setting {key!r}{did_you_mean(key, spec.keys)} "
+                      f"(strict mode; {one_of(spec.keys) if spec.keys else 'no settings'})")
 
 
 def _gate_settings(ptype: str, settings: Json, profile: Profile) -> None:

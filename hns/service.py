@@ -84,6 +84,7 @@ from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_poli
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from hns.state import IndexedState, key_of
 from hns.store import KINDS, Store
+from hns.strict import did_you_mean, one_of
 from hns.textcheck import refuse_unencodable, scrub, unencodable_args
 from hns.validate import Bad, as_guid, guid_or_none
 
@@ -194,7 +195,8 @@ class HnsService(IndexedState):
     def __init__(self, *, state: str | os.PathLike[str] = ":memory:",
                  profile: str = DEFAULT_PROFILE, host_ip: str | None = None) -> None:
         if profile not in PROFILES:
-            raise InvalidArg(detail=f"unknown profile {profile!r}")
+            raise InvalidArg(detail=f"unknown profile {profile!r}"
+                             f"{did_you_mean(profile, PROFILES)}; {one_of(PROFILES)}")
         if host_ip is not None:
             try:
                 ipaddress.ip_address(host_ip)
@@ -251,7 +253,8 @@ class HnsService(IndexedState):
     @_event("profile")
     def set_profile(self, name: str) -> None:
         if name not in PROFILES:
-            raise InvalidArg(detail=f"unknown profile {name!r}")
+            raise InvalidArg(detail=f"unknown profile {name!r}"
+                             f"{did_you_mean(name, PROFILES)}; {one_of(PROFILES)}")
         with self._lock:
             self._profile = PROFILES[name]
 

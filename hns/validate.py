@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from hns.strict import did_you_mean
+
 __all__ = [
     "Bad",
     "Validator",
@@ -144,7 +146,7 @@ def enum_of(*names: str, fold: bool = False) -> Validator:
             return text
         if fold and text.lower() in lookup:
             return lookup[text.lower()]
-        raise Bad(f"{text!r} is not one of {', '.join(names)}")
+        raise Bad(f"{text!r} is not one of {', '.join(names)}{did_you_mean(text, names)}")
 
     return check
 
