@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.bridge import register as register_bridge
 from api.calls import CallRunner
+from api.detail import StrictMode, refused
 from api.limits import Refused, read_body
 from api.vfp_routes import BareHost
 from api.vfp_routes import register as register_vfp_routes
@@ -99,12 +100,14 @@ def _is_v1_path(path: str) -> bool:
     return not (path.startswith(("/hcn", "/_emulator", "/vfp")))
 
 
-def _error_response(path: str, err: HnsError, status: int) -> JSONResponse:
+def _error_response(path: str, err: HnsError, status: int, method: str = "") -> JSONResponse:
     body = v1_error(err) if _is_v1_path(path) else v2_error(err)
     if path.startswith("/vfp") and err.detail:
         # The emulator's own routes say which port, layer or value was wrong.
         body["Detail"] = err.detail
-    return JSONResponse(body, status_code=status)
+    response = JSONResponse(body, status_code=status)
+    refused(response, method, path, err)  # X-HNS-Emulator-Detail and one log line
+    return response
 
 
 def _status_for(err: HnsError) -> int:
@@ -248,7 +251,8 @@ class _BearerToken:
                     break
             if not hmac.compare_digest(given, self.expected):
                 err = error_for_hresult(E_ACCESSDENIED, ACCESS_DENIED_MESSAGE)
-                response = _error_response(scope["path"], err, 401)
+                err.detail = "missing or wrong bearer token (Authorization: Bearer <token>)"
+                response = _error_response(scope["path"], err, 401, scope.get("method", ""))
                 response.headers["WWW-Authenticate"] = "Bearer"
                 await response(scope, receive, send)
                 return
@@ -279,10 +283,15 @@ def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
 
 
 def create_app(
-    host_or_service: Any, *, token: str | None = None, max_body: int = DEFAULT_MAX_BODY
+    host_or_service: Any,
+    *,
+    token: str | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    strict: bool = False,
 ) -> FastAPI:
     """The FastAPI app serving a ``hns.host.Host`` or a bare backend (see ``_host_of``);
-    with ``token``, every request must bear it."""
+    with ``token``, every request must bear it; ``strict`` runs every request in strict
+    mode (api/detail.py)."""
     service, host = _host_of(host_or_service)
     app = FastAPI(
         title="hns-emulator",
@@ -292,6 +301,8 @@ def create_app(
             "host's VFP switch under /vfp."
         ),
         redirect_slashes=False,
+        docs_url=None,  # served from the package by api.docs (no CDN)
+        redoc_url=None,
     )
     app.state.service = service
     app.state.host = host
@@ -314,7 +325,9 @@ def create_app(
     _add_emulator_routes(app, service, call, bulk, max_body)
     register_vfp_routes(app, host)
     _add_extension_routes(app, host)
+    _add_surface_routes(app, host)
 
+    app.add_middleware(StrictMode, default=strict)
     app.add_middleware(_StripTrailingSlash)
     if token:
         app.add_middleware(_BearerToken, token=token)
@@ -340,29 +353,46 @@ def _add_extension_routes(app: FastAPI, host: Any) -> None:
     module.register(app, host)
 
 
+def _add_surface_routes(app: FastAPI, host: Any) -> None:
+    """The offline /docs and /redoc (api/docs.py) and the web view under /ui/ (api/ui/)."""
+    from api import docs, ui
+
+    docs.register(app)
+    ui.register(app, host)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     async def on_hns_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HnsError)
-        return _error_response(request.url.path, exc, _status_for(exc))
+        return _error_response(request.url.path, exc, _status_for(exc), request.method)
 
     async def on_refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Refused)
-        return _error_response(request.url.path, exc.err, exc.status)
+        return _error_response(request.url.path, exc.err, exc.status, request.method)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
-        return _error_response(request.url.path, InvalidArg(detail=str(exc)), 400)
+        return _error_response(
+            request.url.path, InvalidArg(detail=str(exc)), 400, request.method
+        )
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        err: HnsError = RequestUnsupported() if exc.status_code in (404, 405) else InvalidArg()
-        response = _error_response(request.url.path, err, exc.status_code)
+        why = f"no route {request.method} {request.url.path}" if exc.status_code in (404, 405) \
+            else str(exc.detail)
+        err: HnsError = (
+            RequestUnsupported(detail=why) if exc.status_code in (404, 405)
+            else InvalidArg(detail=why)
+        )
+        response = _error_response(request.url.path, err, exc.status_code, request.method)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     async def on_anything(request: Request, exc: Exception) -> Response:
         # An emulator bug: still answer in HNS shape (E_FAIL) so no client chokes on it.
-        return _error_response(request.url.path, HnsError(), 500)
+        return _error_response(
+            request.url.path, HnsError(detail=f"{type(exc).__name__}: {exc}"), 500, request.method
+        )
 
     app.add_exception_handler(HnsError, on_hns_error)
     app.add_exception_handler(_Refused, on_refused)
@@ -588,7 +618,7 @@ def _add_call_mirrors(app: FastAPI, service: HnsBackend, call: Call, max_body: i
         try:
             output = await call(service.hns_call, method.upper(), path, body)
         except HnsError as err:
-            return JSONResponse(v1_error(err))
+            return refused(JSONResponse(v1_error(err)), "POST", "/hnscall", err)
         return JSONResponse(v1_success(output))
 
     async def hcncall(request: Request) -> Response:
@@ -603,13 +633,12 @@ def _add_call_mirrors(app: FastAPI, service: HnsBackend, call: Call, max_body: i
         try:
             result = await call(service.hcn_call, function, id, settings)
         except HnsError as err:
-            return JSONResponse(
-                {
-                    "HResult": unsigned(err.hresult),
-                    "Result": json.dumps(v2_error(err)),
-                    "Properties": None,
-                }
-            )
+            answer = {
+                "HResult": unsigned(err.hresult),
+                "Result": json.dumps(v2_error(err)),
+                "Properties": None,
+            }
+            return refused(JSONResponse(answer), "POST", "/hcn/call", err)
         properties = None if result is None else json.dumps(result)
         return JSONResponse({"HResult": 0, "Result": None, "Properties": properties})
 
