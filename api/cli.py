@@ -9,6 +9,15 @@
     hns-emulator scenario --list
     hns-emulator wine setup [--prefix DIR] [--profile NAME]   (api/wine.py, docs/go.md)
     hns-emulator wine exec [--prefix DIR] [--profile NAME] -- PROG.exe ARGS
+    hns-emulator completion bash|zsh
+    hns-emulator --version
+
+``serve`` prints one line once it listens: its URL, state file, profile, and the URLs of
+the web view (``/ui/``) and the API docs (``/docs``). ``--log-level`` sets the server log
+(a refused call is one WARNING line with its reason); ``--access-log`` adds one line per
+request; ``--strict`` refuses what real HNS silently accepts (api/detail.py). Usage errors
+are one line naming the bad flag, exit status 2. ``completion bash|zsh`` prints a shell
+completion script (``eval "$(hns-emulator completion bash)"``).
 
 ``serve`` binds loopback by default. Binding any other address needs a token (``--token``
 or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
@@ -50,6 +59,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
 
+from api.tooling import SHELLS, ToolParser, completion_script, version_line
 from hns.capture import read_capture
 from hns.errors import HnsError
 
@@ -62,6 +72,7 @@ __all__ = ["DEFAULT_PORT", "DEFAULT_STATE", "main"]
 DEFAULT_HOST: Final[str] = "127.0.0.1"
 DEFAULT_PORT: Final[int] = 5588
 DEFAULT_STATE: Final[str] = "./hns-state.sqlite"
+LOG_LEVELS: Final[tuple[str, ...]] = ("critical", "error", "warning", "info", "debug")
 
 
 def is_loopback(host: str) -> bool:
@@ -81,11 +92,12 @@ def _describe(exc: HnsError) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         prog="hns-emulator",
         description="Emulator of the Windows Host Networking Service (HNS V1 and HCN V2).",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=version_line("hns-emulator"))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ToolParser)
 
     serve = sub.add_parser("serve", help="serve the HNS V1 and HCN V2 APIs over HTTP")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default loopback)")
@@ -95,7 +107,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--profile", default=None, help="host profile: ws2019, ws2022, ws2025")
     serve.add_argument("--token", default=None, help="bearer token every request must carry")
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=LOG_LEVELS,
+        help="server log level (default warning: one line per refused call)",
+    )
+    serve.add_argument(
+        "--access-log", action="store_true", help="log one line per HTTP request"
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse what real HNS silently accepts (unknown policy settings keys)",
+    )
     serve.add_argument(
         "--underlay",
         default=None,
@@ -117,6 +142,9 @@ def _parser() -> argparse.ArgumentParser:
     from api.wine import add_parser as add_wine_parser  # hns-emulator wine setup|exec|build
 
     add_wine_parser(sub)
+
+    completion = sub.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=SHELLS)
     return parser
 
 
@@ -153,7 +181,6 @@ def _open_host(ns: argparse.Namespace, service: HnsService, err: TextIO) -> Host
 
 
 def _serve(ns: argparse.Namespace, err: TextIO) -> int:
-    import uvicorn
 
     from api.app import create_app
     from hns.host import parse_underlay_spec
@@ -180,12 +207,14 @@ def _serve(ns: argparse.Namespace, err: TextIO) -> int:
         host = _open_host(ns, service, err)
         if host is None:
             return 2
-        app = create_app(host, token=token)
+        app = create_app(host, token=token, strict=ns.strict)
         # The pump moves the containers' answers to injected frames, and with an
         # underlay what arrives on the socket.
         host.start()
         with _stop_signals():
-            uvicorn.run(app, host=ns.host, port=ns.port, log_level=ns.log_level, access_log=False)
+            from api.serving import serve_app
+
+            serve_app(app, ns, service.profile)
     except _Stopped:
         pass
     finally:
@@ -281,7 +310,8 @@ def _load(ns: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     ids = client.import_capture(text)
                     out.write(f"imported {len(ids)} objects from {ns.file}\n")
             except httpx.TransportError as exc:
-                err.write(f"hns-emulator: cannot reach {client.url}: {type(exc).__name__}\n")
+                cause = type(exc.__cause__ or exc).__name__
+                err.write(f"hns-emulator: cannot reach {client.url}: {cause}\n")
                 return 1
             except HnsError as exc:
                 err.write(f"hns-emulator: {_describe(exc)}\n")
@@ -321,6 +351,9 @@ def main(
         from api.wine import main_wine
 
         return main_wine(ns, out, err)
+    if ns.command == "completion":
+        out.write(completion_script(_parser(), ns.shell))
+        return 0
     return _load(ns, out, err)
 
 

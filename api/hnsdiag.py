@@ -24,6 +24,8 @@ policy lists and compartments, which hnsdiag does not list).
 
 The server comes from ``--url`` or ``HNS_EMULATOR_URL``; the token from
 ``HNS_EMULATOR_TOKEN``. An unreachable server is one line on stderr and exit status 1.
+A flag it does not know (``-x``), or ``--url`` without a value, is one line naming it and
+exit status 2; ``--version`` prints the version.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, Final, TextIO
 import httpx
 
 from api.client import HnsClient
+from api.tooling import version_line
 from hns.errors import HnsError
 
 __all__ = ["main", "pretty_json", "render_table", "snapshot"]
@@ -62,6 +65,7 @@ Options:
     --url URL    the emulator (default: $HNS_EMULATOR_URL or http://127.0.0.1:5588)
     -d           detailed: each object as one line of JSON
     -df          detailed and formatted: each object as indented JSON
+    --version    print the version
 """
 
 Snapshot = dict[str, list[dict[str, Any]]]
@@ -256,6 +260,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bad_flag(args: Sequence[str]) -> str | None:
+    """What is wrong with the flags in ``args`` (after -d/-df are taken out), or None."""
+    for i, arg in enumerate(args):
+        if arg == "--url" and (i + 1 >= len(args) or args[i + 1].startswith("-")):
+            return "--url needs a value (the emulator's URL)"
+        if arg.startswith("--url=") and arg == "--url=":
+            return "--url needs a value (the emulator's URL)"
+        if arg.startswith("-") and arg not in ("--url", "-h", "--help") \
+                and not arg.startswith("--url=") and not (i > 0 and args[i - 1] == "--url"):
+            return f"unknown option {arg!r} (known: -d, -df, --url URL, --version, --help)"
+    return None
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -268,11 +285,14 @@ def main(
         if flag in args:
             args.remove(flag)
             detail = "-df" if flag.startswith("-df") else "-d"
-    try:
-        ns, rest = _parser().parse_known_args(args)
-    except SystemExit:
-        err.write(USAGE)
-        return 1
+    if "--version" in args:
+        out.write(version_line("hnsdiag") + "\n")
+        return 0
+    bad = _bad_flag(args)
+    if bad is not None:
+        err.write(f"hnsdiag: error: {bad} (see hnsdiag --help)\n")
+        return 2
+    ns, rest = _parser().parse_known_args(args)
     words: list[str] = list(ns.words) + rest
     valid = (
         (len(words) == 2 and words[0] == "list" and words[1] in (*TYPES, "all"))
@@ -293,7 +313,8 @@ def main(
         else:
             _reset_networks(client)
     except httpx.TransportError as exc:
-        err.write(f"hnsdiag: cannot reach the HNS emulator at {client.url}: {type(exc).__name__}\n")
+        cause = type(exc.__cause__ or exc).__name__
+        err.write(f"hnsdiag: cannot reach the HNS emulator at {client.url}: {cause}\n")
         return 1
     except HnsError as exc:
         err.write(f"{exc.message} (0x{exc.hresult & 0xFFFFFFFF:08x})\n")

@@ -12,6 +12,10 @@ answers exactly (CRLF line ends, ``ERROR: ...`` first line on failure) and exits
 exit code (0 done, 1 refused). The server comes from ``--url`` or ``HNS_EMULATOR_URL``,
 the token from ``HNS_EMULATOR_TOKEN`` (as for ``hnsdiag``). An unreachable server or a
 refused request is one line on stderr and exit status 1.
+
+Handled here, without a server: ``/?``, ``/h``, ``/help``, ``-h`` and ``--help`` print the
+usage (the text ``vfp.ctl`` renders); ``--version`` the version. Any other ``-``/``--``
+flag is a usage error: one line naming it, exit status 2.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from typing import TextIO
 import httpx
 
 from api.client import HnsClient
+from api.tooling import version_line
 from hns.errors import HnsError
+from vfp.ctl import USAGE
 
 __all__ = ["main", "split_url"]
 
@@ -47,6 +53,25 @@ def split_url(args: Sequence[str]) -> tuple[str | None, list[str]]:
     return url, rest
 
 
+_HELP = frozenset({"/?", "/h", "/help", "-?", "-h", "--help"})
+
+
+def _local(args: Sequence[str], out: TextIO, err: TextIO) -> int | None:
+    """The exit status of what needs no server (help, version, a bad flag); else None."""
+    if any(arg.lower() in _HELP for arg in args):
+        out.write(USAGE)
+        return 0
+    if "--version" in args:
+        out.write(version_line("vfpctrl") + "\n")
+        return 0
+    for arg in args:
+        if arg.startswith("-") and len(arg) > 1 and not arg[1:2].isdigit():
+            err.write(f"vfpctrl: error: unknown option {arg!r}: options start with '/' "
+                      "(see vfpctrl /?)\n")
+            return 2
+    return None
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -54,11 +79,15 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     url, args = split_url(list(sys.argv[1:] if argv is None else argv))
+    local = _local(args, out, err)
+    if local is not None:
+        return local
     client = HnsClient(url)
     try:
         answer = client.request("POST", "/vfp/vfpctrl", {"Args": args})
     except httpx.TransportError as exc:
-        err.write(f"vfpctrl: cannot reach the HNS emulator at {client.url}: {type(exc).__name__}\n")
+        cause = type(exc.__cause__ or exc).__name__
+        err.write(f"vfpctrl: cannot reach the HNS emulator at {client.url}: {cause}\n")
         return 1
     except HnsError as exc:
         err.write(f"vfpctrl: {exc.message} (0x{exc.hresult & 0xFFFFFFFF:08x})\n")

@@ -1,0 +1,85 @@
+"""Running the app under uvicorn for ``hns-emulator serve``: logging and the banner.
+
+- The ``hns_emulator`` logger (api/detail.py: one WARNING line per refused call) writes
+  to stderr at ``--log-level``, formatted as uvicorn's own lines.
+- ``--access-log`` turns uvicorn's access log on at INFO whatever ``--log-level`` says
+  (uvicorn would otherwise hide it below ``info``).
+- Once the socket is bound, one line on stdout says where everything is:
+  ``hns-emulator 0.1.0 listening on http://127.0.0.1:5588 (state ./hns-state.sqlite,
+  profile ws2025); web view http://127.0.0.1:5588/ui/, API docs http://.../docs``.
+  It names the port the kernel chose when ``--port 0`` was given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+
+from api.detail import LOGGER
+from api.tooling import version
+
+__all__ = ["banner", "serve_app"]
+
+
+def banner(url: str, state: str, profile: str) -> str:
+    """The one line ``serve`` prints once it listens."""
+    return (
+        f"hns-emulator {version()} listening on {url} (state {state}, profile {profile}); "
+        f"web view {url}/ui/, API docs {url}/docs"
+    )
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that prints the banner once its sockets are bound."""
+
+    def __init__(self, config: uvicorn.Config, state: str, profile: str) -> None:
+        super().__init__(config)
+        self._state = state
+        self._profile = profile
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit:
+            return
+        port = self.config.port
+        for server in getattr(self, "servers", []):
+            for sock in server.sockets or ():
+                port = int(sock.getsockname()[1])
+                break
+        sys.stdout.write(banner(_url(self.config.host, port), self._state, self._profile) + "\n")
+        sys.stdout.flush()
+
+
+def _configure_logging(level: str) -> None:
+    LOGGER.setLevel(level.upper())
+    if not any(getattr(h, "_hns_emulator", False) for h in LOGGER.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:  %(message)s"))
+        handler._hns_emulator = True  # type: ignore[attr-defined]
+        LOGGER.addHandler(handler)
+    LOGGER.propagate = False
+
+
+def serve_app(app: Any, ns: argparse.Namespace, profile: str) -> None:
+    """Serve ``app`` on ``ns.host``:``ns.port`` until stopped."""
+    config = uvicorn.Config(
+        app,
+        host=ns.host,
+        port=ns.port,
+        log_level=ns.log_level,
+        access_log=bool(ns.access_log),
+    )
+    _configure_logging(ns.log_level)
+    if ns.access_log:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    _Server(config, str(ns.state), profile).run()
