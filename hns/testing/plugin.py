@@ -10,6 +10,10 @@ Fixtures:
                            Under pytest-xdist each worker has its own.  With ``--hns-url``
                            no process is started: the handle points at that server.
     hns_client   function  ``api.client.HnsClient`` bound to ``hns_server``.
+    hns_inprocess_client
+                 function  ``api.client.HnsClient`` over the HTTP app of ``hns_host``,
+                           in this process (no server process, no socket): the same
+                           client API, and ``hns_host`` shows what it did.
     hns_cluster  function  ``hns.cluster.Cluster`` with two hosts, ``host1`` (PA 10.0.0.1)
                            and ``host2`` (PA 10.0.0.2), on an in-memory underlay.
 
@@ -24,6 +28,8 @@ Options:
     --hns-url URL     run against that server instead of starting one (under xdist:
                       URL1,URL2,... one per worker)
     --hns-token T     bearer token for it (default: $HNS_EMULATOR_TOKEN when --hns-url)
+                      Each --hns-url server is asked for /_emulator/health once at session
+                      start; one that does not answer ends the session with one line.
 
 Fault injection is what the backend and the client ship, not a second copy:
 ``hns_host.service.faults.add(target, mode, ...)`` / ``.injected(...)`` in process, and
@@ -56,6 +62,7 @@ __all__ = [
     "hns_client",
     "hns_cluster",
     "hns_host",
+    "hns_inprocess_client",
     "hns_server",
     "profile_of",
 ]
@@ -86,6 +93,32 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(name): host profile (one of {', '.join(sorted(PROFILES))}) for the "
         "hns_host, hns_server, hns_client and hns_cluster fixtures of the test")
+    if not hasattr(config, "workerinput"):  # the xdist controller checks for its workers
+        _check_hns_urls(config)
+
+
+def _check_hns_urls(config: pytest.Config) -> None:
+    """Fail the session in one line when a ``--hns-url`` server does not answer, instead
+    of a connection traceback in every test that uses it."""
+    option = config.getoption("hns_url", None)
+    if not option:
+        return
+    import httpx
+
+    token = config.getoption("hns_token", None) or os.environ.get("HNS_EMULATOR_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for url in (u.strip().rstrip("/") for u in str(option).split(",") if u.strip()):
+        try:
+            answer = httpx.get(url + "/_emulator/health", headers=headers, timeout=5.0)
+        except httpx.HTTPError as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise pytest.UsageError(
+                f"--hns-url {url}: no HNS emulator answers there ({type(exc).__name__}: "
+                f"{reason}); start one with `hns-emulator serve` or drop --hns-url") from None
+        if answer.status_code != 200:
+            raise pytest.UsageError(
+                f"--hns-url {url}: /_emulator/health answered HTTP {answer.status_code}"
+                + (" (wrong or missing --hns-token)" if answer.status_code == 401 else ""))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -236,6 +269,21 @@ def hns_client(hns_server: EmulatorServer) -> Iterator[HnsClient]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def hns_inprocess_client(hns_host: Host) -> Iterator[HnsClient]:
+    """``api.client.HnsClient`` speaking HTTP to ``hns_host``'s app in this process."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(hns_host), base_url="http://hns-emulator.invalid") as http:
+        client = client_class()(http.base_url.__str__(), http=http)
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 @pytest.fixture
