@@ -83,14 +83,17 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
         positional = " ".join(
             str(c) for a in sub._actions if not a.option_strings and a.choices for c in a.choices
         )
+        if positional:  # a subcommand whose argument is one of a few words
+            cases.append(
+                f"        {name})\n"
+                f"            COMPREPLY=($(compgen -W \"{positional}\" -- \"$cur\"));;"
+            )
+            continue
         cases.append(
             f"        {name})\n"
             f"            case \"$prev\" in {chosen}{valued})"
             f" COMPREPLY=($(compgen -f -- \"$cur\"));"
             f" return;; esac\n"
-            + (f"            COMPREPLY=($(compgen -W \"{positional}\" -- \"$cur\")); return;;\n"
-               if positional else "")
-            +
             f"            COMPREPLY=($(compgen -W \"{' '.join(_flags(sub))}\" -- \"$cur\"))\n"
             f"            [ \"${{cur:0:1}}\" != - ] && COMPREPLY+=($(compgen -f -- \"$cur\"));;"
         )
