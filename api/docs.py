@@ -26,6 +26,12 @@ from fastapi.staticfiles import StaticFiles
 __all__ = ["ASSETS_URL", "asset_dir", "register"]
 
 ASSETS_URL: Final[str] = "/docs/assets"
+#: The pages may load nothing from elsewhere: ReDoc's bundle links a logo on a CDN in its
+#: sidebar footer (it hides the image when that fails); the policy stops the request.
+CSP: Final[str] = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline' blob:; worker-src 'self' blob:; connect-src 'self'"
+)
 ASSET_FILES: Final[tuple[str, ...]] = (
     "swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
 
@@ -33,6 +39,11 @@ ASSET_FILES: Final[tuple[str, ...]] = (
 def asset_dir() -> Path:
     """The folder holding the Swagger UI and ReDoc bundles (from ``fastapi-offline``)."""
     return Path(str(files("fastapi_offline") / "static"))
+
+
+def _local_only(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = CSP
+    return page
 
 
 def register(app: FastAPI) -> None:
@@ -43,27 +54,27 @@ def register(app: FastAPI) -> None:
 
     async def swagger(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
+        return _local_only(get_swagger_ui_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=f"{root}{redirect_url}",
             swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
-        )
+        ))
 
     async def oauth2_redirect(request: Request) -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_redoc_html(
+        return _local_only(get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} - ReDoc",
             redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             with_google_fonts=False,
-        )
+        ))
 
     # Plain Starlette routes (as FastAPI's own docs routes): HTML pages, not API operations.
     app.add_route("/docs", swagger, methods=["GET"], include_in_schema=False)

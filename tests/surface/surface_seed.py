@@ -33,9 +33,15 @@ def seed(client: HnsClient) -> dict[str, Any]:
     net = client.hcn_create_network(overlay_network())
     acl = {"Type": "ACL", "Settings": {"Action": "Block", "Direction": "Out", "Protocols": "6",
                                        "RemotePorts": "23", "Priority": 200}}
+    # with ACLs present the layer blocks by default, so allow the rest (as CNI plugins do)
+    allow_out = {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "Out",
+                                             "Priority": 1000}}
+    allow_in = {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "In",
+                                            "Priority": 1000}}
     web = client.hcn_create_endpoint({
         "Name": "web-0", "HostComputeNetwork": net["ID"], "SchemaVersion": V2,
-        "IpConfigurations": [{"IpAddress": "10.244.1.10"}], "Policies": [acl]})
+        "IpConfigurations": [{"IpAddress": "10.244.1.10"}],
+        "Policies": [acl, allow_out, allow_in]})
     db = client.hcn_create_endpoint({
         "Name": "db-0", "HostComputeNetwork": net["ID"], "SchemaVersion": V2,
         "IpConfigurations": [{"IpAddress": "10.244.1.11"}]})

@@ -374,7 +374,7 @@ async function pageTopology() {
     g.push(svg("circle", { cx: netX + netW, cy: fy, r: 4, fill: "currentColor", class: "small" }));
     g.push(svg("path", { class: "tunnel", d: `M ${netX + netW} ${fy} C ${netX + netW + 120} ${fy}, ${remoteX - 90} ${box.y + 22}, ${remoteX} ${box.y + 22}` },
       svg("title", {}, `VXLAN tunnel ${localPa} → ${box.t.ProviderAddress}`)));
-    g.push(svg("text", { class: "small", x: hostX + hostW + 14, y: Math.min(fy, box.y + 22) - 8 }, `VXLAN ${localPa} → ${box.t.ProviderAddress}`));
+    g.push(svg("text", { class: "small", x: (netX + netW + remoteX) / 2, y: Math.min(fy, box.y + 22) - 10, "text-anchor": "middle" }, `VXLAN ${localPa} → ${box.t.ProviderAddress}`));
     g.push(svg("rect", { class: "rhost", x: remoteX, y: box.y, width: 270, height: box.h, rx: 10 }));
     g.push(svg("text", { x: remoteX + 12, y: box.y + 20, "font-weight": "600" }, `PA ${box.t.ProviderAddress}`),
       svg("text", { class: "small", x: remoteX + 12, y: box.y + 35 }, `${box.t.Remote} remote endpoint${box.t.Remote === 1 ? "" : "s"}`));
