@@ -265,7 +265,7 @@ def _bad_flag(args: Sequence[str]) -> str | None:
     for i, arg in enumerate(args):
         if arg == "--url" and (i + 1 >= len(args) or args[i + 1].startswith("-")):
             return "--url needs a value (the emulator's URL)"
-        if arg.startswith("--url=") and arg == "--url=":
+        if arg == "--url=":
             return "--url needs a value (the emulator's URL)"
         if arg.startswith("-") and arg not in ("--url", "-h", "--help") \
                 and not arg.startswith("--url=") and not (i > 0 and args[i - 1] == "--url"):

@@ -89,14 +89,17 @@ def test_misspelt_fault_target_and_unknown_profile(http: TestClient) -> None:
 def test_every_error_answer_has_the_header(http: TestClient) -> None:
     # V1, unknown route, missing object, the call mirrors' 200 answers, an injected fault
     r = http.post("/networks", content=b'{"Name": "x", "Type": "Nat2"}')
-    assert r.json()["Success"] is False and r.headers[DETAIL_HEADER]
+    assert r.json()["Success"] is False
+    assert r.headers[DETAIL_HEADER]
     r = http.get("/no/such/route")
     assert r.headers[DETAIL_HEADER] == "no route GET /no/such/route"
     r = http.get("/hcn/networks/6b9f3a52-5a57-4c6e-9a2e-0b4f0d6c1e77")
-    assert r.status_code == 404 and r.headers[DETAIL_HEADER]
+    assert r.status_code == 404
+    assert r.headers[DETAIL_HEADER]
     r = http.post("/hcn/call", json={"Function": "HcnCreateEndpoint", "Settings": {
         "HostComputeNetwork": "nope", "SchemaVersion": V2}})
-    assert r.status_code == 200 and r.json()["HResult"] != 0
+    assert r.status_code == 200
+    assert r.json()["HResult"] != 0
     assert r.headers[DETAIL_HEADER]
     http.post("/_emulator/faults", json={"Target": "HcnCreateNetwork", "HResult": 0x80004005})
     r = http.post("/hcn/networks", json=NETWORK)
@@ -184,7 +187,8 @@ def test_strict_server_and_per_request_opt_out(host: Host) -> None:
     with TestClient(create_app(host, strict=True)) as http:
         net = _network(http)
         r = http.post("/hcn/endpoints", json=_endpoint(net, MISSPELT_ACL))
-        assert r.status_code == 400 and "Protcols" in r.headers[DETAIL_HEADER]
+        assert r.status_code == 400
+        assert "Protcols" in r.headers[DETAIL_HEADER]
         r = http.post("/hcn/endpoints", json=_endpoint(net, MISSPELT_ACL),
                       headers={"X-HNS-Emulator-Strict": "0"})
         assert r.status_code == 201

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from surface_seed import V2, seed
 
 from api.client import HnsClient
 from hns.testing.server import EmulatorServer
-from surface_seed import V2, seed
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -177,12 +177,16 @@ def test_endpoint_page_shows_the_vfp_port(browser: Any, server: EmulatorServer, 
     panels = browser.find_elements(By.CSS_SELECTOR, ".dirs section.panel")
     out_layers = [e.text for e in panels[0].find_elements(By.CSS_SELECTOR, ".layer .lh strong")]
     in_layers = [e.text for e in panels[1].find_elements(By.CSS_SELECTOR, ".layer .lh strong")]
-    assert out_layers[0] == "ACL_ENDPOINT_LAYER" and in_layers[-1] == "ACL_ENDPOINT_LAYER"
+    assert out_layers[0] == "ACL_ENDPOINT_LAYER"
+    assert in_layers[-1] == "ACL_ENDPOINT_LAYER"
     assert in_layers == list(reversed(out_layers))  # VFP's evaluation order per direction
     # the ACL from the endpoint's policy: a block rule on TCP port 23, outbound
     out_text = panels[0].text
-    assert "block" in out_text and "Protocols=6" in out_text and "ports=23" in out_text
-    assert "packets out" in text and "dropped in" in text
+    assert "block" in out_text
+    assert "Protocols=6" in out_text
+    assert "ports=23" in out_text
+    assert "packets out" in text
+    assert "dropped in" in text
     _shot(browser, shots, "endpoint-port")
 
 
@@ -202,13 +206,15 @@ def test_packet_tracer_names_the_deciding_rule(browser: Any, server: EmulatorSer
         return str(browser.find_element(By.ID, "trace-result").text)
 
     blocked = trace("23")
-    assert blocked.startswith("Trace") and "DROPPED" in blocked
-    assert "Blocked by rule" in blocked and "ACL_ENDPOINT_LAYER" in blocked
+    assert blocked.startswith("Trace")
+    assert "DROPPED" in blocked
+    assert "Blocked by rule" in blocked
+    assert "ACL_ENDPOINT_LAYER" in blocked
     _shot(browser, shots, "tracer-drop")
     allowed = trace("80")
     assert "ALLOWED" in allowed
     steps = browser.find_elements(By.CSS_SELECTOR, "ol.steps > li[data-layer]")
-    assert [s.get_attribute("data-layer") for s in steps][0] == "ACL_ENDPOINT_LAYER"
+    assert next(s.get_attribute("data-layer") for s in steps) == "ACL_ENDPOINT_LAYER"
     assert "Packet out" in allowed
     _shot(browser, shots, "tracer-allow")
 
@@ -225,7 +231,8 @@ def test_call_log_timeline_shows_hresults_details_and_faults(browser: Any,
     assert "fault #1 Fail 0x803B0002" in text
     assert "why: injected by fault 1" in text
     faulted = browser.find_elements(By.CSS_SELECTOR, "ol.timeline > li.faulted")
-    assert len(faulted) == 1 and "HcnDeleteEndpoint" in faulted[0].text
+    assert len(faulted) == 1
+    assert "HcnDeleteEndpoint" in faulted[0].text
     browser.find_element(By.ID, "only-failed").click()
     _wait(browser, lambda d: d.execute_script(
         "const li = [...document.querySelectorAll('ol.timeline > li')];"
@@ -240,7 +247,9 @@ def test_topology_is_svg_with_endpoints_and_pa_tunnels(browser: Any, server: Emu
     svg = browser.find_element(By.ID, "topology")
     assert svg.tag_name == "svg"
     text = svg.text
-    assert "overlay0" in text and "PA 192.168.1.20" in text and "web-0" in text
+    assert "overlay0" in text
+    assert "PA 192.168.1.20" in text
+    assert "web-0" in text
     assert len(svg.find_elements(By.CSS_SELECTOR, "path.tunnel")) == 1
     links = svg.find_elements(By.CSS_SELECTOR, "a")
     assert len(links) >= 2  # the local endpoints, reachable with Tab
