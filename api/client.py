@@ -6,8 +6,9 @@ exact Windows ``.message``, and ``.detail`` carries the emulator's reason (the
 ``X-HNS-Emulator-Detail`` header: field, bad value, accepted values). A server that cannot
 be reached (connection refused or reset, timeout) raises :class:`ServerUnavailable`, an
 ``HnsError`` with HRESULT 0x800706BA (RPC_S_SERVER_UNAVAILABLE, what a client of a stopped
-HNS gets), so a retry loop written for HNS errors sees it; it is also an
-``httpx.TransportError`` for code written against the transport.
+HNS gets), so a retry loop written for HNS errors sees it; it is also an instance of the
+``httpx`` error behind it (``ConnectError``, ``ReadTimeout``, ...) for code written
+against the transport.
 
 Naming: V1 methods carry the HNSCall object names (``create_network``, ``attach_endpoint``,
 ``create_policy_list``); V2 methods are the computenetwork.dll exports in snake case with
@@ -23,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpx
 
@@ -63,6 +64,22 @@ def _query_text(query: dict[str, Any] | str | None) -> str:
 class ServerUnavailable(RpcServerUnavailable, httpx.TransportError):
     """The emulator could not be reached: HRESULT 0x800706BA, with the transport's reason
     in ``.detail`` (``"cannot reach http://...: ConnectError: [Errno 111] ..."``)."""
+
+
+_BY_CAUSE: dict[type[httpx.TransportError], type[ServerUnavailable]] = {}
+
+
+def _unavailable(url: str, exc: httpx.TransportError) -> ServerUnavailable:
+    """The ServerUnavailable for ``exc``; also an instance of ``exc``'s own class, so code
+    that catches ``httpx.ReadTimeout`` or ``httpx.ConnectError`` keeps working."""
+    cause = type(exc)
+    cls = _BY_CAUSE.get(cause)
+    if cls is None:
+        cls = cast(type[ServerUnavailable], type(
+            "ServerUnavailable", (ServerUnavailable, cause), {"__module__": __name__}))
+        _BY_CAUSE[cause] = cls
+    reason = " ".join(str(exc).split()) or "no answer"
+    return cls(detail=f"cannot reach {url}: {cause.__name__}: {reason}")
 
 
 def _with_detail(err: HnsError, response: httpx.Response) -> HnsError:
@@ -139,10 +156,7 @@ class HnsClient:
                 method, path, content=content, params=params, headers=headers
             )
         except httpx.TransportError as exc:
-            reason = " ".join(str(exc).split()) or "no answer"
-            raise ServerUnavailable(
-                detail=f"cannot reach {self.url}: {type(exc).__name__}: {reason}"
-            ) from exc
+            raise _unavailable(self.url, exc) from exc
         self._last_detail = response.headers.get(DETAIL_HEADER)
         if not response.content:
             if response.is_error:

@@ -117,7 +117,8 @@ except InvalidPolicyType as exc:
 A server that cannot be reached (connection refused or reset, timeout) raises
 `api.client.ServerUnavailable`: an `HnsError` with HRESULT 0x800706BA
 (`RPC_S_SERVER_UNAVAILABLE`, what a client of a stopped HNS sees), so a retry loop written
-for HNS errors handles it; it is also an `httpx.TransportError`.
+for HNS errors handles it; it is also an instance of the `httpx` error behind it
+(`ConnectError`, `ReadTimeout`, ...).
 
 Strict mode: `hns-emulator serve --strict`, or the header `X-HNS-Emulator-Strict: 1` on
 one request, also refuses what real HNS silently accepts (an unknown key in a policy's

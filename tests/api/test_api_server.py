@@ -354,7 +354,8 @@ def test_serve_unknown_profile_is_one_line_exit_2() -> None:
     result = _run("api.cli", "serve", "--profile", "ws1803", "--state", ":memory:", "--port", "1")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "hns-emulator: The parameter is incorrect. (0x80070057): unknown profile 'ws1803'"
+        "hns-emulator: The parameter is incorrect. (0x80070057): unknown profile 'ws1803'; "
+        "accepted: ws2019, ws2022, ws2025"
     ]
 
 

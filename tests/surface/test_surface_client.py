@@ -29,6 +29,7 @@ def _assert_unavailable(exc: BaseException, cause: type[Exception]) -> None:
     assert isinstance(exc, HnsError)
     assert isinstance(exc, RpcServerUnavailable)
     assert isinstance(exc, httpx.TransportError)  # code written for httpx still works
+    assert isinstance(exc, cause)  # even code that catches httpx.ReadTimeout
     assert exc.hresult == 0x800706BA
     assert exc.message == "The RPC server is unavailable."
     assert isinstance(exc.__cause__, cause)
