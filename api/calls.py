@@ -21,6 +21,7 @@ A backend without ``faults`` (the wire tests' fake) simply has its calls run in 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
@@ -50,7 +51,9 @@ class CallRunner:
         if name is not None:
             decision = await self._decide(name)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _run, decision, fn, args)
+        # the request's context goes along (strict mode is a context variable: hns/strict.py)
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._pool, context.run, _run, decision, fn, args)
 
     def close(self) -> None:
         """Stop taking calls (a call already running finishes in its thread)."""
