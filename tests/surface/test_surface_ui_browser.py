@@ -33,7 +33,10 @@ if CHROMIUM is None or CHROMEDRIVER is None:
     pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -83,7 +86,9 @@ def browser() -> Iterator[Any]:
 
 
 def _wait(driver: Any, what: Callable[[Any], Any], timeout: float = 15.0) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(what)
+    # a live redraw may replace an element between finding and reading it: look again
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(what)
 
 
 def _open(driver: Any, url: str, page: str) -> None:

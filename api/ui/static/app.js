@@ -426,10 +426,17 @@ async function poll() {
   state.tick += 1;
   try {
     const doc = await api(`/_emulator/calls?state=false&since=${Math.max(state.lastSeq, 0)}`);
-    const changed = doc.LastSeq !== state.lastSeq;
+    let changed = doc.LastSeq !== state.lastSeq;
     state.lastSeq = doc.LastSeq;
-    // the tracer keeps its form; every other page redraws when calls arrived (and every 5 s)
-    if (state.page && !state.page.static && (changed || state.tick % 5 === 0)) await refresh();
+    if (!changed && state.tick % 5 === 0) {
+      // what changes without a call (a reset, a service coming back up): compare the state
+      const sig = JSON.stringify(await api("/ui/api/overview"));
+      changed = state.sig !== undefined && sig !== state.sig;
+      state.sig = sig;
+    }
+    // the tracer keeps its form; every other page redraws only when something changed, so
+    // a row being read or focused stays where it is
+    if (changed && state.page && !state.page.static) await refresh();
   } catch (e) {
     const svc = $("#svc"); svc.textContent = "emulator unreachable"; svc.className = "pill bad";
   }
