@@ -224,6 +224,30 @@ def test_packet_tracer_names_the_deciding_rule(browser: Any, server: EmulatorSer
     _shot(browser, shots, "tracer-allow")
 
 
+def test_tracer_injects_a_pasted_frame(browser: Any, server: EmulatorServer, seeded: Any,
+                                      shots: Path) -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+
+    client, ids = seeded
+    mac = client.hcn_query_endpoint_properties(ids["web"])["MacAddress"].replace("-", ":")
+    frame = bytes(Ether(src=mac, dst="12:34:56:78:ab:cd") / IP(src="10.244.1.10",
+                  dst="10.244.1.11") / TCP(sport=40001, dport=23, flags="S"))
+    _open(browser, f"{server.url}/ui/trace?port={ids['web']}", "trace")
+    box = browser.find_element(By.ID, "t-frame")
+    box.send_keys(frame.hex())
+    browser.find_element(By.CSS_SELECTOR, "form[aria-label=frame] button").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "verdict"))
+    text = browser.find_element(By.ID, "trace-result").text
+    assert "Trace of the injected frame" in text
+    assert "DROPPED" in text
+    assert "Blocked by rule" in text
+    assert "10.244.1.10:40001 → 10.244.1.11:23" in text
+    counters = client.request("GET", f"/vfp/ports/{ids['web']}/counters")
+    assert counters["OUT"]["DroppedPackets"] >= 1  # injected for real, unlike a trace
+    _shot(browser, shots, "tracer-inject")
+
+
 def test_call_log_timeline_shows_hresults_details_and_faults(browser: Any,
                                                              server: EmulatorServer,
                                                              seeded: Any, shots: Path) -> None:

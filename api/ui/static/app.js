@@ -273,10 +273,10 @@ async function pageTrace() {
     h("h1", {}, "Packet tracer", h("small", {}, "a packet through the port's layers, with the rule that decided each step")),
     ports.length ? panel("Packet", null, h("div", {},
       h("form", { class: "trace", onsubmit: run, "aria-label": "5-tuple" },
-        field("Endpoint port", sel), field("Protocol", proto), field("Source IP", src), field("Source port", sport), field("Destination IP", dst), field("Destination port", dport),
+        field("Endpoint port", sel), field("Direction", dir), field("Protocol", proto), field("Source IP", src), field("Source port", sport), field("Destination IP", dst), field("Destination port", dport),
         h("button", { type: "submit", class: "primary", id: "t-run" }, "Trace"),
-        field("Direction", dir), h("label", { style: "flex-direction:row;align-items:center;gap:6px" }, syn, "TCP SYN (new flow)")),
-      h("form", { class: "trace", onsubmit: inject, "aria-label": "frame" }, h("div", { class: "wide", style: "grid-column: span 6" }, frame), h("button", { type: "submit" }, "Inject")))) :
+        h("label", { class: "check" }, syn, "TCP SYN (a new flow)")),
+      h("form", { class: "trace", onsubmit: inject, "aria-label": "frame" }, h("div", { class: "wide" }, frame), h("button", { type: "submit" }, "Inject")))) :
       h("div", { class: "empty" }, "No local endpoint has a VFP port yet: create an endpoint first."),
     out);
 }
