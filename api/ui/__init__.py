@@ -19,6 +19,9 @@ pages poll ``/_emulator/calls?since=N`` once a second and redraw when something 
 third-party code. Keyboard: ``g`` then ``o``/``t``/``c``/``p`` goes to a page, ``/``
 focuses the filter, ``p`` pauses live updates, ``?`` lists the keys; everything else is
 ordinary links, buttons and forms.
+
+A server started with a bearer token (a non-loopback bind) wants the token on every
+request, which a browser does not send on its own: the view is for loopback servers.
 """
 
 from __future__ import annotations
