@@ -179,14 +179,16 @@ def test_endpoint_page_shows_the_vfp_port(browser: Any, server: EmulatorServer, 
     assert "VFP port of web-0" in text
     for layer in ("ACL_ENDPOINT_LAYER", "VNET_ENCAP_LAYER", "SLB_NAT_LAYER"):
         assert layer in text
-    panels = browser.find_elements(By.CSS_SELECTOR, ".dirs section.panel")
-    out_layers = [e.text for e in panels[0].find_elements(By.CSS_SELECTOR, ".layer .lh strong")]
-    in_layers = [e.text for e in panels[1].find_elements(By.CSS_SELECTOR, ".layer .lh strong")]
+    # read in one script: a live redraw cannot slip between finding and reading
+    out_layers, in_layers = browser.execute_script(
+        "return [...document.querySelectorAll('.dirs section.panel')].map(p =>"
+        " [...p.querySelectorAll('.layer .lh strong')].map(e => e.textContent))")
     assert out_layers[0] == "ACL_ENDPOINT_LAYER"
     assert in_layers[-1] == "ACL_ENDPOINT_LAYER"
     assert in_layers == list(reversed(out_layers))  # VFP's evaluation order per direction
     # the ACL from the endpoint's policy: a block rule on TCP port 23, outbound
-    out_text = panels[0].text
+    out_text = browser.execute_script(
+        "return document.querySelector('.dirs section.panel').innerText")
     assert "block" in out_text
     assert "Protocols=6" in out_text
     assert "ports=23" in out_text

@@ -105,6 +105,7 @@ function render(...nodes) {
 // -- status bar ------------------------------------------------------------------------
 
 function showStatus(ov) {
+  state.lastSeq = ov.LastSeq;  // the page is drawn from this state: later calls redraw it
   const svc = $("#svc");
   const running = ov.Service && ov.Service.Running;
   svc.textContent = running ? "HNS running" : "HNS stopped" + (ov.Service && ov.Service.HResult ? " " + hex(ov.Service.HResult) : "");
@@ -308,6 +309,7 @@ function pretty(text) { try { return JSON.stringify(JSON.parse(text), null, 2); 
 async function pageCalls() {
   const [doc, ov] = await Promise.all([api("/_emulator/calls?state=false"), api("/ui/api/overview")]);
   showStatus(ov);
+  state.lastSeq = doc.LastSeq;
   state.calls = doc.Calls;
   const failed = doc.Calls.filter((c) => c.HResult !== 0).length;
   const faulted = doc.Calls.filter((c) => c.Faults.length).length;
