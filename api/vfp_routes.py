@@ -106,6 +106,19 @@ def _locked(host: Any) -> Iterator[None]:
 # -- JSON of VFP objects --------------------------------------------------------------
 
 
+def _get_port(host: Any, switch: Switch, ref: str) -> Port:
+    """A port by its GUID (EndpointPortGuid) or friendly name, or by the ID of the endpoint
+    it belongs to: the port has a GUID of its own, and users hold endpoint ids."""
+    try:
+        return switch.get_port(ref)
+    except NotFound:
+        compiler = getattr(host, "compiler", None)
+        port = compiler.port_of(ref) if compiler is not None else None
+        if port is None:
+            raise
+        return port  # type: ignore[no-any-return]
+
+
 def _endpoint_of(host: Any, port: Port) -> str | None:
     compiler = getattr(host, "compiler", None)
     if compiler is None:
@@ -440,27 +453,27 @@ def register(app: FastAPI, host: VfpHost) -> None:
 
     async def get_port(request: Request, port: str) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             doc = {**port_json(host, p), "Counters": counters_json(p)}
         return JSONResponse(doc)
 
     async def list_layers(request: Request, port: str) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             p.fold_counters()
             layers = [layer_json(layer) for layer in p.sorted_layers()]
         return JSONResponse({"Port": p.id, "Layers": layers})
 
     async def list_groups(request: Request, port: str, layer: str) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             lay = p.get_layer(layer)
             groups = [group_json(g) for g in lay.sorted_groups()]
         return JSONResponse({"Port": p.id, "Layer": lay.id, "Groups": groups})
 
     async def layer_flows(request: Request, port: str, layer: str) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             lay = p.get_layer(layer)
             flows = layer_flows_json(p, lay)
         return JSONResponse({"Port": p.id, "Layer": lay.id, "Flows": flows})
@@ -472,7 +485,7 @@ def register(app: FastAPI, host: VfpHost) -> None:
         group: str | None = Query(None, description="only this group (needs layer)"),
     ) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             p.fold_counters()
             if group is not None and layer is None:
                 raise InvalidArg(detail="group needs layer")
@@ -487,13 +500,13 @@ def register(app: FastAPI, host: VfpHost) -> None:
 
     async def counters(request: Request, port: str) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             doc = counters_json(p)
         return JSONResponse({"Port": p.id, **doc})
 
     async def unified_flows(request: Request, port: str) -> Response:
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             p.fold_counters()
             flows = unified_flows_json(p)
         return JSONResponse({"Port": p.id, "UnifiedFlows": flows})
@@ -504,7 +517,7 @@ def register(app: FastAPI, host: VfpHost) -> None:
         if not isinstance(tuples, str):
             raise InvalidArg(detail="Tuples must be a string")
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             frame, direction = ctl.parse_tuples(tuples, p)
             t = simulate(p, frame, direction, commit=False)
             answer = trace_json(t)
@@ -518,7 +531,7 @@ def register(app: FastAPI, host: VfpHost) -> None:
         if not isinstance(want_trace, bool):
             raise InvalidArg(detail="Trace must be true or false")
         with _locked(host):
-            p = switch.get_port(port)  # 404 before the host sees it
+            p = _get_port(host, switch, port)  # 404 before the host sees it
             try:
                 result = host.inject(p.id, frame, direction, trace=want_trace)
             except KeyError as exc:  # a port no endpoint owns (e.g. a host vNIC)
@@ -531,7 +544,7 @@ def register(app: FastAPI, host: VfpHost) -> None:
     async def received(request: Request, port: str) -> Response:
         capture = getattr(host, "received", None)
         with _locked(host):
-            p = switch.get_port(port)
+            p = _get_port(host, switch, port)
             if capture is None:
                 raise ElementNotFound(detail="this host keeps no per-endpoint capture")
             try:

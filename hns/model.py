@@ -45,6 +45,7 @@ from hns.policies import (
     parse_policies,
     to_v1,
 )
+from hns.ports import endpoint_resources
 from hns.profiles import Profile
 from hns.validate import (
     Bad,
@@ -525,6 +526,10 @@ def endpoint_v2(ep: Json) -> Json:
         out["MacAddress"] = ep["MacAddress"]
     if ep.get("Flags"):
         out["Flags"] = ep["Flags"]
+    resources = endpoint_resources(ep)
+    if resources is not None:
+        # hcsshim hcn.Health.Extra.Resources: where V2 callers find the port GUID.
+        out["Health"] = {"Extra": {"Resources": resources}}
     out["State"] = ep.get("State", STATE_CREATED)
     out["SchemaVersion"] = {"Major": 2, "Minor": 0}
     return out
@@ -540,6 +545,9 @@ def endpoint_v1(ep: Json, network: Json | None, *, version: int) -> Json:
         out["Type"] = network_v1_type(network)
         if network["Type"] == "Overlay":
             out["EncapOverhead"] = 50
+    resources = endpoint_resources(ep)
+    if resources is not None:
+        out["Resources"] = resources
     out.update(ep.get("_v1", {}))
     out["ID"] = ep["ID"]
     if ep.get("Name"):

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
-from hns import defaults, model
+from hns import defaults, model, ports
 from hns.accelnet import NnvManagementMacs
 from hns.calllog import CallLog
 from hns.capture import extract_json, import_objects, read_capture
@@ -1130,6 +1130,9 @@ class HnsService(IndexedState):
             raise InvalidRemoteEndpointOperation(detail="port mappings on a remote endpoint")
         self._assign_ips(ep, net, net_key, remote, self_key)
         self._assign_mac(ep, net, net_key, self_key)
+        if not remote:
+            ep[ports.PORT_KEY] = (replace or {}).get(ports.PORT_KEY) or \
+                ports.captured_port_id(body) or ports.new_port_id()
         self._check_port_policies(ep["Policies"], self_key)
         if "_v1state" in ep:
             ep.setdefault("State", ep.pop("_v1state"))

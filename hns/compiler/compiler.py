@@ -91,6 +91,7 @@ from hns.compiler.view import (
     policies,
     vsid_of,
 )
+from hns.ports import port_id_of
 from hns.service import HnsService
 from hns.state import ObjectChange
 from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
@@ -119,7 +120,7 @@ class _PortState:
 def _signature(ep: Json, view: View) -> tuple[Any, ...]:
     """What a port is built from; when it changes the port is re-created."""
     net = view.network_of(ep)
-    return (str(ep["ID"]), ep.get("Name") or "", mac_of(ep), network_key(ep),
+    return (port_id_of(ep), ep.get("Name") or "", mac_of(ep), network_key(ep),
             view.is_overlay(net))
 
 
@@ -136,7 +137,7 @@ class Compiler:
         self.service = service
         self.switch = switch
         self.view = View(service.host_ip, dsr_keeps_vip=dsr_keeps_vip)
-        #: Per port id: how many times a change to its policy was applied (for tests).
+        #: Per endpoint id: how many times a change to its port was applied (for tests).
         self.recompiles: Counter[str] = Counter()
         #: The last items vfp would refuse (left out of the port), newest last.
         self.errors: list[str] = []
@@ -365,7 +366,8 @@ class Compiler:
         return dirty
 
     def _create_port(self, key: str, ep: Json) -> _PortState:
-        port_id = str(ep["ID"])
+        # The port has a GUID of its own (hns/ports.py), as EndpointPortGuid reports it.
+        port_id = port_id_of(ep)
         if port_id in self.switch.ports:
             self.switch.remove_port(port_id)
         port = self.switch.add_port(port_id, name=str(ep.get("Name") or ""), mac=mac_of(ep))
@@ -499,7 +501,7 @@ class Compiler:
                     self._holders[source].discard(key)
             if removed or added:
                 self._apply(st, removed, added)
-                self.recompiles[st.port.id] += 1
+                self.recompiles[str(st.ep["ID"])] += 1
 
     def _valid(self, st: _PortState, source: Source, item: Item) -> bool:
         """Whether vfp will take the item; a refused one is left out and recorded in

@@ -349,8 +349,10 @@ class Run:
         would look at the compiled rules on the Windows host."""
         host = self.hosts[host_name]
         ep_id = str(self.vars.get(ep, ep))
-        argv = [args[0], "/port", ep_id, *args[1:]]
         with host.service.lock:
+            # vfpctrl names the port by its own GUID (EndpointPortGuid), not the endpoint's.
+            port = host.port_of(ep_id)
+            argv = [args[0], "/port", port.id if port is not None else ep_id, *args[1:]]
             code, text = vfp_ctl.run(host.switch, argv)
         self.say()
         self.say(f"--- [{host_name}] vfpctrl {' '.join(argv)}")

@@ -34,8 +34,12 @@ ACL_LAYER = "ACL_ENDPOINT_LAYER"
 def _acl_steps(result: InjectResult, port_id: str, direction: str) -> list[tuple[bool, str]]:
     """(allowed, what decided) of the ACL layer on one port, from the traces."""
     out = []
-    for t in result.traces:
-        if t.port.id.upper() != port_id.upper() or t.direction != direction:
+    wanted = port_id.upper()
+    for hop in result.hops:
+        t = hop.trace
+        # The port has its own GUID; the scenario names it by its endpoint.
+        ids = (hop.port_id.upper(), (hop.endpoint_id or "").upper())
+        if t is None or wanted not in ids or t.direction != direction:
             continue
         for step in t.steps:
             if step.layer.name != ACL_LAYER:

@@ -164,10 +164,12 @@ def test_hnsdiag_and_vfpctrl_agree_about_ports(overlay: Any) -> None:
              for line in out.getvalue().splitlines() if line.startswith("Port name : ")}
     listed = httpx.get(f"{server.url}/vfp/ports", timeout=10).json()["Ports"]
     owned = {p["Endpoint"].lower() for p in listed if p["Endpoint"]}
-    # Local endpoints have a port (id = endpoint id); the remote one has none; any other
-    # port (a host vNIC) belongs to no endpoint.
+    # Local endpoints have a port (its own GUID, the EndpointPortGuid V1 reports); the
+    # remote one has none; any other port (a host vNIC) belongs to no endpoint.
     assert owned == {objects["local"]["ID"].lower()}
-    assert objects["local"]["ID"].lower() in ports
+    local = httpx.get(f"{server.url}/endpoints/{objects['local']['ID']}", timeout=10).json()
+    guid = local["Output"]["Resources"]["Allocators"][0]["EndpointPortGuid"].lower()
+    assert guid in ports
     assert objects["remote"]["ID"].lower() not in ports
     assert ports == {p["Id"].lower() for p in listed}
     assert owned <= endpoints

@@ -96,7 +96,15 @@ class Rig:
         return port
 
     def ctl(self, *argv: str) -> str:
-        code, text = vfp.ctl.run(self.switch, list(argv))
+        """vfpctrl; an endpoint id after /port is replaced by its port's GUID (the port has a
+        GUID of its own, as real hosts report it in EndpointPortGuid)."""
+        args = list(argv)
+        for i in range(len(args) - 1):
+            if args[i] == "/port":
+                port = self.compiler.port_of(args[i + 1])
+                if port is not None:
+                    args[i + 1] = port.id
+        code, text = vfp.ctl.run(self.switch, args)
         assert code == 0, text
         return text
 

@@ -63,3 +63,45 @@ def test_destination_snat_rule_is_ahead_of_exceptions_in_the_listing() -> None:
         return int(line.split(":")[1])
 
     assert priority(snat_dest) < priority(exception)
+
+
+# ---- item 2: VFP port identity -------------------------------------------------------------
+
+def test_port_guid_is_reported_in_resources_and_used_by_vfpctrl() -> None:
+    rig = Rig()
+    net = rig.network("l2", type="L2Bridge", prefix="10.244.1.0/24", gateway="10.244.1.1")
+    ep = rig.endpoint(net, "10.244.1.5", name="pod_eth0")
+    v1 = rig.service.hns_call("GET", f"/endpoints/{ep}")
+    # networkhealth.ps1: $ep.Resources.Allocators[0].EndpointPortGuid; collectlogs:
+    # Allocators | Where-Object Tag -eq "Endpoint Port" (and its CompartmendId).
+    allocator = v1["Resources"]["Allocators"][0]
+    assert allocator["Tag"] == "Endpoint Port"
+    assert "CompartmendId" in allocator
+    guid = allocator["EndpointPortGuid"]
+    assert guid.lower() != ep.lower()
+    # V2 callers (hcsshim, containerd) read Health.Extra.Resources.
+    v2 = rig.service.hcn_call("HcnQueryEndpointProperties", ep, None)
+    assert v2["Health"]["Extra"]["Resources"]["Allocators"][0]["EndpointPortGuid"] == guid
+    listing = vfp.ctl.run(rig.switch, ["/list-vmswitch-port"])[1]
+    assert f"Port name : {guid}" in listing
+    code, text = vfp.ctl.run(rig.switch, ["/port", guid, "/list-layer"])
+    assert code == 0, text
+    assert "ACL_ENDPOINT_LAYER" in text
+    assert rig.compiler.endpoint_of(guid) == ep
+    # An update keeps the port.
+    rig.modify_endpoint_policies(ep, [{"Type": "ACL", "Settings": {
+        "Action": "Allow", "Direction": "Out", "Priority": 100}}])
+    again = rig.service.hns_call("GET", f"/endpoints/{ep}")
+    assert again["Resources"]["Allocators"][0]["EndpointPortGuid"] == guid
+    assert rig.port(ep).id == guid
+
+
+def test_remote_endpoints_have_no_port_allocator() -> None:
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.244.1.0/24", gateway="10.244.1.1",
+                      vsid=4096)
+    ep = rig.endpoint(net, "10.244.2.5", remote=True, policies=[
+        {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.10.0.5"}}])
+    v1 = rig.service.hns_call("GET", f"/endpoints/{ep}")
+    allocators = v1.get("Resources", {}).get("Allocators", [])
+    assert not [a for a in allocators if a.get("Tag") == "Endpoint Port"]

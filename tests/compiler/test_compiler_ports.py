@@ -13,11 +13,14 @@ def test_port_created_for_local_endpoint_with_id_name_and_mac() -> None:
     net = rig.network()
     ep = rig.endpoint(net, "10.0.0.5", name="web", mac="00-15-5D-AA-BB-CC")
     port = rig.port(ep)
-    assert port.id == ep
+    # The port has a GUID of its own, the one V1 reports as EndpointPortGuid.
+    v1 = rig.service.hns_call("GET", f"/endpoints/{ep}")
+    assert port.id == v1["Resources"]["Allocators"][0]["EndpointPortGuid"]
+    assert port.id != ep
     assert port.name == "web"
     assert port.mac == 0x00155DAABBCC
-    assert rig.compiler.endpoint_of(ep) == ep
-    assert rig.compiler.endpoint_of(ep.lower()) == ep
+    assert rig.compiler.endpoint_of(port.id) == ep
+    assert rig.compiler.endpoint_of(port.id.lower()) == ep
 
 
 def test_port_removed_when_endpoint_deleted() -> None:
