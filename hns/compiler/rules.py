@@ -573,4 +573,14 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
                     L.PRI_LB, Nat(own_ip, internal or None), cond, TERMINATING | STATEFUL,
                     L.STATEFUL_TTL,
                     publish=not pm_flags & PM_ILB and bool(external) and version == 4))
+                if dsr and version == 4:
+                    # networkhealth.ps1 (DSRLoadBalancerPolicyVfpRules) checks both rules on
+                    # a DSR backend's port: the backend's answers from its service port
+                    # leave un-SNATed (ahead of the OutBoundNAT dynnat), from the VIP.
+                    items.append(RuleSpec(
+                        L.SLB_NAT, L.NAT_OUT,
+                        f"ALLOW_NAT_{short}_{vip_text}_{external}_{proto}{suffix}",
+                        L.PRI_NAT_EXCEPTION, Allow(),
+                        Conditions(protocols=protos, src_ips=((own_ip, own_ip),),
+                                   src_ports=((internal, internal),) if internal else ())))
     return items

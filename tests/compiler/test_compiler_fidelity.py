@@ -105,3 +105,29 @@ def test_remote_endpoints_have_no_port_allocator() -> None:
     v1 = rig.service.hns_call("GET", f"/endpoints/{ep}")
     allocators = v1.get("Resources", {}).get("Allocators", [])
     assert not [a for a in allocators if a.get("Tag") == "Endpoint Port"]
+
+
+# ---- item 5: DSR backend rules -------------------------------------------------------------
+
+def test_dsr_backend_port_carries_nat_and_allow_nat_rules() -> None:
+    # microsoft/SDN networkhealth.ps1 DSRLoadBalancerPolicyVfpRules: on a backend's port,
+    # NAT_\w*_<VIP>_<Ext>_<Proto> in SLB_GROUP_NAT_IPv4_IN and ALLOW_NAT_\w*_<VIP>_<Ext>_<Proto>
+    # in SLB_GROUP_NAT_IPv4_OUT.
+    rig = Rig()
+    net = rig.network("l2", type="L2Bridge", prefix="10.244.1.0/24", gateway="10.244.1.1")
+    ep = rig.endpoint(net, "10.244.1.5", policies=plugin_policies("10.244.1.5"))
+    rig.load_balancer([ep], vip="10.96.0.10", external=80, internal=8080, flags=1)
+    nat_in = rig.ctl("/port", ep, "/layer", "SLB_NAT_LAYER", "/group",
+                     "SLB_GROUP_NAT_IPv4_IN", "/list-rule")
+    nat_out = rig.ctl("/port", ep, "/layer", "SLB_NAT_LAYER", "/group",
+                      "SLB_GROUP_NAT_IPv4_OUT", "/list-rule")
+    assert any(line.strip().startswith("RULE : NAT_") and line.rstrip().endswith(
+        "_10.96.0.10_80_6") for line in nat_in.splitlines()), nat_in
+    allow = [b for b in nat_out.split("RULE :") if "_10.96.0.10_80_6" in b.splitlines()[0]]
+    assert allow, nat_out
+    assert allow[0].strip().startswith("ALLOW_NAT_")
+    # The backend's answer from its service port is not SNATed to the host address.
+    port = rig.port(ep)
+    reply = vfp.process(port, frame("10.244.1.5", "8.8.8.8", proto=IPPROTO_TCP, sport=8080,
+                                    dport=40000), vfp.OUT)
+    assert ip(decode(reply.output or b"").ip.src) == "10.244.1.5"
