@@ -30,6 +30,14 @@ from vfp.addr import format_ip
 from vfp.packet import Outer, Packet
 
 
+def pa_nic_mac(pa: int) -> int:
+    """The MAC of the host NIC that holds provider address `pa`: the outer source MAC of
+    every frame the host encapsulates (the pod's MAC stays inside). Real hosts use the
+    physical NIC's (or host vNIC's) MAC; the emulator has none, so it makes a stable
+    Hyper-V-OUI MAC from the PA's low 24 bits."""
+    return 0x00155D000000 | (pa & 0xFFFFFF)
+
+
 @dataclass(frozen=True)
 class PaRoute(Action):
     """Route to the provider address in the default compartment (no header change)."""
@@ -81,7 +89,7 @@ class DsrLbNat(LbNat):
         if remote is None:
             return super().decide(p, ctx)
         pa, mac, vni = remote
-        outer = Outer(src_mac=ctx.mac, dst_mac=0, src_ip=self.src_pa, dst_ip=pa,
+        outer = Outer(src_mac=pa_nic_mac(self.src_pa), dst_mac=0, src_ip=self.src_pa, dst_ip=pa,
                       sport=vxlan_source_port(p), vni=vni, dport=ctx.vxlan_port)
         mods = (("dst_mac", mac),) if mac else ()
         return Decision(True, Transposition(pop_outer=p.outer is not None, modify=mods,

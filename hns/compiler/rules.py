@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from hns.compiler import layers as L
-from hns.compiler.actions import DsrLbNat, EncapMap, EncapRoute, PaRoute
+from hns.compiler.actions import DsrLbNat, EncapMap, EncapRoute, PaRoute, pa_nic_mac
 from hns.compiler.view import (
     View,
     ip_of,
@@ -432,7 +432,8 @@ def network_items(t: Target, view: View) -> list[Item]:
         dr_mac = mac_of({"MacAddress": dr}) if dr else 0
         items.append(RuleSpec(
             L.VNET_ENCAP, L.ENCAP_OUT, f"REMOTESUBNETROUTE_{prefix}", L.PRI_REMOTE_SUBNET,
-            EncapRoute(src_pa, dst_pa, int(vni), dr_mac or None, mss_delta=mss),
+            EncapRoute(src_pa, dst_pa, int(vni), dr_mac or None,
+                       outer_src_mac=pa_nic_mac(src_pa), mss_delta=mss),
             Conditions(dst_ips=got)))
     return items
 
@@ -456,7 +457,8 @@ def remote_items(t: Target, view: View, key: str) -> list[Item]:
     return [
         MappingSpec(ca, pa, mac_of(remote), vni),
         RuleSpec(L.VNET_ENCAP, L.ENCAP_OUT, f"MAP_ENCAP_{ca_text}", L.PRI_REMOTE_ENDPOINT,
-                 EncapMap(L.VNET_SPACE, src_pa, mss_delta=encap_overhead(t.ep)),
+                 EncapMap(L.VNET_SPACE, src_pa, outer_src_mac=pa_nic_mac(src_pa),
+                          mss_delta=encap_overhead(t.ep)),
                  Conditions(dst_ips=((ca, ca),))),
     ]
 

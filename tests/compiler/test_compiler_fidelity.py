@@ -131,3 +131,28 @@ def test_dsr_backend_port_carries_nat_and_allow_nat_rules() -> None:
     reply = vfp.process(port, frame("10.244.1.5", "8.8.8.8", proto=IPPROTO_TCP, sport=8080,
                                     dport=40000), vfp.OUT)
     assert ip(decode(reply.output or b"").ip.src) == "10.244.1.5"
+
+
+# ---- item 9: outer source MAC --------------------------------------------------------------
+
+def test_encapsulated_frames_leave_from_the_host_nic_mac_not_the_pods() -> None:
+    # The outer Ethernet header is the host's (its PA NIC); the pod's MAC stays inside.
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.0.0.0/24", gateway="10.0.0.1",
+                      vsid=4096, policies=[{"Type": "RemoteSubnetRoute", "Settings": {
+                          "DestinationPrefix": "10.244.2.0/24", "IsolationId": 4096,
+                          "ProviderAddress": "172.16.0.5",
+                          "DistributedRouterMacAddress": "0E-2A-00-00-00-02"}}])
+    pod_mac = "0E-2A-0A-00-00-05"
+    ep = rig.endpoint(net, "10.0.0.5", mac=pod_mac)
+    rig.endpoint(net, "10.0.0.9", remote=True, policies=[
+        {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "172.16.0.9"}}])
+    pod = bytes.fromhex(pod_mac.replace("-", ""))
+    for dst in ("10.0.0.9", "10.244.2.7"):
+        out = vfp.process(rig.port(ep), frame("10.0.0.5", dst, src_mac=pod_mac),
+                          vfp.OUT).output or b""
+        outer = decode(out)
+        assert outer.l4.dport == 4789, dst
+        assert outer.eth.src != pod
+        assert outer.eth.src[:3] == bytes.fromhex("00155D")
+        assert decode(out[50:]).eth.src == pod
