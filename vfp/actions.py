@@ -43,10 +43,15 @@ class Transposition:
     pop_outer: bool = False
     modify: tuple[tuple[str, int], ...] = ()
     push_outer: Outer | None = None
+    #: Subtract this from the MSS option of TCP SYN / SYN-ACK segments (an encap rule's
+    #: "MSS delta"). SYN segments always take the slow path, so the flow patches of the
+    #: fast path never need it.
+    mss_delta: int = 0
 
     @property
     def is_identity(self) -> bool:
-        return not self.pop_outer and not self.modify and self.push_outer is None
+        return not self.pop_outer and not self.modify and self.push_outer is None \
+            and not self.mss_delta
 
     def apply(self, p: Packet) -> Packet:
         changes: dict[str, object] = dict(self.modify)
@@ -55,6 +60,10 @@ class Transposition:
         if self.push_outer is not None:
             changes["outer"] = self.push_outer
             changes["vni"] = self.push_outer.vni
+        if self.mss_delta and p.proto == 6 and p.tcp_flags & 0x02:
+            clamped = clamp_mss(p.l4, self.mss_delta)
+            if clamped is not p.l4:
+                changes["l4"] = clamped
         return replace(p, **changes) if changes else p  # type: ignore[arg-type]
 
     def reverse(self, before: Packet) -> Transposition:
@@ -107,6 +116,34 @@ def _value_text(name: str, value: int, version: int) -> str:
     if name.endswith("ip"):
         return format_ip(value, version)
     return str(value)
+
+
+def clamp_mss(segment: bytes, delta: int) -> bytes:
+    """A TCP segment whose MSS option is lowered by `delta` (not below 536, the IPv4
+    default); the segment itself when it carries no MSS option. The checksum is left to
+    serialization, which recomputes it."""
+    if len(segment) < 20:
+        return segment
+    end = min((segment[12] >> 4) * 4, len(segment))
+    i = 20
+    while i < end:
+        kind = segment[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= end or segment[i + 1] < 2:
+            break
+        size = segment[i + 1]
+        if kind == 2 and size == 4 and i + 4 <= end:
+            mss = int.from_bytes(segment[i + 2:i + 4], "big")
+            new = max(mss - delta, 536) if mss > 536 else mss
+            if new == mss:
+                return segment
+            return segment[:i + 2] + new.to_bytes(2, "big") + segment[i + 4:]
+        i += size
+    return segment
 
 
 IDENTITY = Transposition()

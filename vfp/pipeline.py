@@ -430,9 +430,11 @@ def _intern_cells(port: Port, cells: list[list[int]]) -> tuple[list[int], ...]:
 def _compose(steps: list[LayerStep]) -> Transposition:
     pop = False
     push = None
+    mss = 0
     mods: dict[str, int] = {}
     for s in steps:
         ht = s.transposition
+        mss = max(mss, ht.mss_delta)
         if ht.pop_outer:
             if push is not None:
                 push = None
@@ -441,7 +443,8 @@ def _compose(steps: list[LayerStep]) -> Transposition:
         mods.update(dict(ht.modify))
         if ht.push_outer is not None:
             push = ht.push_outer
-    return Transposition(pop_outer=pop, modify=tuple(mods.items()), push_outer=push)
+    return Transposition(pop_outer=pop, modify=tuple(mods.items()), push_outer=push,
+                         mss_delta=mss)
 
 
 def packet_text(p: Packet) -> str:

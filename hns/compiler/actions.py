@@ -8,12 +8,13 @@
 - `DsrLbNat`   `lbnat` of a DSR load balancer: remote backends keep the VIP and are
                encapsulated to their host's PA.
 
-The MSS delta is printed, not applied: vfp does not rewrite TCP options (docs/compiler.md).
+The MSS delta is printed and applied: the TCP MSS option of SYN / SYN-ACK segments the
+rule encapsulates is lowered by it (vfp.actions.clamp_mss).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vfp.actions import (
     ALLOW,
@@ -28,6 +29,15 @@ from vfp.actions import (
 )
 from vfp.addr import format_ip
 from vfp.packet import Outer, Packet
+
+
+def _clamping(decision: Decision, mss_delta: int) -> Decision:
+    """An encap decision that also lowers the MSS of SYN / SYN-ACK segments by the delta
+    the rule prints, so that the encapsulated segments fit the underlay MTU."""
+    if not decision.allowed or not mss_delta:
+        return decision
+    return Decision(True, replace(decision.transposition, mss_delta=mss_delta),
+                    decision.reason)
 
 
 def pa_nic_mac(pa: int) -> int:
@@ -58,6 +68,9 @@ class EncapRoute(RouteEncap):
 
     mss_delta: int = 50
 
+    def decide(self, p: Packet, ctx: ActionContext) -> Decision:
+        return _clamping(super().decide(p, ctx), self.mss_delta)
+
     def data_lines(self) -> list[str]:
         return [f"MSS delta: {self.mss_delta},0", *super().data_lines()]
 
@@ -67,6 +80,9 @@ class EncapMap(MapEncap):
     """mapencap with the MSS delta of the encap overhead."""
 
     mss_delta: int = 50
+
+    def decide(self, p: Packet, ctx: ActionContext) -> Decision:
+        return _clamping(super().decide(p, ctx), self.mss_delta)
 
     def data_lines(self) -> list[str]:
         return [f"MSS delta: {self.mss_delta},0", *super().data_lines()]

@@ -156,3 +156,32 @@ def test_encapsulated_frames_leave_from_the_host_nic_mac_not_the_pods() -> None:
         assert outer.eth.src != pod
         assert outer.eth.src[:3] == bytes.fromhex("00155D")
         assert decode(out[50:]).eth.src == pod
+
+
+# ---- item 8: MSS clamping ------------------------------------------------------------------
+
+def _syn_with_mss(src: str, dst: str, mss: int, flags: int = 0x02) -> bytes:
+    from vxlan.addr import ipv4_from_text, mac_from_text
+    from vxlan.frame import Frame, encode_frame
+    from vxlan.headers import ETH_P_IPV4, TCP, Ethernet, IPv4
+    eth = Ethernet(mac_from_text("00-15-5D-00-00-FE"), mac_from_text("0E-2A-0A-00-00-05"),
+                   ETH_P_IPV4)
+    tcp = TCP(40000, 80, 1, 0, flags, 65535, options=b"\x02\x04" + mss.to_bytes(2, "big"))
+    return encode_frame(Frame(eth, ip=IPv4(ipv4_from_text(src), ipv4_from_text(dst),
+                                           IPPROTO_TCP), l4=tcp, payload=b""))
+
+
+def test_encap_rules_clamp_the_mss_of_syn_segments_by_their_printed_delta() -> None:
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.0.0.0/24", gateway="10.0.0.1",
+                      vsid=4096)
+    ep = rig.endpoint(net, "10.0.0.5", mac="0E-2A-0A-00-00-05")
+    rig.endpoint(net, "10.0.0.9", remote=True, policies=[
+        {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "172.16.0.9"}}])
+    assert "MSS delta: 50,0" in rig.ctl("/port", ep, "/layer", "VNET_ENCAP_LAYER",
+                                        "/list-rule")
+    for flags in (0x02, 0x12):  # SYN, SYN-ACK
+        out = vfp.process(rig.port(ep), _syn_with_mss("10.0.0.5", "10.0.0.9", 1460, flags),
+                          vfp.OUT).output or b""
+        inner = decode(out[50:])
+        assert inner.l4.options[:4] == b"\x02\x04" + (1410).to_bytes(2, "big"), flags
