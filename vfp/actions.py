@@ -189,9 +189,11 @@ def vxlan_source_port(p: Packet) -> int:
 
 
 class Action:
-    """Base of every action; `kind` is the vfpctrl `Type` text."""
+    """Base of every action; `kind` is the vfpctrl `Type` text; `keeps_flows`: the rule
+    keeps flows (so replies are un-NATed) even without the stateful flag."""
 
     kind = "allow"
+    keeps_flows = False
 
     def decide(self, p: Packet, ctx: ActionContext) -> Decision:
         raise NotImplementedError
@@ -303,6 +305,7 @@ class LbNat(Action):
     dips: tuple[tuple[int, int | None], ...]
     distribution: str = LB_PER_FLOW
     kind = "lbnat"
+    keeps_flows = True
 
     def validate(self) -> None:
         if not self.dips:

@@ -136,7 +136,7 @@ def render_group(group: Group) -> list[str]:
 
 def render_rule(rule: Rule, version: int = 4, *, counters: bool = False) -> list[str]:
     lines = [
-        f"    RULE : {rule.id}" if rule.id else "    RULE :",
+        f"    RULE : {rule.id}" if rule.id and not rule.anonymous else "    RULE :",
         f"        Friendly name : {rule.name}",
         f"        Priority : {rule.priority}",
         f"        Flags : {rule_flags_text(rule.flags)}",

@@ -90,6 +90,9 @@ class Rule:
     name: str = ""
     order: int = 0
     counter: list[int] = field(default_factory=lambda: [0, 0])  # [packets, bytes]
+    #: HNS adds its NAT, load-balancer and PA-route rules without an id: vfpctrl prints
+    #: "RULE :" with nothing after it (kubernetes#79359, VFP.psm1); `id` stays their key.
+    anonymous: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -105,7 +108,9 @@ class Rule:
 
     @property
     def stateful(self) -> bool:
-        return bool(self.flags & STATEFUL)
+        # Load-balancing NAT keeps flows whatever its flags say: real lbnat rules print
+        # "Flags : 1 terminating" and their replies are still un-NATed.
+        return bool(self.flags & STATEFUL) or self.action.keeps_flows
 
     @property
     def tracks_tcp(self) -> bool:

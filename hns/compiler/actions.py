@@ -21,6 +21,7 @@ from vfp.actions import (
     Action,
     ActionContext,
     Decision,
+    DynNat,
     LbNat,
     MapEncap,
     RouteEncap,
@@ -48,10 +49,16 @@ def pa_nic_mac(pa: int) -> int:
     return 0x00155D000000 | (pa & 0xFFFFFF)
 
 
+#: The interface index of the host's provider-address NIC, as the PA_ROUTE rule prints it
+#: (VFP.psm1's sample prints 11; the emulated host has one adapter).
+PA_INTERFACE_INDEX = 11
+
+
 @dataclass(frozen=True)
 class PaRoute(Action):
     """Route to the provider address in the default compartment (no header change)."""
 
+    interface_index: int = PA_INTERFACE_INDEX
     kind = "paroute"
 
     def decide(self, p: Packet, ctx: ActionContext) -> Decision:
@@ -59,7 +66,23 @@ class PaRoute(Action):
 
     def data_lines(self) -> list[str]:
         return ["Rule Data:", "VLAN ID: 0", "Using default compartment",
-                "Cache pruning threshold: 10", "Cache pruning timeout: 30 seconds"]
+                "Cache pruning threshold: 10", "Cache pruning timeout: 30 seconds",
+                f"Using interface constraint with interface index: {self.interface_index}"]
+
+
+@dataclass(frozen=True)
+class OverlayDynNat(DynNat):
+    """The OutBoundNAT dynnat of an overlay port: prints the MSS delta of the encap
+    overhead before its pool, as real overlay ports do (kubernetes#79359)."""
+
+    mss_delta: int = 50
+
+    def data_lines(self) -> list[str]:
+        return [f"MSS delta: {self.mss_delta},0", *super().data_lines()]
+
+
+def snat_action(pool: str, overlay: bool, mss_delta: int) -> DynNat:
+    return OverlayDynNat(pool, mss_delta) if overlay else DynNat(pool)
 
 
 @dataclass(frozen=True)

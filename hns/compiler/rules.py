@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from hns.compiler import layers as L
-from hns.compiler.actions import DsrLbNat, EncapMap, EncapRoute, PaRoute, pa_nic_mac
+from hns.compiler.actions import (
+    DsrLbNat,
+    EncapMap,
+    EncapRoute,
+    PaRoute,
+    pa_nic_mac,
+    snat_action,
+)
 from hns.compiler.view import (
     View,
     ip_of,
@@ -51,7 +58,6 @@ from vfp.actions import (
     Allow,
     Block,
     Decap,
-    DynNat,
     LbNat,
     MacRewrite,
     Nat,
@@ -74,6 +80,7 @@ SNAT_BLOCKS = (65536 - SNAT_FIRST_PORT) // SNAT_BLOCK
 
 
 _ANY = Conditions()
+_ANONYMOUS_LAYERS = frozenset({L.SLB_NAT, L.SLB_LB, L.LB_DSR, L.VNET_PA_ROUTE})
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,10 @@ class RuleSpec:
         return ("rule", self.layer, self.group, self.id)
 
     def build(self) -> Rule:
+        # HNS's NAT, LB and PA-route rules have no id of their own (kubernetes#79359,
+        # VFP.psm1): vfpctrl prints "RULE :" and then their friendly name.
         return Rule(self.id, self.priority, self.action, self.conditions, self.flags,
-                    self.ttl, self.name)
+                    self.ttl, self.name, anonymous=self.layer in _ANONYMOUS_LAYERS)
 
 
 @dataclass(frozen=True)
@@ -354,7 +363,9 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
             pool = f"SLB_NATPOOL_IPV4_{pname}_{tag}"
             items.append(PoolSpec(pool, proto, ((vip, first, first + SNAT_BLOCK - 1),)))
             items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"SNAT_{pname}_{tag}", snat_priority,
-                                  DynNat(pool), Conditions(protocols=(proto,), dst_ips=dests),
+                                  snat_action(pool, view.is_overlay(view.network_of(t.ep)),
+                                              encap_overhead(t.ep)),
+                                  Conditions(protocols=(proto,), dst_ips=dests),
                                   TERMINATING | STATEFUL, L.STATEFUL_TTL))
     if items:
         # Connections the endpoint accepts get a flow here too, so replies are not SNATed.
@@ -567,8 +578,10 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
                     layer, group = L.SLB_LB, lb_group
                     head = "NAT" if len(dips) == 1 else "LB"
                     name = f"{head}_{short}_{vip_text}_{external}_{internal}_{proto}"
+                # Real lbnat rules print "Flags : 1 terminating" (kubernetes#79359); the
+                # action keeps its flows all the same (LbNat.keeps_flows).
                 items.append(RuleSpec(layer, group, name + suffix, L.PRI_LB, action, cond,
-                                      TERMINATING | STATEFUL, L.STATEFUL_TTL))
+                                      TERMINATING, L.STATEFUL_TTL))
             if own_ip is not None:
                 items.append(RuleSpec(
                     L.SLB_NAT, nat_group, f"NAT_{short}_{vip_text}_{external}_{proto}{suffix}",

@@ -121,11 +121,11 @@ def test_dsr_backend_port_carries_nat_and_allow_nat_rules() -> None:
                      "SLB_GROUP_NAT_IPv4_IN", "/list-rule")
     nat_out = rig.ctl("/port", ep, "/layer", "SLB_NAT_LAYER", "/group",
                       "SLB_GROUP_NAT_IPv4_OUT", "/list-rule")
-    assert any(line.strip().startswith("RULE : NAT_") and line.rstrip().endswith(
+    assert any(line.strip().startswith("Friendly name : NAT_") and line.rstrip().endswith(
         "_10.96.0.10_80_6") for line in nat_in.splitlines()), nat_in
-    allow = [b for b in nat_out.split("RULE :") if "_10.96.0.10_80_6" in b.splitlines()[0]]
+    allow = [b for b in nat_out.split("RULE :") if "_10.96.0.10_80_6" in b]
     assert allow, nat_out
-    assert allow[0].strip().startswith("ALLOW_NAT_")
+    assert "Friendly name : ALLOW_NAT_" in allow[0]
     # The backend's answer from its service port is not SNATed to the host address.
     port = rig.port(ep)
     reply = vfp.process(port, frame("10.244.1.5", "8.8.8.8", proto=IPPROTO_TCP, sport=8080,
@@ -185,3 +185,33 @@ def test_encap_rules_clamp_the_mss_of_syn_segments_by_their_printed_delta() -> N
                           vfp.OUT).output or b""
         inner = decode(out[50:])
         assert inner.l4.options[:4] == b"\x02\x04" + (1410).to_bytes(2, "big"), flags
+
+
+# ---- item 10: vfpctrl text -----------------------------------------------------------------
+
+def test_listings_print_rules_as_real_hosts_do() -> None:
+    # kubernetes#79359: NAT / LB rules print "RULE :" with no id, lbnat "Flags : 1
+    # terminating", the dynnat of an overlay port "MSS delta: 50,0"; VFP.psm1: the PA_ROUTE
+    # rule prints its interface-index line.
+    rig = Rig()
+    net = rig.network("ov", type="Overlay", prefix="10.244.1.0/24", gateway="10.244.1.1",
+                      vsid=4096)
+    ep = rig.endpoint(net, "10.244.1.5", policies=plugin_policies("10.244.1.5"))
+    b = rig.endpoint(net, "10.244.1.6")
+    rig.load_balancer([ep, b], vip="10.96.0.10", external=80, internal=8080)
+    lb = rig.ctl("/port", ep, "/layer", "SLB_LB_LAYER", "/list-rule")
+    assert "    RULE :\r\n        Friendly name : LB_" in lb
+    assert "Flags : 1 terminating\r\n        Type : lbnat" in lb
+    nat = rig.ctl("/port", ep, "/layer", "SLB_NAT_LAYER", "/list-rule")
+    snat = next(x for x in nat.split("RULE :") if "Friendly name : SNAT_TCP_10.244.1.5\r\n" in x)
+    assert "Type : dynnat" in snat
+    assert "MSS delta: 50,0\r\n" in snat
+    pa = rig.ctl("/port", ep, "/layer", "VNET_PA_ROUTE_LAYER", "/list-rule")
+    assert "    RULE :\r\n        Friendly name : PA_ROUTE\r\n" in pa
+    assert "Using interface constraint with interface index: 11\r\n" in pa
+    # ACL rules keep their GUID id (rancher sample in reference/vfp.md 2.5 (a)).
+    rig.modify_endpoint_policies(ep, [{"Type": "ACL", "Settings": {
+        "Id": "allow-host", "Action": "Allow", "Direction": "In", "Priority": 900}}])
+    acl = rig.ctl("/port", ep, "/layer", "ACL_ENDPOINT_LAYER", "/list-rule")
+    assert "Friendly name : allow-host" in acl
+    assert "    RULE :\r\n" not in acl

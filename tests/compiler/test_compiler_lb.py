@@ -29,9 +29,11 @@ def test_clusterip_listing_names_vip_ports_and_backends() -> None:
     lb = rig.load_balancer([b1, b2], vip="10.96.0.10", external=80, internal=8080)
     text = rig.ctl("/port", client, "/layer", "SLB_LB_LAYER", "/list-rule")
     assert "  GROUP : SLB_GROUP_LB_IPv4_OUT\r\n" in text
-    assert f"RULE : LB_{lb.replace('-', '')}_10.96.0.10_80_8080_6\r\n" in text
+    # HNS's LB rules have no id: "RULE :" then the friendly name (kubernetes#79359).
+    assert f"RULE :\r\n        Friendly name : LB_{lb.replace('-', '')}_10.96.0.10_80_8080_6\r\n" \
+        in text
     assert "Type : lbnat" in text
-    assert "Flags : 3 terminating stateful" in text
+    assert "Flags : 1 terminating\r\n" in text  # as real lbnat rules print (k8s#79359)
     assert "Destination IP : 10.96.0.10" in text
     assert "Destination ports : 80" in text
     assert "10.0.0.6 : 8080" in text
@@ -148,7 +150,7 @@ def test_local_backend_gets_nat_rule_for_frames_still_addressed_to_the_vip() -> 
     lb = rig.load_balancer([b1], vip=None, external=30080, internal=8080, pm_flags=2)
     text = rig.ctl("/port", b1, "/layer", "SLB_NAT_LAYER", "/group", "SLB_GROUP_NAT_IPv4_IN",
                    "/list-rule")
-    assert f"RULE : NAT_{lb.replace('-', '')}_{HOST_IP}_30080_6\r\n" in text
+    assert f"Friendly name : NAT_{lb.replace('-', '')}_{HOST_IP}_30080_6\r\n" in text
     assert not rig.port(client).get_layer("SLB_NAT_LAYER").get_group(
         "SLB_GROUP_NAT_IPv4_IN").rules  # the client is not a backend
     assert rig.compiler.owner_of(6, HOST_IP, 30080) == b1

@@ -27,9 +27,11 @@ def test_outbound_nat_listing_has_exceptions_and_dynnat_pools() -> None:
     net = rig.network("l2", type="L2Bridge", prefix="10.244.1.0/24", gateway="10.244.1.1")
     ep = rig.endpoint(net, "10.244.1.5", policies=[onat(["10.244.0.0/16", "10.96.0.0/12"])])
     text = rig.ctl("/port", ep, "/layer", "SLB_NAT_LAYER", "/list-rule")
-    assert "RULE : ALLOW_NAT_EXCEPTION_10.244.1.5_10.244.0.0/16\r\n" in text
+    # NAT rules have no id: "RULE :" then the friendly name (kubernetes#79359).
+    assert "RULE :\r\n        Friendly name : ALLOW_NAT_EXCEPTION_10.244.1.5_10.244.0.0/16\r\n" \
+        in text
     assert "Destination IP : 10.96.0.0-10.111.255.255" in text
-    assert "RULE : SNAT_TCP_10.244.1.5\r\n" in text
+    assert "Friendly name : SNAT_TCP_10.244.1.5\r\n" in text
     assert "Type : dynnat" in text
     assert "NAT pool : SLB_NATPOOL_IPV4_TCP_10.244.1.5" in text
     assert "Flags : 3 terminating stateful" in text
@@ -91,7 +93,7 @@ def test_port_mapping_publishes_container_port_on_host_ip() -> None:
                                              "ExternalPort": 8080}}])
     text = rig.ctl("/port", ep, "/layer", "SLB_NAT_LAYER", "/group", "SLB_GROUP_NAT_IPv4_IN",
                    "/list-rule")
-    assert f"RULE : NAT_PORTMAP_TCP_{HOST_IP}_8080\r\n" in text
+    assert f"Friendly name : NAT_PORTMAP_TCP_{HOST_IP}_8080\r\n" in text
     assert "Type : nat" in text
     assert rig.compiler.owner_of(6, HOST_IP, 8080) == ep
     assert rig.compiler.owner_of(17, HOST_IP, 8080) is None

@@ -43,7 +43,8 @@ def test_overlay_port_has_vnet_layers_and_pa_route_rule() -> None:
     text = rig.ctl("/port", ep, "/layer", "VNET_PA_ROUTE_LAYER", "/list-rule")
     assert "  GROUP : VNET_GROUP_PA_ROUTE_IPV4_OUT\r\n" in text
     assert "      Priority : 200\r\n" in text
-    assert "RULE : PA_ROUTE\r\n" in text
+    # VFP.psm1's sample: "RULE :" with no id, Friendly name PA_ROUTE.
+    assert "RULE :\r\n        Friendly name : PA_ROUTE\r\n" in text
     assert "Priority : 45535" in text
     assert "Type : paroute" in text
 
