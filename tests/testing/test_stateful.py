@@ -407,7 +407,12 @@ class HnsMachine(RuleBasedStateMachine):
         nat_out = {g["FriendlyName"]: g for g in layers["SLB_NAT_LAYER"]["Groups"]}[
             "SLB_GROUP_NAT_IPv4_OUT"]
         has_outbound_nat = any(p["Type"] == "OutBoundNAT" for p in ep.policies)
-        assert bool(nat_out["Rules"]) == has_outbound_nat
+        # A DSR backend's port also holds ALLOW_NAT_<lb>_<VIP>_<Ext>_<Proto> there
+        # (networkhealth.ps1), OutBoundNAT or not; the OutBoundNAT rules are the others.
+        nat_rules = [r for r in nat_out["Rules"]
+                     if not r["FriendlyName"].startswith("ALLOW_NAT_")
+                     or r["FriendlyName"].startswith("ALLOW_NAT_EXCEPTION_")]
+        assert bool(nat_rules) == has_outbound_nat
         got = set()
         for layer in ("SLB_LB_LAYER", "LB_DSR"):
             for group in layers[layer]["Groups"]:
