@@ -719,7 +719,7 @@ class Host:
         if key is None or key.dst > 0xFFFFFFFF:
             self._external(frame)
             return Delivery("external", frame=frame)
-        dst = self._index.local_for(key.dst, src.net if src else None)
+        dst = self._snat_owner(key) or self._index.local_for(key.dst, src.net if src else None)
         if dst is None:
             dst = self._owner(key)
             if dst is not None and src is not None and dst.key == src.key and \
@@ -776,6 +776,13 @@ class Host:
         if ep_id is None:
             return None
         return self._index.eps.get(str(ep_id).upper())
+
+    def _snat_owner(self, key: vxlan.FlowKey) -> _Ep | None:
+        """The local endpoint whose load balancer SNATed a flow to (SourceVIP, port): the
+        answer belongs to its port, not to the endpoint that holds the SourceVIP."""
+        find = getattr(self.compiler, "pool_owner_of", None)
+        ep_id = None if find is None else find(key.protocol, key.dst, key.dst_port)
+        return None if ep_id is None else self._index.eps.get(str(ep_id).upper())
 
     def _gateway_mac(self, ep: _Ep) -> bytes:
         net = self._index.nets.get(ep.net)
@@ -978,7 +985,7 @@ class Host:
             return self._underlay_arp(d)
         if key is None or key.dst > 0xFFFFFFFF:
             return self._drop("underlay: inner frame is not IPv4", frame)
-        ep = self._index.local_for_vni(d.vni, key.dst)
+        ep = self._snat_owner(key) or self._index.local_for_vni(d.vni, key.dst)
         if ep is None:
             ep = self._published_for_vni(d.vni, key)
         if ep is None:

@@ -32,6 +32,26 @@ from vfp.addr import format_ip
 from vfp.packet import Outer, Packet
 
 
+@dataclass(frozen=True)
+class SnatLbNat(LbNat):
+    """lbnat of a non-DSR load balancer with a SourceVIP: VIP -> DIP, and the source
+    becomes (SourceVIP, a port of the client port's pool), as kube-proxy configures it
+    (kubernetes#79359 shows the dynnat and its SLB_NATPOOL on the client's port). The
+    stateful flow un-NATs both on the reply."""
+
+    pool: str = ""
+
+    def decide(self, p: Packet, ctx: ActionContext) -> Decision:
+        got = super().decide(p, ctx)
+        if p.proto not in (6, 17) or not self.pool:
+            return got
+        snat = ctx.allocate_snat(self.pool, p)
+        if snat is None:
+            return got
+        mods = (*got.transposition.modify, ("src_ip", snat[0]), ("sport", snat[1]))
+        return Decision(True, replace(got.transposition, modify=mods))
+
+
 def _clamping(decision: Decision, mss_delta: int) -> Decision:
     """An encap decision that also lowers the MSS of SYN / SYN-ACK segments by the delta
     the rule prints, so that the encapsulated segments fit the underlay MTU."""

@@ -234,6 +234,17 @@ class Compiler:
             st = None if key is None else self._ports.get(key)
             return None if st is None else str(st.ep["ID"])
 
+    def pool_owner_of(self, proto: int, ip: int, port: int) -> str | None:
+        """The local endpoint whose load balancer SNATs to (ip, port) from a SourceVIP pool
+        (None for every other address, the host's OutBoundNAT pools included)."""
+        with self.service.lock:
+            for pool, (owner, pool_proto, ranges) in self._pools.items():
+                if pool_proto == proto and "_SVIP_" in pool and any(
+                        a == ip and lo <= port <= hi for a, lo, hi in ranges):
+                    st = self._ports.get(owner)
+                    return None if st is None else str(st.ep["ID"])
+        return None
+
     def _icmp_owner(self, ip: int, src: str | int | None) -> str | None:
         want_dst = ip.to_bytes(4, "big")
         want_src = None if src is None else \

@@ -31,6 +31,7 @@ from hns.compiler.actions import (
     EncapMap,
     EncapRoute,
     PaRoute,
+    SnatLbNat,
     pa_nic_mac,
     snat_action,
 )
@@ -556,6 +557,16 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
             continue
         distribution = _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW)
         action: LbNat = LbNat(dips, distribution)
+        svip = _ip4(lb.get("SourceVIP")) if version == 4 else None
+        if not dsr and svip is not None and proto in (6, 17) and in_scope:
+            # Backends see the SourceVIP (kube-proxy's sourceVip); one port block of it per
+            # client port, as OutBoundNAT takes one of the host address.
+            pname = _PROTO_NAME[proto]
+            svip_text = ipaddress.IPv4Address(svip)
+            pool = f"SLB_NATPOOL_IPV4_{pname}_SVIP_{svip_text}_{t.key[:8]}_{short}"
+            first = SNAT_FIRST_PORT + (t.snat_block % SNAT_BLOCKS) * SNAT_BLOCK
+            items.append(PoolSpec(pool, proto, ((svip, first, first + SNAT_BLOCK - 1),)))
+            action = SnatLbNat(dips, distribution, pool)
         if dsr and in_scope and view.dsr_keeps_vip:
             encap = dsr_encap(view, t, lb, dips)
             if encap:

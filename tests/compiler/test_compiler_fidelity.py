@@ -215,3 +215,41 @@ def test_listings_print_rules_as_real_hosts_do() -> None:
     acl = rig.ctl("/port", ep, "/layer", "ACL_ENDPOINT_LAYER", "/list-rule")
     assert "Friendly name : allow-host" in acl
     assert "    RULE :\r\n" not in acl
+
+
+# ---- item 4: SourceVIP ---------------------------------------------------------------------
+
+def test_non_dsr_load_balancer_snats_to_the_source_vip_and_unnats_the_reply() -> None:
+    # kube-proxy winkernel sets SourceVIP (its sourceVip endpoint's IP) on every load
+    # balancer; kubernetes#79359 shows the client port's dynnat to an SLB_NATPOOL.
+    import json
+
+    from compiler_helpers import IPPROTO_UDP
+    rig = Rig()
+    net = rig.network("l2", type="L2Bridge", prefix="10.244.1.0/24", gateway="10.244.1.1")
+    client = rig.endpoint(net, "10.244.1.5")
+    backend = rig.endpoint(net, "10.244.1.6")
+    rig.service.hcn_call("HcnCreateLoadBalancer", None, json.dumps({
+        "HostComputeEndpoints": [backend], "SourceVIP": "10.244.1.2",
+        "FrontendVIPs": ["10.96.0.10"],
+        "PortMappings": [{"Protocol": 17, "InternalPort": 8053, "ExternalPort": 53}],
+        "SchemaVersion": {"Major": 2, "Minor": 0}}))
+    port = rig.port(client)
+    out = vfp.process(port, frame("10.244.1.5", "10.96.0.10", proto=IPPROTO_UDP, sport=5000,
+                                  dport=53), vfp.OUT)
+    f = decode(out.output or b"")
+    assert ip(f.ip.dst) == "10.244.1.6"
+    assert f.l4.dport == 8053
+    assert ip(f.ip.src) == "10.244.1.2"  # the backend sees the SourceVIP
+    nat_port = f.l4.sport
+    # The host hands the answer to (SourceVIP, port) to the client's port, not to the
+    # endpoint that holds the SourceVIP.
+    assert rig.compiler.pool_owner_of(17, int(ipaddress.IPv4Address("10.244.1.2")),
+                                      nat_port) == client
+    back = vfp.process(port, frame("10.244.1.6", "10.244.1.2", proto=IPPROTO_UDP, sport=8053,
+                                   dport=nat_port), vfp.IN)
+    g = decode(back.output or b"")
+    assert ip(g.ip.src) == "10.96.0.10"
+    assert g.l4.sport == 53
+    assert ip(g.ip.dst) == "10.244.1.5"
+    assert g.l4.dport == 5000
