@@ -171,3 +171,76 @@ def test_endpoint_port_add_and_remove_attach_and_detach_a_vm(svc: HnsService) ->
             lambda: _modify(svc, ep["ID"], "Port", "Remove", {}))
     refused(svc, errors.RequestUnsupported, 0x803B0015,
             lambda: _modify(svc, ep["ID"], "Port", "Refresh", {}))
+
+
+def test_every_address_of_an_endpoint_is_checked_wherever_it_is_listed(
+    svc: HnsService,
+) -> None:
+    """An IP-less configuration (ask for an address) before one with an address does not
+    exempt the latter from the subnet, taken and twice checks; nor does being remote."""
+    net = create_network(svc)
+    refused(svc, errors.InvalidIp, 0x803B001E, lambda: create_endpoint(
+        svc, net["ID"], IpConfigurations=[{"PrefixLength": 24},
+                                          {"IpAddress": "192.168.9.9"}]))
+    remote = {"Flags": 1}  # IsRemoteEndpoint: any address, but each one once
+    first = create_endpoint(svc, net["ID"], IpConfigurations=[{"IpAddress": "10.9.0.1"}],
+                            **remote)
+    refused(svc, errors.InvalidIp, 0x803B001E, lambda: create_endpoint(
+        svc, net["ID"], IpConfigurations=[{"IpAddress": "10.9.0.2"}, {"IpAddress": "10.9.0.2"}],
+        **remote))
+    refused(svc, errors.ObjectAlreadyExists, 0x80071392, lambda: create_endpoint(
+        svc, net["ID"], IpConfigurations=[{"IpAddress": "10.9.0.3"}, {"IpAddress": "10.9.0.1"}],
+        **remote))
+    assert first["IpConfigurations"][0]["IpAddress"] == "10.9.0.1"
+
+
+def test_a_given_address_gets_its_subnet_prefix_length_and_remotes_get_no_pool_address(
+    svc: HnsService,
+) -> None:
+    net = create_network(svc, prefix="10.0.0.0/24", gateway="10.0.0.1")
+    ep = create_endpoint(svc, net["ID"], IpConfigurations=[{"IpAddress": "10.0.0.7"}])
+    assert ep["IpConfigurations"] == [{"IpAddress": "10.0.0.7", "PrefixLength": 24}]
+    # the address pool belongs to local endpoints: a remote one asking for none gets none
+    remote = create_endpoint(svc, net["ID"], Flags=1)
+    assert not any(c.get("IpAddress") for c in remote.get("IpConfigurations", []))
+    # and the pool still hands out its first address to the next local endpoint
+    local = create_endpoint(svc, net["ID"])
+    assert local["IpConfigurations"][0]["IpAddress"] == "10.0.0.2"
+
+
+def test_a_subnet_written_with_host_bits_still_hands_out_addresses(svc: HnsService) -> None:
+    """The service accepts 10.0.5.5/24 as a subnet prefix (stored as written); allocation
+    reads it as the network 10.0.5.0/24 instead of failing."""
+    net = create_network(svc, prefix="10.0.5.5/24", gateway="10.0.5.1")
+    ep = create_endpoint(svc, net["ID"])
+    assert ep["IpConfigurations"][0]["IpAddress"].startswith("10.0.5.")
+    assert ep["IpConfigurations"][0]["PrefixLength"] == 24
+
+
+def test_a_v1_endpoint_update_without_a_mac_keeps_the_endpoint_mac(svc: HnsService) -> None:
+    net = create_network(svc)
+    ep = svc.hns_call("POST", "/endpoints", json.dumps({"Name": "e",
+                                                         "VirtualNetwork": net["ID"]}))
+    updated = svc.hns_call("POST", f"/endpoints/{ep['ID']}", json.dumps(
+        {"Name": "e2", "VirtualNetwork": net["ID"]}))
+    assert updated["Name"] == "e2"
+    assert updated["MacAddress"] == ep["MacAddress"]
+
+
+def test_every_port_mapping_is_checked_whatever_comes_before_it(svc: HnsService) -> None:
+    net = create_network(svc, ntype="NAT")
+    create_endpoint(svc, net["ID"], Policies=[_pm(80, 8080)])
+    acl = {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "In", "Priority": 100}}
+    no_external = {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 90}}
+    for first in (acl, no_external):
+        refused(svc, errors.PortAlreadyExists, 0x803B0013, lambda first=first: create_endpoint(
+            svc, net["ID"], Policies=[first, _pm(81, 8080)]))
+
+
+def test_a_port_clash_detail_names_the_address_port_and_protocol(svc: HnsService) -> None:
+    net = create_network(svc, ntype="NAT")
+    create_endpoint(svc, net["ID"], Policies=[_pm(80, 8080)])
+    with pytest.raises(errors.PortAlreadyExists) as info:
+        create_endpoint(svc, net["ID"], Policies=[_pm(81, 8080)])
+    assert info.value.hresult == 0x803B0013
+    assert "*:8080/6" in str(info.value.detail)  # no VIP: every address of the host
