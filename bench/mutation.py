@@ -9,8 +9,9 @@ own module's tests, and fast). For each mutant a child is forked from this proce
 hypothesis and the heavy third-party imports are already loaded, the project is not); the
 child puts an import hook first on sys.meta_path that serves the mutated source for the
 module, then runs the module's targeted tests with ``pytest -x`` under the derandomized
-hypothesis profile (tests/conftest.py), output discarded, within a timeout. Nothing is
-written to the source tree, so runs never disturb a working copy.
+hypothesis profile without shrinking (``mutation``, tests/conftest.py), output discarded,
+within a timeout. Nothing is written to the source tree, so runs never disturb a working
+copy.
 
 A mutant is *killed* when a test fails, errors or times out, *survived* when every test
 passes, *equivalent* when bench/mutation.toml lists it (neither). Each module's tests must
@@ -170,7 +171,7 @@ def _child(mod: Module, code: str | None) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    os.environ["HYPOTHESIS_PROFILE"] = "ci"
+    os.environ["HYPOTHESIS_PROFILE"] = "mutation"  # derandomized, no shrinking
     if code is not None:
         sys.meta_path.insert(0, _MutantFinder(mod.name, str(ROOT / mod.path), code))
     # --assert=plain: the assertion-rewriting import hook would otherwise load the hns

@@ -12,17 +12,22 @@
    - ``dev`` otherwise: random, with the local example database, so runs on a developer's
      machine keep exploring new inputs and replay the failures they found.
 
-   HYPOTHESIS_PROFILE=<name> picks one explicitly (bench/mutation.py runs its mutants
-   under ``ci``).
+   - ``mutation``: as ``ci`` but without shrinking: bench/mutation.py only needs to know
+     that a mutant fails, and shrinking a failure costs minutes on a loaded machine.
+
+   HYPOTHESIS_PROFILE=<name> picks one explicitly.
 """
 
 from __future__ import annotations
 
 import os
 
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("mutation", derandomize=True, database=None,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                          report_multiple_bugs=False)
 settings.register_profile("dev")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI") else "dev"))

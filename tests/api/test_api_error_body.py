@@ -62,3 +62,14 @@ def test_is_error_body_needs_success_false_and_a_text_error() -> None:
     assert not is_error_body({"Success": False, "Error": None})
     assert not is_error_body([{"Success": False, "Error": "x"}])
     assert not is_error_body({"Success": True, "Error": ""})
+
+
+def test_the_body_message_is_kept_with_an_error_code() -> None:
+    """A server's own wording (a newer build, a detail) reaches the caller unchanged, minus
+    the trailing space V2 adds; an empty message falls back to the class's own."""
+    err = error_from_body({"Success": False, "Error": "Network cbr0 was not found. ",
+                           "ErrorCode": 0x803B0001})
+    assert type(err) is errors.NetworkNotFound
+    assert err.message == "Network cbr0 was not found."
+    bare = error_from_body({"Success": False, "Error": "", "ErrorCode": 0x803B0001})
+    assert bare.message == NOT_FOUND_TEXT

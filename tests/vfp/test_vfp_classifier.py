@@ -134,10 +134,10 @@ def aimed_lookup(data: st.DataObject, rules: list[R]) -> Lookup:
 
 def _packets(data: st.DataObject, rules: list[R]) -> list[Lookup]:
     return [aimed_lookup(data, rules) if data.draw(st.booleans()) else data.draw(lookup_st)
-            for _ in range(data.draw(st.integers(1, 20)))]
+            for _ in range(data.draw(st.integers(1, 12)))]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rules=rules_st, data=st.data(), flat_max=st.sampled_from([0, 3, 12, 1000]),
        tags=tags_st)
 def test_indexed_classifier_matches_linear_oracle_priority_based(
@@ -149,7 +149,7 @@ def test_indexed_classifier_matches_linear_oracle_priority_based(
         assert indexed.classify(k, tags) is linear.classify(k, tags)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(rules=rules_st, data=st.data(), flat_max=st.sampled_from([0, 3, 12, 1000]),
        tags=tags_st)
 def test_indexed_classifier_matches_linear_oracle_lpm(
