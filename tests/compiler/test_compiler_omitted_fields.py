@@ -134,3 +134,61 @@ def test_lb_backend_named_twice_is_one_dip() -> None:
     assert isinstance(rule.action, vfp.LbNat)
     dips = [ip for ip, _ in rule.action.dips]
     assert sorted(dips) == [0x0A000006, 0x0A000007]
+
+
+def test_encap_overhead_zero_or_absent_is_the_default_overhead() -> None:
+    from hns.compiler import layers
+
+    def ep(*settings: object) -> dict[str, object]:
+        return {"Policies": [{"Type": "EncapOverhead", "Settings": s} for s in settings]}
+
+    assert R.encap_overhead(ep()) == layers.DEFAULT_ENCAP_OVERHEAD
+    assert R.encap_overhead(ep({"Overhead": 0})) == layers.DEFAULT_ENCAP_OVERHEAD
+    assert R.encap_overhead(ep({"Overhead": 0}, {"Overhead": 70})) == 70
+    assert R.encap_overhead(ep({"Overhead": 1})) == 1
+
+
+def test_ipv6_acl_address_with_host_bits_is_its_prefix() -> None:
+    rig = Rig()
+    net = rig.network()
+    ep = rig.endpoint(net, "10.0.0.5", policies=[
+        _acl(Id="v6", Action="Block", Direction="In", Priority=10,
+             RemoteAddresses="fd00::5/64"),
+    ])
+    (rule,) = _acl_rules(rig, ep, "ACL_ENDPOINT_GROUP_IPV6_IN")
+    lo = 0xFD00 << 112
+    assert rule.conditions.src_ips == ((lo, lo + (1 << 64) - 1),)
+
+
+def _pa(address: str) -> dict[str, object]:
+    return {"Type": "ProviderAddress", "Settings": {"ProviderAddress": address}}
+
+
+def test_dsr_encapsulates_only_on_overlay_networks() -> None:
+    """DSR keeps the VIP and encapsulates to a remote backend's PA on an overlay network; on
+    a network without VXLAN (L2Bridge) the same load balancer is plain DNAT."""
+    from hns.compiler.actions import DsrLbNat
+
+    for ntype, dsr in (("Overlay", True), ("L2Bridge", False)):
+        rig = Rig(dsr_keeps_vip=True)
+        net = rig.network(type=ntype, prefix="10.244.1.0/24", gateway="10.244.1.1",
+                          vsid=4096 if ntype == "Overlay" else None)
+        client = rig.endpoint(net, "10.244.1.5")
+        remote = rig.endpoint(net, "10.244.1.9", remote=True, policies=[_pa("172.16.0.9")])
+        rig.load_balancer([remote], flags=1)
+        port = rig.port(client)
+        actions = [r.action for layer in port.layers.values() for g in layer.groups.values()
+                   for r in g.rules.values() if isinstance(r.action, vfp.LbNat)]
+        assert actions, ntype
+        assert all(isinstance(a, DsrLbNat) == dsr for a in actions), (ntype, actions)
+
+
+def test_a_remote_endpoint_without_a_provider_address_gets_no_encap_mapping() -> None:
+    rig = Rig()
+    net = rig.network(type="Overlay", prefix="10.244.1.0/24", gateway="10.244.1.1", vsid=4096)
+    client = rig.endpoint(net, "10.244.1.5")
+    rig.endpoint(net, "10.244.1.9", remote=True)  # no ProviderAddress policy
+    rig.endpoint(net, "10.244.1.10", remote=True, policies=[_pa("172.16.0.9")])
+    encap = rig.port(client).get_layer("VNET_ENCAP_LAYER").get_group("VNET_GROUP_ENCAP_IPV4_OUT")
+    names = [r.id for r in encap.rules.values() if r.id.startswith("MAP_ENCAP_")]
+    assert names == ["MAP_ENCAP_10.244.1.10"]

@@ -78,9 +78,12 @@ conditions_st = st.builds(
     tcp_syn=st.sampled_from([0, 0, 1, 2]),
 )
 
-# Real groups mix narrow rules with broad ones (a prefix only, or nothing: a catch-all).
-any_conditions_st = st.one_of(
-    conditions_st, conditions_st, st.builds(Conditions, dst_ips=_ips), st.just(Conditions()))
+# Real groups mix narrow rules with broad ones (a prefix only, or nothing: a catch-all),
+# and most rules are plain 5-tuples, which the index answers without a full check.
+five_tuple_st = st.builds(Conditions, protocols=_maybe(_protocols), src_ips=_ips,
+                          dst_ips=_ips, dst_ports=_maybe(_ports))
+any_conditions_st = st.one_of(conditions_st, five_tuple_st, five_tuple_st,
+                              st.builds(Conditions, dst_ips=_ips), st.just(Conditions()))
 
 rules_st = st.lists(
     st.tuples(st.integers(0, 5), any_conditions_st), max_size=25
