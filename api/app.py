@@ -39,6 +39,7 @@ from api.bridge import register as register_bridge
 from api.calls import CallRunner
 from api.detail import StrictMode, refused
 from api.limits import Refused, read_body
+from api.openapi import install as install_openapi
 from api.vfp_routes import BareHost
 from api.vfp_routes import register as register_vfp_routes
 from api.wire import (
@@ -326,6 +327,7 @@ def create_app(
     register_vfp_routes(app, host)
     _add_extension_routes(app, host)
     _add_surface_routes(app, host)
+    install_openapi(app)  # HNS schemas in the document (api/openapi.py)
 
     app.add_middleware(StrictMode, default=strict)
     app.add_middleware(_StripTrailingSlash)
