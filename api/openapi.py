@@ -232,6 +232,8 @@ def _v1_operation(op_id: str, method: str, path: str, op: Json, ex: dict[str, An
     if "requestBody" in op:
         if tail and collection == "endpoints":
             request: Json = _ref("V1EndpointAttachDetachRequest")
+        elif tail and collection == "namespaces":
+            request = _ref("V1NamespaceResource")  # addresource/removeresource
         elif tail:
             request = {"type": "object", "additionalProperties": True}
         elif model is not None:
