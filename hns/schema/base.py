@@ -10,12 +10,12 @@ kept verbatim, a capture reads back as it was given.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
 
-__all__ = ["HnsModel"]
+__all__ = ["Guid", "HnsModel", "IpAddress", "IpPrefix", "MacAddress"]
 
 
 class HnsModel(BaseModel):
@@ -29,3 +29,21 @@ class HnsModel(BaseModel):
     def dump(self) -> dict[str, Any]:
         """The object as HNS writes it."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+# String kinds HNS writes.  The patterns and formats are published in the JSON schema
+# (documentation, and what schemathesis draws valid bodies from); the models do not enforce
+# them, because hns/validate.py decides what the emulator accepts (HNS errors with the real
+# HRESULT, case folding, braces around GUIDs) and captures must load as they are.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+Guid = Annotated[str, Field(json_schema_extra={
+    "pattern": r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
+               r"[0-9A-Fa-f]{12}\}?$"})]
+IpAddress = Annotated[str, Field(json_schema_extra={"anyOf": [{"format": "ipv4"},
+                                                              {"format": "ipv6"}]})]
+IpPrefix = Annotated[str, Field(json_schema_extra={
+    "anyOf": [{"pattern": rf"^{_IPV4}/(3[0-2]|[12]?[0-9])$"},
+              {"pattern": r"^[0-9A-Fa-f:]+/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$"}]})]
+MacAddress = Annotated[str, Field(json_schema_extra={
+    "pattern": r"^([0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}$"})]

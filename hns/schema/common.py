@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
 from hns.schema.policy import SubnetPolicy
 
 __all__ = [
@@ -32,16 +32,16 @@ class SchemaVersion(HnsModel):
 class Route(HnsModel):
     """A route on a subnet or an endpoint (hcn.Route)."""
 
-    next_hop: str | None = None
-    destination_prefix: str | None = None
+    next_hop: IpAddress | None = None
+    destination_prefix: IpPrefix | None = None
     metric: int | None = Field(None, ge=0, le=65535)
 
 
 class Subnet(HnsModel):
     """A V2 subnet inside an Ipam (hcn.Subnet); ``ID`` and ``IpSubnets`` are what HNS adds."""
 
-    id: str | None = Field(None, alias="ID")
-    ip_address_prefix: str | None = None
+    id: Guid | None = Field(None, alias="ID")
+    ip_address_prefix: IpPrefix | None = None
     policies: list[SubnetPolicy] | None = None
     routes: list[Route] | None = None
     flags: int | None = Field(None, ge=0)
@@ -56,8 +56,8 @@ class Ipam(HnsModel):
 
 
 class MacRange(HnsModel):
-    start_mac_address: str | None = None
-    end_mac_address: str | None = None
+    start_mac_address: MacAddress | None = None
+    end_mac_address: MacAddress | None = None
 
 
 class MacPool(HnsModel):
@@ -76,7 +76,7 @@ class Dns(HnsModel):
 class IpConfig(HnsModel):
     """One endpoint address (hcn.IpConfig)."""
 
-    ip_address: str | None = None
+    ip_address: IpAddress | None = None
     prefix_length: int | None = Field(None, ge=0, le=128)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel, IpAddress
 from hns.schema.common import SchemaVersion
 
 __all__ = ["HostComputeLoadBalancer", "LoadBalancerPortMapping"]
@@ -23,10 +23,10 @@ class LoadBalancerPortMapping(HnsModel):
 class HostComputeLoadBalancer(HnsModel):
     """A V2 load balancer: frontend VIPs to the endpoints behind them."""
 
-    id: str | None = Field(None, alias="ID")
-    host_compute_endpoints: list[str] | None = None
-    source_vip: str | None = Field(None, alias="SourceVIP")
-    frontend_vips: list[str] | None = Field(None, alias="FrontendVIPs")
+    id: Guid | None = Field(None, alias="ID")
+    host_compute_endpoints: list[Guid] | None = None
+    source_vip: IpAddress | None = Field(None, alias="SourceVIP")
+    frontend_vips: list[IpAddress] | None = Field(None, alias="FrontendVIPs")
     port_mappings: list[LoadBalancerPortMapping] | None = None
     schema_version: SchemaVersion | None = None
     flags: int | None = Field(None, ge=0, le=(1 << 32) - 1)

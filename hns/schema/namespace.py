@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel
 from hns.schema.common import SchemaVersion
 
 __all__ = ["HostComputeNamespace", "NamespaceResource"]
@@ -22,7 +22,7 @@ class NamespaceResource(HnsModel):
 class HostComputeNamespace(HnsModel):
     """A V2 network compartment; ``Type`` Host, HostDefault, Guest or GuestDefault."""
 
-    id: str | None = Field(None, alias="ID")
+    id: Guid | None = Field(None, alias="ID")
     namespace_id: int | None = Field(None, ge=0, le=(1 << 32) - 1)
     type: Literal["Host", "HostDefault", "Guest", "GuestDefault"] | None = None
     resources: list[NamespaceResource] | None = None

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel
 from hns.schema.common import Dns, Health, Ipam, MacPool, SchemaVersion
 from hns.schema.policy import NetworkPolicy
 
-__all__ = ["HostComputeNetwork"]
+__all__ = ["NETWORK_TYPES", "HostComputeNetwork"]
+
+# hns/model.py NETWORK_TYPES in the spelling HNS writes (it accepts any case on input);
+# tests/hns/test_hns_schema.py keeps the two in step.
+NetworkType = Literal["NAT", "ICS", "Transparent", "L2Bridge", "L2Tunnel", "Overlay",
+                      "Private", "Internal", "Mirrored", "Infiniband", "ConstrainedICS"]
+NETWORK_TYPES: tuple[str, ...] = get_args(NetworkType)
 
 
 class HostComputeNetwork(HnsModel):
-    """A V2 network.  ``Type`` is one of hns.model.NETWORK_TYPES (HNS folds its case)."""
+    """A V2 network; ``Type`` one of NETWORK_TYPES."""
 
-    id: str | None = Field(None, alias="ID")
+    id: Guid | None = Field(None, alias="ID")
     name: str | None = None
-    type: str | None = None
+    type: NetworkType | None = None
     policies: list[NetworkPolicy] | None = None
     mac_pool: MacPool | None = None
     dns: Dns | None = None

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
 
 __all__ = [
     "ENDPOINT_POLICY_MODELS",
@@ -39,7 +39,7 @@ class EmptySettings(HnsModel):
 
 
 class SourceMacAddressSettings(HnsModel):
-    source_mac_address: str
+    source_mac_address: MacAddress
 
 
 class NetAdapterNameSettings(HnsModel):
@@ -47,12 +47,12 @@ class NetAdapterNameSettings(HnsModel):
 
 
 class VSwitchExtensionSettings(HnsModel):
-    extension_id: str = Field(alias="ExtensionID")
+    extension_id: Guid = Field(alias="ExtensionID")
     enable: bool | None = None
 
 
 class DrMacAddressSettings(HnsModel):
-    address: str
+    address: MacAddress
 
 
 class AutomaticDNSSettings(HnsModel):
@@ -60,7 +60,7 @@ class AutomaticDNSSettings(HnsModel):
 
 
 class InterfaceConstraintSettings(HnsModel):
-    interface_guid: str | None = None
+    interface_guid: Guid | None = None
     interface_luid: U64 | None = None
     interface_index: U32 | None = None
     interface_media_type: U32 | None = None
@@ -69,14 +69,14 @@ class InterfaceConstraintSettings(HnsModel):
 
 
 class ProviderAddressSettings(HnsModel):
-    provider_address: str
+    provider_address: IpAddress
 
 
 class RemoteSubnetRouteSettings(HnsModel):
-    destination_prefix: str
+    destination_prefix: IpPrefix
     isolation_id: Annotated[int, Field(ge=0, le=(1 << 24) - 1)] | None = None
-    provider_address: str | None = None
-    distributed_router_mac_address: str | None = None
+    provider_address: IpAddress | None = None
+    distributed_router_mac_address: MacAddress | None = None
 
 
 class VxlanPortSettings(HnsModel):
@@ -93,7 +93,7 @@ class SetPolicySettings(HnsModel):
 class L4ProxySettings(HnsModel):
     """L4Proxy (hcn.L4ProxyPolicySetting); the V1 PROXY spellings are kept beside."""
 
-    ip: str | None = Field(None, alias="IP")
+    ip: IpAddress | None = Field(None, alias="IP")
     port: str | None = None
     protocol: U32 | None = None
     exceptions: list[str] | None = None
@@ -104,7 +104,7 @@ class L4ProxySettings(HnsModel):
 
 
 class LayerConstraintSettings(HnsModel):
-    layer_id: str
+    layer_id: Guid
 
 
 class AclSettings(HnsModel):
@@ -129,9 +129,9 @@ class AclSettings(HnsModel):
 
 
 class NeighborDiscoverySettings(HnsModel):
-    target_ip_prefix: str | None = None
-    sender_ip_address: str | None = None
-    sender_mac_address: str | None = None
+    target_ip_prefix: IpPrefix | None = None
+    sender_ip_address: IpAddress | None = None
+    sender_mac_address: MacAddress | None = None
 
 
 class VlanSettings(HnsModel):
@@ -154,7 +154,7 @@ class PortMappingSettings(HnsModel):
     protocol: Literal[0, 6, 17] | None = None
     internal_port: U16 | None = None
     external_port: U16 | None = None
-    vip: str | None = Field(None, alias="VIP")
+    vip: IpAddress | None = Field(None, alias="VIP")
     flags: U32 | None = None
 
 
@@ -163,7 +163,7 @@ class QosSettings(HnsModel):
 
 
 class OutBoundNATSettings(HnsModel):
-    virtual_ip: str | None = Field(None, alias="VirtualIP")
+    virtual_ip: IpAddress | None = Field(None, alias="VirtualIP")
     exceptions: list[str] | None = None
     destinations: list[str] | None = None
     flags: U32 | None = None
@@ -171,8 +171,8 @@ class OutBoundNATSettings(HnsModel):
 
 
 class SDNRouteSettings(HnsModel):
-    destination_prefix: str | None = None
-    next_hop: str | None = None
+    destination_prefix: IpPrefix | None = None
+    next_hop: IpAddress | None = None
     need_encap: bool | None = None
     automatic_endpoint_monitor: bool | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel
 from hns.schema.common import SchemaVersion
 from hns.schema.policy import SDNRouteSettings
 
@@ -14,8 +14,8 @@ __all__ = ["HostComputeRoute"]
 class HostComputeRoute(HnsModel):
     """Routes applied to endpoints; ``Setting`` (singular, as HNS spells it) lists them."""
 
-    id: str | None = Field(None, alias="ID")
-    host_compute_endpoints: list[str] | None = None
+    id: Guid | None = Field(None, alias="ID")
+    host_compute_endpoints: list[Guid] | None = None
     setting: list[SDNRouteSettings] | None = None
     # The emulator answers under the key the client created with (hns/model.py ``_key``).
     routes: list[SDNRouteSettings] | None = None

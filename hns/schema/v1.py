@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from hns.schema.base import HnsModel
+from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
 
 __all__ = [
     "V1_POLICY_MODELS",
@@ -85,12 +85,12 @@ class V1PaPolicy(V1Policy):
     """``PA``: the provider (underlay) address of a remote overlay endpoint."""
 
     type: Literal["PA"]
-    pa: str = Field(alias="PA")
+    pa: IpAddress = Field(alias="PA")
 
 
 class V1OutboundNatPolicy(V1Policy):
     type: Literal["OutBoundNAT"]
-    vip: str | None = Field(None, alias="VIP")
+    vip: IpAddress | None = Field(None, alias="VIP")
     exception_list: list[str] | None = None
     destinations: list[str] | None = None
     max_port_pool_usage: int | None = Field(None, ge=0, le=65535)
@@ -98,7 +98,7 @@ class V1OutboundNatPolicy(V1Policy):
 
 class V1ProxyPolicy(V1Policy):
     type: Literal["PROXY"]
-    ip: str | None = Field(None, alias="IP")
+    ip: IpAddress | None = Field(None, alias="IP")
     port: str | None = None
     exception_list: list[str] | None = None
     destination: str | None = None
@@ -126,8 +126,8 @@ class V1AclPolicy(V1Policy):
 
 class V1RoutePolicy(V1Policy):
     type: Literal["ROUTE"]
-    destination_prefix: str | None = None
-    next_hop: str | None = None
+    destination_prefix: IpPrefix | None = None
+    next_hop: IpAddress | None = None
     need_encap: bool | None = None
 
 
@@ -138,8 +138,8 @@ class V1ElbPolicy(V1Policy):
     protocol: int | None = Field(None, ge=0, le=65535)
     internal_port: int | None = Field(None, ge=0, le=65535)
     external_port: int | None = Field(None, ge=0, le=65535)
-    source_vip: str | None = Field(None, alias="SourceVIP")
-    vips: list[str] | None = Field(None, alias="VIPs")
+    source_vip: IpAddress | None = Field(None, alias="SourceVIP")
+    vips: list[IpAddress] | None = Field(None, alias="VIPs")
     ilb: bool | None = Field(None, alias="ILB")
     is_dsr: bool | None = Field(None, alias="IsDSR")
 
@@ -153,32 +153,32 @@ V1_POLICY_MODELS: dict[str, type[V1Policy]] = {
 
 
 class V1Subnet(HnsModel):
-    id: str | None = Field(None, alias="ID")
-    address_prefix: str | None = None
-    gateway_address: str | None = None
+    id: Guid | None = Field(None, alias="ID")
+    address_prefix: IpPrefix | None = None
+    gateway_address: IpAddress | None = None
     policies: list[V1Policy] | None = None
 
 
 class V1MacPool(HnsModel):
-    start_mac_address: str | None = None
-    end_mac_address: str | None = None
+    start_mac_address: MacAddress | None = None
+    end_mac_address: MacAddress | None = None
 
 
 class V1Network(HnsModel):
     """A V1 network (HNSNetwork); ``Type`` in V1 spelling (``nat``, ``Overlay``, ...)."""
 
-    id: str | None = Field(None, alias="ID")
+    id: Guid | None = Field(None, alias="ID")
     name: str | None = None
     type: str | None = None
     network_adapter_name: str | None = None
-    source_mac: str | None = None
+    source_mac: MacAddress | None = None
     policies: list[V1Policy] | None = None
     mac_pools: list[V1MacPool] | None = None
     subnets: list[V1Subnet] | None = None
     dns_suffix: str | None = Field(None, alias="DNSSuffix")
     dns_server_list: str | None = Field(None, alias="DNSServerList")
     dns_server_compartment: int | None = Field(None, alias="DNSServerCompartment", ge=0)
-    management_ip: str | None = Field(None, alias="ManagementIP")
+    management_ip: IpAddress | None = Field(None, alias="ManagementIP")
     automatic_dns: bool | None = Field(None, alias="AutomaticDNS")
     flags: int | None = Field(None, ge=0)
     current_endpoint_count: int | None = None
@@ -193,7 +193,7 @@ class V1NamespaceResource(HnsModel):
 class V1Namespace(HnsModel):
     """A V1 namespace, also the ``Namespace`` of a V1 endpoint."""
 
-    id: str | None = Field(None, alias="ID")
+    id: Guid | None = Field(None, alias="ID")
     is_default: bool | None = None
     resource_list: list[V1NamespaceResource] | None = None
     compartment_id: int | None = Field(None, ge=0)
@@ -202,19 +202,19 @@ class V1Namespace(HnsModel):
 class V1Endpoint(HnsModel):
     """A V1 endpoint (HNSEndpoint)."""
 
-    id: str | None = Field(None, alias="ID")
+    id: Guid | None = Field(None, alias="ID")
     name: str | None = None
-    virtual_network: str | None = None
+    virtual_network: Guid | None = None
     virtual_network_name: str | None = None
     policies: list[V1Policy] | None = None
-    mac_address: str | None = None
-    ip_address: str | None = Field(None, alias="IPAddress")
-    ipv6_address: str | None = Field(None, alias="IPv6Address")
+    mac_address: MacAddress | None = None
+    ip_address: IpAddress | None = Field(None, alias="IPAddress")
+    ipv6_address: IpAddress | None = Field(None, alias="IPv6Address")
     dns_suffix: str | None = Field(None, alias="DNSSuffix")
     dns_server_list: str | None = Field(None, alias="DNSServerList")
     dns_domain: str | None = Field(None, alias="DNSDomain")
-    gateway_address: str | None = None
-    gateway_address_v6: str | None = Field(None, alias="GatewayAddressV6")
+    gateway_address: IpAddress | None = None
+    gateway_address_v6: IpAddress | None = Field(None, alias="GatewayAddressV6")
     enable_internal_dns: bool | None = Field(None, alias="EnableInternalDNS")
     disable_icc: bool | None = Field(None, alias="DisableICC")
     prefix_length: int | None = Field(None, ge=0, le=128)
@@ -239,6 +239,6 @@ class V1EndpointAttachDetachRequest(HnsModel):
 class V1PolicyList(HnsModel):
     """A V1 policy list: ``References`` are ``/endpoints/<id>`` paths."""
 
-    id: str | None = Field(None, alias="ID")
+    id: Guid | None = Field(None, alias="ID")
     references: list[str] | None = None
     policies: list[V1Policy] | None = None

@@ -134,7 +134,7 @@ def test_generated_client_creates_a_network_and_an_endpoint(generated_client: An
     create_ep = importlib.import_module("hnsgen.api.v2_endpoints.hcn_create_endpoints")
     query_ep = importlib.import_module("hnsgen.api.v2_endpoints.hcn_query_endpoints")
     get_v1 = importlib.import_module("hnsgen.api.v1_endpoints.v1_get_endpoints_id")
-    server = ServerProcess(args=[]).start()
+    server = ServerProcess(["--state", ":memory:"]).start()
     try:
         client = gen.Client(base_url=server.url)
         network = models.HostComputeNetwork.from_dict({

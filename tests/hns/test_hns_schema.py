@@ -147,6 +147,13 @@ def test_policy_types_match_hns_policies(models: dict[str, Any], table: Any) -> 
         assert set(spec.keys) == fields, ptype
 
 
+def test_network_types_match_hns_model() -> None:
+    from hns.model import NETWORK_TYPES as ACCEPTED
+    from hns.schema.network import NETWORK_TYPES
+
+    assert set(NETWORK_TYPES) == set(ACCEPTED)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_strategy_bodies_and_their_results_validate(data: st.DataObject) -> None:
