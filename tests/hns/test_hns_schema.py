@@ -19,6 +19,7 @@ from hns.schema import (
     ENDPOINT_POLICY_MODELS,
     NETWORK_POLICY_MODELS,
     SUBNET_POLICY_MODELS,
+    V1_POLICY_MODELS,
     V2_MODELS,
     EndpointPolicy,
     HnsErrorRecord,
@@ -29,6 +30,7 @@ from hns.schema import (
     V1Envelope,
     V1Namespace,
     V1Network,
+    V1Policy,
     V1PolicyList,
 )
 from hns.service import HnsService
@@ -173,3 +175,14 @@ def test_strategy_bodies_and_their_results_validate(data: st.DataObject) -> None
         HostComputeLoadBalancer.model_validate(lb)
     finally:
         svc.close()
+
+
+def test_real_v1_flat_policies_validate_and_round_trip() -> None:
+    # A Calico endpoint's V1 Policies items, as pasted (objects separated by commas).
+    text = (FIXTURES / "acn-1752-calico-endpoint-policies-v1-acl.txt").read_text()
+    items = json.loads("[" + text.strip().rstrip(",") + "]")
+    assert [p["Type"] for p in items] == ["OutBoundNAT", "ROUTE", "PA", "ACL"]
+    for item in items:
+        model = V1_POLICY_MODELS[item["Type"]]
+        assert model.model_validate(item).model_dump(by_alias=True, exclude_none=True) == item
+        assert V1Policy.model_validate(item).model_dump(by_alias=True, exclude_none=True) == item
