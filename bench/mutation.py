@@ -21,7 +21,9 @@ Prints one line per module and the surviving mutants, then ONE JSON object on it
 line with:
   mutation_score_core   killed / (killed + survived), all modules together
   modules               per module: score, killed, survived, equivalent, mutants run
-``--quick`` runs a seeded sample of a few mutants per module (ends within two minutes);
+``--quick`` runs a seeded sample of a few mutants per module within a budget of 110 s
+(``--budget S`` sets one for any run: what has not finished by then is reported as
+unfinished, never scored);
 ``--module NAME`` limits the run; ``--jobs N`` forks N children at once (default 1: the
 machine is shared); ``--list`` prints the mutants without running them.
 """
@@ -69,7 +71,7 @@ class Mutant:
     text: str  # the original source line, stripped
     function: str
     equivalent: str | None = None
-    outcome: str = ""  # killed, survived, timeout, equivalent
+    outcome: str = ""  # killed, survived, timeout, equivalent, skipped, unfinished
 
 
 @dataclass
@@ -213,10 +215,22 @@ def run_baseline(mod: Module) -> None:
 
 
 def run_mutants(todo: list[tuple[Module, Mutant]], jobs: int, timeout: float | None,
-                log: Any) -> None:
+                log: Any, stop_at: float | None = None) -> None:
+    """Run the mutants, ``jobs`` at a time. Past ``stop_at`` (the --budget) nothing new
+    starts and a child still running is stopped and counted as *unfinished*, neither
+    killed nor survived, so a short run never inflates the score."""
     running: dict[int, tuple[Module, Mutant, float]] = {}
     queue = list(todo)
     while queue or running:
+        if stop_at is not None and time.monotonic() >= stop_at:
+            for pid, (_mod, m, _deadline) in running.items():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                m.outcome = "unfinished"
+            for _mod, m in queue:
+                m.outcome = "unfinished"
+            return
         while queue and len(running) < jobs:
             mod, m = queue.pop(0)
             source = (ROOT / mod.path).read_text()
@@ -257,6 +271,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per mutant")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds for the whole run (default with --quick: 110); mutants "
+                             "not finished by then are reported as unfinished, not scored")
     args = parser.parse_args()
     if any(name in sys.modules for name in PROJECT):
         raise SystemExit("the project must not be imported before the children fork")
@@ -292,11 +309,19 @@ def main() -> None:
         for mod, m in todo:
             log(f"{mod.path}:{m.line} [{m.function}] {m.operator} #{m.occurrence}: {m.text}")
         return
+    budget = args.budget if args.budget is not None else (110.0 if args.quick else None)
+    stop_at = None if budget is None else t0 + budget
+    baselined: set[str] = set()
     for mod in modules:
+        if stop_at is not None and time.monotonic() >= stop_at:
+            log(f"{mod.name}: not run (budget of {budget:.0f} s spent)")
+            continue
         run_baseline(mod)
+        baselined.add(mod.name)
         log(f"{mod.name}: targeted tests {'FAIL unmutated' if mod.broken else 'pass'} "
             f"in {mod.baseline:.1f} s")
-    run_mutants([(mod, m) for mod, m in todo if not mod.broken], args.jobs, args.timeout, log)
+    run_mutants([(mod, m) for mod, m in todo if mod.name in baselined and not mod.broken],
+                args.jobs, args.timeout, log, stop_at)
     per: dict[str, dict[str, Any]] = {}
     total_killed = total_survived = 0
     for mod in modules:
@@ -313,6 +338,7 @@ def main() -> None:
             "survived": survived, "timeout": sum(m.outcome == "timeout" for m in ran),
             "equivalent": sum(m.outcome == "equivalent" for m in mod.mutants),
             "run": len(ran), "mutants": len(mod.mutants), "broken": mod.broken,
+            "unfinished": sum(m.outcome == "unfinished" for m in mod.mutants),
         }
         log(f"[{mod.name}] score {per[mod.name]['score']}: killed {killed}, survived "
             f"{survived}, equivalent {per[mod.name]['equivalent']}, run {len(ran)} of "
@@ -323,7 +349,7 @@ def main() -> None:
         f"survived) in {time.monotonic() - t0:.0f} s")
     print(json.dumps({"mutation_score_core": round(overall, 3), "killed": total_killed,
                       "survived": total_survived, "modules": per, "quick": args.quick,
-                      "seconds": round(time.monotonic() - t0, 1)}))
+                      "budget_s": budget, "seconds": round(time.monotonic() - t0, 1)}))
 
 
 if __name__ == "__main__":
