@@ -241,7 +241,7 @@ class _BearerToken:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -250,7 +250,11 @@ class _BearerToken:
                 if key == b"authorization":
                     given = value
                     break
-            if not hmac.compare_digest(given, self.expected):
+            # The scheme name is case-insensitive (RFC 7235 2.1): "bearer x" is "Bearer x".
+            scheme, _, credentials = given.strip().partition(b" ")
+            ok = scheme.lower() == b"bearer"
+            if not hmac.compare_digest(credentials.strip() if ok else b"", self.expected) \
+                    or not ok:
                 err = error_for_hresult(E_ACCESSDENIED, ACCESS_DENIED_MESSAGE)
                 err.detail = "missing or wrong bearer token (Authorization: Bearer <token>)"
                 response = _error_response(scope["path"], err, 401, scope.get("method", ""))

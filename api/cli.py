@@ -3,7 +3,8 @@
 ::
 
     hns-emulator serve [--host 127.0.0.1] [--port 5588] [--state PATH|:memory:]
-                       [--profile NAME] [--token T] [--underlay udp:<PA>[:<port>]]
+                       [--profile NAME] [--token T | --token-file PATH]
+                       [--read-timeout SECONDS] [--underlay udp:<PA>[:<port>]]
     hns-emulator load FILE [--state PATH | --url URL] [--profile NAME]
     hns-emulator scenario NAME [--pcap FILE]
     hns-emulator scenario --list
@@ -19,9 +20,9 @@ request; ``--strict`` refuses what real HNS silently accepts (api/detail.py). Us
 are one line naming the bad flag, exit status 2. ``completion bash|zsh`` prints a shell
 completion script (``eval "$(hns-emulator completion bash)"``).
 
-``serve`` binds loopback by default. Binding any other address needs a token (``--token``
-or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
-``Authorization: Bearer <token>``.
+``serve`` binds loopback by default. Binding any other address needs a token (``--token``,
+``--token-file PATH`` or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
+``Authorization: Bearer <token>`` (the scheme in any case, RFC 7235).
 
 ``serve`` runs one emulated host (``hns.host.Host``): HNS, its VFP switch and the
 compiler between them, with the switch under ``/vfp``. ``--underlay udp:<PA>[:<port>]``
@@ -59,6 +60,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import httpx
 
+from api.limits import DEFAULT_READ_TIMEOUT
 from api.tooling import SHELLS, ToolParser, completion_script, version_line
 from hns.capture import read_capture
 from hns.errors import HnsError
@@ -122,6 +124,21 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse what real HNS silently accepts (unknown policy settings keys)",
     )
     serve.add_argument(
+        "--token-file",
+        default=None,
+        metavar="PATH",
+        help="read the bearer token from PATH (first line), so it is not on the command "
+        "line where other local users can see it (ps, /proc)",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection that sends no request data for this long mid-request "
+        f"(default {DEFAULT_READ_TIMEOUT:g})",
+    )
+    serve.add_argument(
         "--underlay",
         default=None,
         metavar="udp:PA[:PORT]",
@@ -183,9 +200,16 @@ def _open_host(ns: argparse.Namespace, service: HnsService, err: TextIO) -> Host
 def _serve(ns: argparse.Namespace, err: TextIO) -> int:
 
     from api.app import create_app
+    from api.transport import read_token_file
     from hns.host import parse_underlay_spec
 
     token = ns.token or os.environ.get("HNS_EMULATOR_TOKEN") or None
+    if ns.token_file is not None:
+        try:
+            token = read_token_file(ns.token_file)
+        except (OSError, ValueError) as exc:
+            err.write(f"hns-emulator: --token-file {ns.token_file}: {exc}\n")
+            return 2
     if not is_loopback(ns.host) and not token:
         err.write(
             f"hns-emulator: binding {ns.host} (not loopback) needs a token: "

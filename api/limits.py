@@ -11,11 +11,17 @@ request line) and read timeouts are api/transport.py's.
 
 from __future__ import annotations
 
+from typing import Final
+
 from starlette.requests import Request
 
 from hns.errors import HnsError, InvalidArg
 
-__all__ = ["Refused", "read_body"]
+__all__ = ["DEFAULT_READ_TIMEOUT", "Refused", "read_body"]
+
+#: Seconds a connection may wait on its client mid-request (head or body) before the
+#: server answers 408 and closes it (api/transport.py; ``serve --read-timeout``).
+DEFAULT_READ_TIMEOUT: Final = 15.0
 
 
 class Refused(Exception):

@@ -21,7 +21,9 @@ from typing import Any
 import uvicorn
 
 from api.detail import LOGGER
+from api.limits import DEFAULT_READ_TIMEOUT
 from api.tooling import version
+from api.transport import uvicorn_options
 
 __all__ = ["banner", "serve_app"]
 
@@ -78,6 +80,7 @@ def serve_app(app: Any, ns: argparse.Namespace, profile: str) -> None:
         port=ns.port,
         log_level=ns.log_level,
         access_log=bool(ns.access_log),
+        **uvicorn_options(getattr(ns, "read_timeout", DEFAULT_READ_TIMEOUT)),
     )
     _configure_logging(ns.log_level)
     if ns.access_log:

@@ -73,6 +73,7 @@ encap, MSS clamping (printed only).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter, defaultdict
 from typing import Any
@@ -80,6 +81,7 @@ from typing import Any
 from hns.compiler import layers as L
 from hns.compiler import rules as R
 from hns.compiler.rules import Item, ItemKey, Source, Target
+from hns.compiler.shared import SharedContributions
 from hns.compiler.view import (
     View,
     ipv4_of,
@@ -94,7 +96,7 @@ from hns.compiler.view import (
 from hns.ports import port_id_of
 from hns.service import HnsService
 from hns.state import ObjectChange
-from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
+from vfp import DEFAULT_ALLOW, Group, Layer, NatRange, Port, Rule, Switch
 from vfp.errors import InvalidRule, VfpError
 
 Json = dict[str, Any]
@@ -151,6 +153,8 @@ class Compiler:
         self._next_block = 0
         self._default_vxlan_port = switch.vxlan_port
         self._closed = False
+        #: Contributions computed once per (source, network) and shared between ports.
+        self._shared = SharedContributions()
         with service.lock:
             service.add_listener(self._on_change)
             self.sync()
@@ -289,6 +293,7 @@ class Compiler:
         with self.service.lock:
             self.view.host_ip = self.service.host_ip
             self.view.load(self.service.dump())
+            self._shared.clear()
             self._apply_vxlan_port()
             dirty = self._sync_ports(set(self._ports) | set(self.view.local_endpoints()),
                                      full=True)
@@ -497,8 +502,8 @@ class Compiler:
             removed: list[Item] = []
             added: list[Item] = []
             for source in sources:
-                new = {item.key: item for item in R.contribute(source, target, self.view)
-                       if self._valid(st, source, item)}
+                new = self._shared.items(source, target, self.view,
+                                         functools.partial(self._items, st, source, target))
                 old = st.contrib.get(source, {})
                 if new == old:
                     continue
@@ -513,6 +518,13 @@ class Compiler:
             if removed or added:
                 self._apply(st, removed, added)
                 self.recompiles[str(st.ep["ID"])] += 1
+
+    def _items(self, st: _PortState, source: Source,
+               target: Target) -> tuple[dict[ItemKey, Item], bool]:
+        """What ``source`` contributes to this port, and whether vfp took every item."""
+        items = R.contribute(source, target, self.view)
+        new = {item.key: item for item in items if self._valid(st, source, item)}
+        return new, len(new) == len(items)
 
     def _valid(self, st: _PortState, source: Source, item: Item) -> bool:
         """Whether vfp will take the item; a refused one is left out and recorded in
@@ -557,7 +569,7 @@ class Compiler:
             if isinstance(item, R.RuleSpec):
                 batches[(item.layer, item.group)].append(item.build())
             elif isinstance(item, R.MappingSpec):
-                port.add_mapping(L.VNET_SPACE, Mapping(item.ca, item.pa, item.mac, item.vni))
+                port.add_mapping(L.VNET_SPACE, self._shared.mapping(item))
             elif isinstance(item, R.PoolSpec):
                 port.add_nat_pool(item.id, [NatRange(ip, lo, hi) for ip, lo, hi in item.ranges])
             else:
