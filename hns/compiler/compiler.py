@@ -505,7 +505,7 @@ class Compiler:
                 new = self._shared.items(source, target, self.view,
                                          functools.partial(self._items, st, source, target))
                 old = st.contrib.get(source, {})
-                if new == old:
+                if new is old or new == old:
                     continue
                 removed += [it for k, it in old.items() if new.get(k) != it]
                 added += [it for k, it in new.items() if old.get(k) != it]

@@ -50,9 +50,11 @@ class SharedContributions:
             weakref.WeakValueDictionary()
         #: How many contributions were served from the cache (for tests and benches).
         self.hits = 0
+        self._last_port: tuple[Target, Any, tuple[str | None, Any, int, str]] | None = None
 
     def clear(self) -> None:
         self._entries.clear()
+        self._last_port = None
 
     def items(self, source: Source, t: Target, view: View,
               compute: Callable[[], tuple[Contribution, bool]]) -> Contribution:
@@ -88,14 +90,14 @@ class SharedContributions:
         """(cache slot, the objects the contribution is computed from), or None when this
         port's contribution is its own."""
         kind, key = source
-        net_key = network_key(t.ep)
-        net = view.network_of(t.ep)
+        if kind != "remote" and kind != "lb":
+            return None
+        net_key, net, mss, scope = self._port(t, view)
         if kind == "remote":
             remote = view.endpoints.get(key)
             if remote is None:
                 self._drop(source)
                 return None
-            mss = encap_overhead(t.ep)
             return ((net_key, mss), (remote, net, view.host_ip))
         if kind == "lb":
             lb = view.lbs.get(key)
@@ -105,11 +107,21 @@ class SharedContributions:
             backends = lb_backends(lb)
             if t.key in backends:
                 return None
-            scope = str(t.ep.get("HostComputeNetwork", "")).upper()
             objects = (lb, net, view.host_ip, view.dsr_keeps_vip,
                        *(view.endpoints.get(b) for b in backends))
             return ((net_key, scope), objects)
         return None
+
+    def _port(self, t: Target, view: View) -> tuple[str | None, Any, int, str]:
+        """What a contribution reads of its port; the compiler builds one Target per
+        port per pass, so the last one's answer is kept."""
+        last = self._last_port
+        if last is not None and last[0] is t and last[1] is t.ep:
+            return last[2]
+        info = (network_key(t.ep), view.network_of(t.ep), encap_overhead(t.ep),
+                str(t.ep.get("HostComputeNetwork", "")).upper())
+        self._last_port = (t, t.ep, info)
+        return info
 
     def _drop(self, source: Source) -> None:
         self._entries.pop(source, None)

@@ -1,0 +1,297 @@
+"""Kube-proxy scale through HTTP: one Windows node, loaded, under mixed load and restarts.
+
+The node (bench/scale_node.py): one flannel Overlay network, 110 local pods, 10,000 remote
+endpoints, 5,000 load balancers of 3 backends (ClusterIP and NodePort mixed, every tenth
+DSR).  The server is a real ``hns-emulator serve`` child on a loopback port with a SQLite
+state file; every figure is measured through HTTP.
+
+Figures (the last line of output is one JSON object with these keys):
+
+- ``lb_create_p99_ms``: p99 of ``POST /hcn/loadbalancers`` with the node loaded (target
+  <= 20), one client, after the 5,000 are in;
+- ``lb_create_growth_5000_vs_50``: median LB create with 5,000 LBs present over the median
+  with 50 present, same run (target <= 1.5);
+- ``health_worst_ms``: worst ``/_emulator/health`` latency, polled every 10 ms by a
+  separate process during the whole load (node load, LB creates, mixed load) (<= 50);
+- ``rss_mb_node``: the server's RSS with the node loaded (<= 600);
+- ``restart_s_node``: from process start to the first answer on that state (<= 3);
+- ``mixed_load_req_per_s``, ``mixed_load_p99_ms``, ``mixed_load_5xx``: 16 clients for
+  60 s (15 s with ``--quick``) of LB create / query / modify / delete and endpoint query.
+
+Also reported: ``sigterm_s`` (SIGTERM to exit), ``service_restart_s`` (``POST
+/_emulator/service {"Action":"restart"}``: rehydrate and recompile), ``node_load_s`` (the
+endpoints arrive as one ``PUT /_emulator/state``: the dump is built in this process
+without a compiler, so the setup does not dominate the run), and ``size``/``full_size``.
+
+``--quick`` ends within two minutes: it keeps 110 pods and 5,000 LBs and shrinks the
+remote endpoints to what fits (``size`` says which); without it, the full node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.append(str(Path(__file__).resolve().parent))
+
+import scale_node as node  # noqa: E402
+
+from hns.service import HnsService  # noqa: E402
+
+QUICK_REMOTE = 2_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def build_dump(local: int, remote: int) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The node's network and endpoints as a state dump (no compiler: fast)."""
+    svc = HnsService()
+    call = svc.hcn_call
+    net = call("HcnCreateNetwork", None, json.dumps(node.network()))["ID"]
+    loc = [call("HcnCreateEndpoint", None, json.dumps(node.local_endpoint(i, net)))["ID"]
+           for i in range(local)]
+    rem = [call("HcnCreateEndpoint", None, json.dumps(node.remote_endpoint(i, net)))["ID"]
+           for i in range(remote)]
+    dump = svc.dump()
+    svc.close()
+    return dump, loc, rem
+
+
+class Server:
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 300.0) -> float:
+        """Spawn; seconds from spawn to the first answer."""
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
+             "--state", str(self.state), "--log-level", "warning"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while time.monotonic() - started < timeout:
+            try:
+                if httpx.get(self.url + "/_emulator/health", timeout=1.0).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.TransportError:
+                time.sleep(0.01)
+        raise RuntimeError("server did not start")
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> float:
+        """SIGTERM; seconds until the process exits."""
+        assert self.proc is not None
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.monotonic() - started
+
+
+def _pinger(url: str, stop: Any, worst: Any, count: Any) -> None:
+    """A separate process: GET health every 10 ms, keep the worst latency (ms)."""
+    with httpx.Client(timeout=60.0) as http:
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                http.get(url + "/_emulator/health")
+            except httpx.HTTPError:
+                pass
+            took = (time.perf_counter() - started) * 1000
+            worst.value = max(worst.value, took)
+            count.value += 1
+            time.sleep(max(0.0, 0.01 - took / 1000))
+
+
+def create_lb(http: httpx.Client, body: dict[str, Any]) -> tuple[float, str]:
+    started = time.perf_counter()
+    r = http.post("/hcn/loadbalancers", json=body)
+    took = (time.perf_counter() - started) * 1000
+    r.raise_for_status()
+    return took, str(r.json()["ID"])
+
+
+def mixed_load(url: str, seconds: float, loc: list[str], rem: list[str],
+               lb_ids: list[str], clients: int = 16) -> dict[str, Any]:
+    lat: list[float] = []
+    errors_5xx = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    shared = list(lb_ids)
+
+    def client(n: int) -> None:
+        nonlocal errors_5xx
+        rng = random.Random(n)
+        mine: list[str] = []
+        with httpx.Client(base_url=url, timeout=60.0) as http:
+            while time.monotonic() < deadline:
+                op = rng.random()
+                i = 100_000 + n * 100_000 + rng.randrange(100_000)
+                started = time.perf_counter()
+                if op < 0.25:
+                    r = http.post("/hcn/loadbalancers", json=node.load_balancer(i, loc, rem))
+                    if r.status_code == 201:
+                        mine.append(r.json()["ID"])
+                elif op < 0.5 and mine:
+                    r = http.delete(f"/hcn/loadbalancers/{mine.pop(0)}")
+                elif op < 0.65:
+                    target = rng.choice(mine or shared)
+                    r = http.post(f"/hcn/loadbalancers/{target}/modify",
+                                  json=node.load_balancer(i, loc, rem))
+                elif op < 0.85:
+                    r = http.get(f"/hcn/loadbalancers/{rng.choice(shared)}")
+                else:
+                    r = http.get(f"/hcn/endpoints/{rng.choice(loc + rem[:1000])}")
+                took = (time.perf_counter() - started) * 1000
+                with lock:
+                    lat.append(took)
+                    if r.status_code >= 500:
+                        errors_5xx += 1
+            for ident in mine:
+                http.delete(f"/hcn/loadbalancers/{ident}")
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
+    elapsed = min(time.monotonic() - started, seconds) or seconds
+    return {"req_per_s": round(len(lat) / elapsed, 1), "p99_ms": round(_pct(lat, 0.99), 1),
+            "5xx": errors_5xx, "requests": len(lat)}
+
+
+def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[str, Any]:
+    t0 = time.monotonic()
+    dump, loc, rem = build_dump(local, remote)
+    print(f"# dump of {local} local + {remote} remote built in "
+          f"{time.monotonic() - t0:.1f} s", flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    server = Server(workdir / "hns.sqlite")
+    server.start()
+    ctx = multiprocessing.get_context("fork")
+    stop, worst, count = ctx.Event(), ctx.Value("d", 0.0), ctx.Value("i", 0)
+    pinger = ctx.Process(target=_pinger, args=(server.url, stop, worst, count), daemon=True)
+    pinger.start()
+    out: dict[str, Any] = {}
+    try:
+        with httpx.Client(base_url=server.url, timeout=600.0) as http:
+            started = time.monotonic()
+            http.put("/_emulator/state", json=dump).raise_for_status()
+            out["node_load_s"] = round(time.monotonic() - started, 2)
+            print(f"# node loaded in {out['node_load_s']} s", flush=True)
+            ids: list[str] = []
+            for i in range(50):
+                ids.append(create_lb(http, node.load_balancer(i, loc, rem))[1])
+            at_50 = []
+            for i in range(50, 100):
+                took, ident = create_lb(http, node.load_balancer(i, loc, rem))
+                at_50.append(took)
+                ids.append(ident)
+            tail = 100
+
+            def bulk(i: int) -> str:
+                with httpx.Client(base_url=server.url, timeout=600.0) as c:
+                    return create_lb(c, node.load_balancer(i, loc, rem))[1]
+
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                ids += list(pool.map(bulk, range(100, lbs - tail)))
+            print(f"# {lbs - tail - 100} LBs in {time.monotonic() - started:.1f} s", flush=True)
+            at_full = []
+            for i in range(lbs - tail, lbs):
+                took, ident = create_lb(http, node.load_balancer(i, loc, rem))
+                at_full.append(took)
+                ids.append(ident)
+            out["lb_create_p99_ms"] = round(_pct(at_full, 0.99), 2)
+            out["lb_create_median_ms_50"] = round(statistics.median(at_50), 2)
+            out["lb_create_median_ms_full"] = round(statistics.median(at_full), 2)
+            out["lb_create_growth_5000_vs_50"] = round(
+                statistics.median(at_full) / statistics.median(at_50), 3)
+            out["rss_mb_node"] = round(server.rss_mb(), 1)
+            print(f"# LB creates done: {out}", flush=True)
+            mixed = mixed_load(server.url, mixed_s, loc, rem, ids)
+            out["mixed_load_req_per_s"] = mixed["req_per_s"]
+            out["mixed_load_p99_ms"] = mixed["p99_ms"]
+            out["mixed_load_5xx"] = mixed["5xx"]
+            out["mixed_load_requests"] = mixed["requests"]
+            out["rss_mb_after_mixed"] = round(server.rss_mb(), 1)
+            stop.set()
+            pinger.join(timeout=10)
+            out["health_worst_ms"] = round(worst.value, 1)
+            out["health_polls"] = count.value
+            started = time.monotonic()
+            http.post("/_emulator/service", json={"Action": "restart"}).raise_for_status()
+            out["service_restart_s"] = round(time.monotonic() - started, 2)
+            have = len(http.get("/hcn/loadbalancers").json())
+        out["sigterm_s"] = round(server.stop(), 2)
+        out["restart_s_node"] = round(server.start(), 2)
+        with httpx.Client(base_url=server.url, timeout=600.0) as http:
+            after = len(http.get("/hcn/loadbalancers").json())
+        out["lbs_after_restart_match"] = after == have
+        server.stop()
+    finally:
+        stop.set()
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.kill()
+    out["size"] = {"local": local, "remote": remote, "lbs": lbs}
+    out["full_size"] = (local, remote, lbs) == (node.LOCAL_PODS, node.REMOTE_ENDPOINTS,
+                                                node.LOAD_BALANCERS)
+    out["quick"] = quick
+    out["cpus"] = os.cpu_count()
+    out["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="within two minutes")
+    parser.add_argument("--remote", type=int, default=None)
+    parser.add_argument("--lbs", type=int, default=node.LOAD_BALANCERS)
+    parser.add_argument("--local", type=int, default=node.LOCAL_PODS)
+    ns = parser.parse_args(argv)
+    remote = ns.remote if ns.remote is not None else (
+        QUICK_REMOTE if ns.quick else node.REMOTE_ENDPOINTS)
+    result = run(ns.local, remote, ns.lbs, 15.0 if ns.quick else 60.0, ns.quick)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
