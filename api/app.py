@@ -702,16 +702,18 @@ def _add_emulator_routes(
         await bulk(service.reset)
         return Response(status_code=204)
 
+    # A whole state is tens of MiB at kube-proxy scale: parsed and rendered off the loop.
     async def dump(request: Request) -> Response:
-        return JSONResponse(await bulk(service.dump))
+        return await bulk(lambda: JSONResponse(service.dump()))  # type: ignore[no-any-return]
 
     async def load(request: Request) -> Response:
-        doc = _json_object(await _read_body(request, max(max_body, MAX_STATE_BODY)))
-        await bulk(service.load, doc)
+        body = await _read_body(request, max(max_body, MAX_STATE_BODY))
+        await bulk(lambda: service.load(_json_object(body)))
         return Response(status_code=204)
 
     async def import_capture(request: Request) -> Response:
-        text = _text(await _read_body(request, max(max_body, MAX_STATE_BODY)))
+        body = await _read_body(request, max(max_body, MAX_STATE_BODY))
+        text = await bulk(_text, body)
         if text is None:
             raise InvalidJson()
         ids = await bulk(service.import_capture, text)

@@ -31,9 +31,9 @@ from hns.faults import Decision, decided, v1_call_name, v2_call_name
 __all__ = ["CALL_THREADS", "CallRunner"]
 
 #: Worker threads for object calls.  The service serialises them under its lock, so more
-#: threads would only queue on it; a few keep a call that waits on the lock (behind a
-#: restart, say) from holding up the next one's parsing.
-CALL_THREADS: Final = 4
+#: threads would only queue on it and compete with the event loop for the GIL; two let one
+#: call's parsing overlap another's work under the lock.
+CALL_THREADS: Final = 2
 
 
 class CallRunner:
