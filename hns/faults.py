@@ -71,6 +71,7 @@ __all__ = [
     "target_matches",
     "v1_call_name",
     "v2_call_name",
+    "whole_object_update",
 ]
 
 MODES: Final = ("Fail", "Latency", "Hang", "NotApplied")
@@ -258,6 +259,25 @@ def v1_call_name(method: str, path: Any) -> str:
     """The fault-target name of a V1 HNSCall (``"DELETE /policylists/<id>"``)."""
     where = path if not isinstance(path, str) or path.startswith("/") else "/" + path
     return f"{method.upper() if isinstance(method, str) else method} {where}"
+
+
+def whole_object_update(api: str, args: tuple[Any, ...]) -> tuple[str, str, int, Any] | None:
+    """(kind, id, major, settings) of a call whose body is the whole updated object (a
+    NotApplied rule with Fields keeps those at their value): an HcnModifyLoadBalancer or a
+    V1 ``POST /endpoints/<id>``; None for the others, which are rolled back whole."""
+    if api == "V2":
+        function, ident, settings = args
+        if not isinstance(function, str) or not isinstance(ident, str) \
+                or function[len("HcnModify"):] not in ("LoadBalancer", "LoadBalancers") \
+                or not function.startswith("HcnModify"):
+            # The other modifies are requests (ResourceType/RequestType/Settings).
+            return None
+        return "loadbalancer", ident, 2, settings
+    method, path, settings = args
+    parts = [p for p in str(path).split("?", 1)[0].split("/") if p]
+    if str(method).upper() != "POST" or len(parts) != 2 or parts[0].lower() != "endpoints":
+        return None  # a V1 network update is extension toggles, not the object
+    return "endpoint", parts[1], 1, settings
 
 
 def v2_call_name(function: Any, id: Any) -> str:

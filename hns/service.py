@@ -79,6 +79,7 @@ from hns.faults import (
     failure_hresult,
     v1_call_name,
     v2_call_name,
+    whole_object_update,
 )
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_policies
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
@@ -392,26 +393,10 @@ class HnsService(IndexedState):
 
     def _keep_fields(self, api: str, args: tuple[Any, ...],
                      fields: tuple[str, ...]) -> tuple[Any, ...] | None:
-        if api == "V2":
-            function, ident, settings = args
-            if not isinstance(function, str) or not function.startswith("HcnModify") \
-                    or not isinstance(ident, str):
-                return None
-            # Only a load balancer update carries the whole object; the other modifies are
-            # requests (ResourceType/RequestType/Settings) and are rolled back whole.
-            kind = _KIND_OF_FUNCTION.get(function[len("HcnModify"):])
-            major = 2
-            if kind != "loadbalancer":
-                return None
-        else:
-            method, path, settings = args
-            parts = [p for p in str(path).split("?", 1)[0].split("/") if p]
-            if str(method).upper() != "POST" or len(parts) != 2 \
-                    or parts[0].lower() != "endpoints":
-                return None  # a V1 network update is extension toggles, not the object
-            kind = "endpoint"
-            ident = parts[1]
-            major = 1
+        update = whole_object_update(api, args)
+        if update is None:
+            return None
+        kind, ident, major, settings = update
         current = self._render(kind, self._get(kind, ident), major)
         body = parse_json(settings)
         if not isinstance(body, dict):
