@@ -21,6 +21,7 @@ are optional everywhere (hcsshim sends ``/networks/``, PowerShell ``/networks``)
 
 from __future__ import annotations
 
+import gc
 import hmac
 import importlib
 import importlib.util
@@ -320,7 +321,11 @@ def create_app(
     async def bulk(fn: Callable[..., Any], *args: Any) -> Any:
         # Whole-state operations (dump, load, import) can take seconds on a big store:
         # off the event loop, so health checks still answer meanwhile.
-        return await run_in_threadpool(fn, *args)
+        result = await run_in_threadpool(fn, *args)
+        # What they built is long-lived; a collection walking millions of objects stops
+        # every thread, the event loop included, for seconds (api/calls.py).
+        gc.freeze()
+        return result
 
     _add_error_handlers(app)
     _add_v1_routes(app, service, call, max_body)

@@ -16,6 +16,12 @@ Hang fault rule, happens *here*, on the loop, before the call is handed to a thr
   a fault wait, so fifty hung calls take no thread and stall nothing.
 
 A backend without ``faults`` (the wire tests' fake) simply has its calls run in the pool.
+
+The loop shares the GIL with those threads, and the cyclic garbage collector stops them all:
+at kube-proxy scale a full collection walks millions of compiled objects for seconds.  So
+what a whole-state operation (startup, state load, service restart) built is moved out of
+the collector's reach with ``gc.freeze()`` (api/cli.py, api/app.py, api/emulator.py); it
+is still freed by reference counting when it goes.
 """
 
 from __future__ import annotations

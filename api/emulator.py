@@ -26,6 +26,7 @@ in the HCN shape with HTTP statuses by category, as every other /_emulator route
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any, Final
 
@@ -151,6 +152,7 @@ def register(app: FastAPI, host: Any) -> None:
             down = _number(doc, "DownSeconds", 0.0)
             # Off the event loop: coming back up re-reads the whole store.
             await run_in_threadpool(lambda: service.restart_service(down, hresult=hresult))
+            gc.freeze()  # the rehydrated state is long-lived (see api/app.py's bulk)
         elif action == "stop":
             await run_in_threadpool(lambda: service.stop_service(hresult=hresult))
         elif action == "start":
