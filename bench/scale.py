@@ -19,8 +19,9 @@ Figures (the last line of output is one JSON object with these keys):
   60 s (15 s with ``--quick``) of LB create / query / modify / delete and endpoint query.
 
 Also reported: ``health_worst_ms_idle_baseline`` (the same poll against the idle server
-for 5 s before the load: what the machine's own load costs), ``sigterm_s`` (SIGTERM to exit), ``service_restart_s`` (``POST
-/_emulator/service {"Action":"restart"}``: rehydrate and recompile), ``node_load_s`` (the
+for 5 s before the load: what the machine's own load costs), ``sigterm_s`` (SIGTERM to
+exit), ``service_restart_s`` (``POST /_emulator/service {"Action":"restart"}``: rehydrate
+and recompile), ``node_load_s`` (the
 endpoints arrive as one ``PUT /_emulator/state``: the dump is built in this process
 without a compiler, so the setup does not dominate the run), and ``size``/``full_size``.
 
@@ -32,6 +33,7 @@ endpoints and 500 LBs, what fits on the shared 2-core machine (``size`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -136,10 +138,8 @@ def _pinger(url: str, stop: Any, worst: Any, count: Any) -> None:
     with httpx.Client(timeout=60.0) as http:
         while not stop.is_set():
             started = time.perf_counter()
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 http.get(url + "/_emulator/health")
-            except httpx.HTTPError:
-                pass
             took = (time.perf_counter() - started) * 1000
             worst.value = max(worst.value, took)
             count.value += 1

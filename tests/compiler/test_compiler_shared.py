@@ -17,7 +17,7 @@ from hns.host import Host
 from hns.service import HnsService
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "bench"))
-import scale_node as node  # noqa: E402
+import scale_node as node
 
 
 def _guid(kind: int, i: int) -> str:
