@@ -18,7 +18,9 @@ never mutated, on every change), so a stale entry can never be served:
               port's encap overhead (its MSS delta)
     lb L      the load balancer, the port's network object and HostComputeNetwork, the
               host IP, and every backend endpoint object; a port that is itself one of
-              L's backends is computed on its own (its backend-side NAT rules are its own)
+              L's backends is computed on its own (its backend-side NAT rules are its own),
+              and so is every port of an L with a SourceVIP (each client port SNATs to a
+              port block of its own)
 
 A contribution with an item vfp refuses is never shared (each port records its error).
 Built ``vfp.Mapping`` objects (no counters, never mutated) are shared too; rules are not,
@@ -105,8 +107,8 @@ class SharedContributions:
                 self._drop(source)
                 return None
             backends = lb_backends(lb)
-            if t.key in backends:
-                return None
+            if t.key in backends or lb.get("SourceVIP"):
+                return None  # its own NAT rules; a SourceVIP SNAT pool per client port
             objects = (lb, net, view.host_ip, view.dsr_keeps_vip,
                        *(view.endpoints.get(b) for b in backends))
             return ((net_key, scope), objects)

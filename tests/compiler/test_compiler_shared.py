@@ -31,17 +31,21 @@ def _with_id(body: dict[str, Any], ident: str) -> str:
 def _node(local: int, remote: int, lbs: int) -> tuple[HnsService, Host, list[str], list[str]]:
     svc = HnsService()
     host = Host(service=svc)
-    net = svc.hcn_call("HcnCreateNetwork", None, _with_id(node.network(), _guid(1, 0)))["ID"]
-    loc = [svc.hcn_call("HcnCreateEndpoint", None,
-                        _with_id({**node.local_endpoint(i, net),
-                                  "MacAddress": f"00-15-5D-00-01-{i:02X}"}, _guid(2, i)))["ID"]
+
+    def create(function: str, body: dict[str, Any], ident: str) -> str:
+        return str(svc.hcn_call(function, ident, _with_id(body, ident))["ID"])
+
+    net = create("HcnCreateNetwork", node.network(), _guid(1, 0))
+    loc = [create("HcnCreateEndpoint", {**node.local_endpoint(i, net),
+                                        "MacAddress": f"00-15-5D-00-01-{i:02X}"}, _guid(2, i))
            for i in range(local)]
-    rem = [svc.hcn_call("HcnCreateEndpoint", None,
-                        _with_id(node.remote_endpoint(i, net), _guid(3, i)))["ID"]
+    rem = [create("HcnCreateEndpoint", node.remote_endpoint(i, net), _guid(3, i))
            for i in range(remote)]
     for i in range(lbs):
-        svc.hcn_call("HcnCreateLoadBalancer", None,
-                     _with_id(node.load_balancer(i, loc, rem), _guid(4, i)))
+        body = node.load_balancer(i, loc, rem)
+        if i % 4 == 1:  # kube-proxy's sourceVip: a SNAT pool per client port
+            body["SourceVIP"] = "10.244.1.250"
+        create("HcnCreateLoadBalancer", body, _guid(4, i))
     return svc, host, loc, rem
 
 
@@ -82,8 +86,8 @@ def test_ports_share_remote_mappings_and_lb_rule_specs() -> None:
 
 def _compiled(host: Host) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for pid, port in host.switch.ports.items():
-        out[pid] = (
+    for port in host.switch.ports.values():
+        out[port.name] = (  # port ids are fresh GUIDs; names are the endpoints' own
             {lid: (layer.flags, {gid: sorted((r.id, r.priority, repr(r.action),
                                               repr(r.conditions), r.flags, r.ttl)
                                              for r in group.rules.values())
@@ -91,7 +95,7 @@ def _compiled(host: Host) -> dict[str, Any]:
              for lid, layer in port.layers.items()},
             {sid: sorted((m.ca, m.pa, m.mac, m.vni) for m in space.mappings.values())
              for sid, space in port.spaces.items()},
-            sorted(port.nat_pools))
+            sorted((name, repr(pool)) for name, pool in port.nat_pools.items()))
     return out
 
 
