@@ -106,7 +106,14 @@ def overview(host: Any) -> Json:
         doc["Error"] = str(exc)
         objects = {}
     switch = getattr(host, "switch", None)
-    ports = {str(p).lower() for p in getattr(switch, "ports", {})}
+    # Ports have GUIDs of their own (EndpointPortGuid); the page marks the endpoints
+    # that own one, so map each port back to its endpoint through the compiler.
+    compiler = getattr(host, "compiler", None)
+    ports = {
+        str(owner).lower()
+        for p in getattr(switch, "ports", {})
+        if (owner := compiler.endpoint_of(str(p)) if compiler is not None else str(p))
+    }
     networks = objects.get("network", [])
     names = {str(n.get("ID", "")).lower(): str(n.get("Name", "")) for n in networks}
     namespaces = objects.get("namespace", [])
