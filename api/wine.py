@@ -228,28 +228,60 @@ def _wait_wineserver(prefix: Path) -> None:
 
 
 def keep_warm(prefix: Path, seconds: int = 20) -> None:
-    """Start the prefix's wineserver to outlive its last program by ``seconds``: a Wine
-    program starts in well under a second with a warm wineserver and takes seconds with a
-    cold one, and ``go test ./...`` runs one program per package.
+    """Make sure a live wineserver serves the prefix and will outlive its last program by
+    ``seconds``: a Wine program starts in well under a second with a warm wineserver and
+    takes seconds with a cold one, and ``go test ./...`` runs one program per package.
 
     The first program of a Wine session starts the session's services (services.exe,
     rpcss, explorer, ...), which inherit its stdout/stderr and live as long as the
     wineserver: started by a program whose output is a pipe, they would hold the pipe
     open and make the reader (``go test``, ``subprocess.run``) wait for the wineserver to
     exit. So the session is started here by ``cmd /c exit`` with no output at all.
-    Nothing happens when a wineserver already serves the prefix."""
+
+    ``wineserver -p`` exits 2 whenever some wineserver holds the prefix's lock, and that
+    may be one whose persistence delay has just run out: it has told its services to quit
+    and stopped accepting clients, and it kills whatever is still attached two seconds
+    later, with exit status 1 and no message (wineserver's kill_all_processes). A program
+    started then waits for it to go and becomes the first program of a new session, whose
+    services hold its output open (measured: 3.6-4.6 s more, their messages in its
+    stderr). So a probe runs then too: on a live server it restarts the persistence
+    delay; on a dying one it waits for it to go, and a second ``-p`` then starts a fresh
+    server that the next probe starts quietly. A probe that fails (a server dying under
+    it) is tried again, at most three rounds; the probe does nothing but start Wine, so
+    repeating it is safe. A lock per prefix keeps concurrent runners (xdist workers,
+    ``go test`` packages in parallel) from doing this over each other."""
     quiet: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
                              "stderr": subprocess.DEVNULL, "check": False}
     env = wine_env(prefix)
-    started = subprocess.run([wineserver(), f"-p{seconds}"], env=env, **quiet)
-    if started.returncode == 0:
-        subprocess.run([wine_loader(), "cmd.exe", "/c", "exit", "0"], env=env, **quiet)
+
+    def own_server() -> bool:  # False: some wineserver (alive or dying) holds the lock
+        return subprocess.run([wineserver(), f"-p{seconds}"], env=env, **quiet).returncode == 0
+
+    def probe() -> int:
+        return subprocess.run([wine_loader(), "cmd.exe", "/c", "exit", "0"], env=env,
+                              **quiet).returncode
+
+    status = 0
+    with _locked(prefix, ".warm"):
+        for _round in range(3):
+            started = own_server()
+            status = probe()
+            if status != 0:
+                continue
+            if started or not own_server():
+                return  # ours, or one that served the probe and still holds the lock
+            status = probe()  # the old one was dying: start the fresh one's session
+            if status == 0:
+                return
+    raise WineError(f"Wine could not start a program in {prefix} (cmd /c exit: status "
+                    f"{status}, three times); 'WINEPREFIX={prefix} WINEDEBUG=err+all "
+                    "wine64 cmd /c exit' shows why")
 
 
 @contextlib.contextmanager
-def _locked(prefix: Path) -> Iterator[None]:
+def _locked(prefix: Path, kind: str = "") -> Iterator[None]:
     prefix.parent.mkdir(parents=True, exist_ok=True)
-    with open(prefix.parent / f".{prefix.name}.lock", "w") as handle:
+    with open(prefix.parent / f".{prefix.name}{kind}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
