@@ -21,7 +21,10 @@ Semantics encoded here:
   PA with the VSID as VNI (its own host turns VIP into DIP and answers from the VIP).
 - OutBoundNAT: a TCP/UDP/ICMP packet whose (post-LB) destination is in none of the
   Exceptions prefixes and not in the endpoint's own network's subnets leaves with
-  source = VirtualIP, else the host's address.
+  source = VirtualIP, else the host's address. Except what a backend of a DSR load
+  balancer sends from its service port (InternalPort, any port when the LB has none;
+  the LB's protocol, any when 0): that leaves un-SNATed (the ALLOW_NAT_ rule microsoft/SDN
+  networkhealth.ps1 checks on a DSR backend's port).
 - Overlay: a (post-LB) destination that is a remote endpoint with a PA goes to that PA with
   the network's VSID as VNI; else one inside a RemoteSubnetRoute prefix goes to that route's
   ProviderAddress with its IsolationId as VNI; else it is not encapsulated.
@@ -145,9 +148,11 @@ def outbound(world: World, p: Packet) -> Outcome:
             break
     out = Outcome(True)
     nat = world.outbound_nat
+    dsr_answer = any(lb.get("dsr") and p.src in lb["backends"] and lb["proto"] in (0, p.proto)
+                     and lb["int"] in (0, p.sport) for lb in world.lbs)
     for d, port, encap in targets:
         src = p.src
-        if nat is not None and p.proto in (1, 6, 17):
+        if nat is not None and p.proto in (1, 6, 17) and not dsr_answer:
             exempt = [*nat.get("Exceptions", []), *world.own_subnets]
             if not any(_in(d, [e]) for e in exempt):
                 src = nat.get("VirtualIP") or world.host_ip
