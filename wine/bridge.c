@@ -499,3 +499,22 @@ BOOL handle_close(HANDLE handle, int kind, char **id)
     if (id) *id = old; else free(old);
     return s != NULL;
 }
+
+HRESULT bridge_invoke_on_handle(const char *name, int kind, HANDLE handle, PCWSTR text,
+                                PWSTR *props, BOOL wants_props, PWSTR *record)
+{
+    bridge_request req = {0};
+    char *id;
+    HRESULT hr;
+    if (props) *props = NULL;
+    if (record) *record = NULL;
+    if (wants_props && !props) return BRIDGE_E_POINTER;
+    id = handle_id(handle, kind);
+    if (!id) return BRIDGE_E_HANDLE;
+    req.export_name = name;
+    req.id = id;
+    req.body = text;
+    hr = bridge_invoke(&req, wants_props ? props : NULL, record, NULL);
+    free(id);
+    return hr;
+}

@@ -44,6 +44,12 @@ typedef struct bridge_request {
  * freed). answer_id (may be NULL) receives the X-Bridge-Id answered, malloc'd. */
 HRESULT bridge_invoke(const bridge_request *req, PWSTR *props, PWSTR *record, char **answer_id);
 
+/* A call on an open handle of `kind` with one input string: Hcn Modify/Query and every
+ * per-system Hcs export. Clears the outs first; E_POINTER when props is wanted and NULL,
+ * E_HANDLE when the handle is unknown, closed or of another kind. */
+HRESULT bridge_invoke_on_handle(const char *name, int kind, HANDLE handle, PCWSTR text,
+                                PWSTR *props, BOOL wants_props, PWSTR *record);
+
 /* "%08x-%04x-..." lowercase; a NULL guid is the zero GUID. */
 void bridge_format_guid(const GUID *guid, char out[37]);
 /* UTF-16 -> UTF-8 with every byte outside 0x21..0x7E and '%' as %XX (malloc'd). */

@@ -71,19 +71,7 @@ static HRESULT hcn_open(const char *name, int kind, const GUID *id, HANDLE *hand
 static HRESULT hcn_on_handle(const char *name, int kind, HANDLE handle, PCWSTR text,
                              PWSTR *props, BOOL wants_props, PWSTR *record)
 {
-    bridge_request req = {0};
-    char *id;
-    HRESULT hr;
-    clear(props); clear(record);
-    if (wants_props && !props) return BRIDGE_E_POINTER;
-    id = handle_id(handle, kind);
-    if (!id) return BRIDGE_E_HANDLE;
-    req.export_name = name;
-    req.id = id;
-    req.body = text;
-    hr = bridge_invoke(&req, wants_props ? props : NULL, record, NULL);
-    free(id);
-    return hr;
+    return bridge_invoke_on_handle(name, kind, handle, text, props, wants_props, record);
 }
 
 static HRESULT hcn_delete(const char *name, const GUID *id, PWSTR *record)

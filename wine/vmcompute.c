@@ -71,19 +71,7 @@ HRESULT WINAPI HcsCloseComputeSystem(HANDLE system)
 static HRESULT hcs_on_system(const char *name, HANDLE system, PCWSTR text, PWSTR *props,
                              BOOL wants_props, PWSTR *result)
 {
-    bridge_request req = {0};
-    char *id;
-    HRESULT hr;
-    clear(props); clear(result);
-    if (wants_props && !props) return BRIDGE_E_POINTER;
-    id = handle_id(system, KIND_SYSTEM);
-    if (!id) return BRIDGE_E_HANDLE;
-    req.export_name = name;
-    req.id = id;
-    req.body = text;
-    hr = bridge_invoke(&req, wants_props ? props : NULL, result, NULL);
-    free(id);
-    return hr;
+    return bridge_invoke_on_handle(name, KIND_SYSTEM, system, text, props, wants_props, result);
 }
 
 #define HCS_OPERATION(Name)                                                              \
