@@ -15,8 +15,10 @@ with it, with a stable GUID of its own (the `Host Vnic` allocator's `EndpointPor
 an imported network, else a name-based GUID of the network ID, so a reload gives the same
 port), the friendly name real hosts print, the MAC of the host NIC (adapter networks: the
 physical NIC, the same MAC encapsulated frames leave from; NAT-like networks: a Hyper-V
-OUI MAC of the port) and the host-side layers and groups. The rules on it are another
-module's business; an empty host port lets traffic through (every layer Default Allow).
+OUI MAC of the port) and the host-side layers and groups. The port's GUID and name come
+from hns/ports.py, which also reports them in the network's V1 `Resources`. The rules on
+it are another module's business; an empty host port lets traffic through (every layer
+Default Allow).
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from typing import Any
 
 from hns.compiler.actions import pa_nic_mac
 from hns.compiler.layers import GroupDef, LayerDef
+from hns.ports import host_port_id, host_port_name
 from vfp import DEFAULT_ALLOW, IN, OUT, Group, Layer, Port, Switch
 
 Json = dict[str, Any]
-
-_HOST_NS = uuid.UUID("0c8e5a52-7d1b-4f0e-9a63-2b7f4d1e9c30")
 
 #: Network types whose host vNIC is the management vNIC on the physical adapter (its MAC
 #: is the NIC's); the others (NAT, ICS, Internal, Private) get a vNIC of their own.
@@ -51,36 +52,6 @@ HOST_LAYERS: tuple[LayerDef, ...] = (
     LayerDef(SLB_LB, 100, True, DEFAULT_ALLOW, (GroupDef(SLB_LB_OUT, OUT, 100),)),
     LayerDef(SLB_HAIRPIN, 150, True, DEFAULT_ALLOW, (GroupDef(HAIRPIN_IN, IN, 100),)),
 )
-
-
-def _captured_allocator(net: Json) -> Json | None:
-    """The `Host Vnic` allocator of an imported network's V1 `Resources`, if any."""
-    resources = net.get("Resources")
-    allocators = resources.get("Allocators") if isinstance(resources, dict) else None
-    for item in allocators if isinstance(allocators, list) else []:
-        if isinstance(item, dict) and item.get("Tag") == "Host Vnic" and \
-                isinstance(item.get("EndpointPortGuid"), str):
-            return item
-    return None
-
-
-def host_port_id(net: Json) -> str:
-    """The GUID of a network's host vNIC port (upper case, as vfpctrl prints port names)."""
-    found = _captured_allocator(net)
-    if found is not None:
-        return str(found["EndpointPortGuid"]).upper()
-    return str(uuid.uuid5(_HOST_NS, f"port:{str(net['ID']).upper()}")).upper()
-
-
-def host_port_name(net: Json) -> str:
-    """`Container NIC <first 8 hex digits of the allocator ID>`, as real hosts name it."""
-    found = _captured_allocator(net)
-    if found is not None and isinstance(found.get("PreferredPortFriendlyName"), str):
-        return str(found["PreferredPortFriendlyName"])
-    allocator = found.get("ID") if found is not None else None
-    if not isinstance(allocator, str):
-        allocator = str(uuid.uuid5(_HOST_NS, f"allocator:{str(net['ID']).upper()}"))
-    return f"Container NIC {allocator[:8].lower()}"
 
 
 def host_port_mac(net: Json, host_ip: str, port_id: str) -> int:

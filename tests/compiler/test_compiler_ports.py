@@ -40,7 +40,8 @@ def test_port_not_created_for_remote_endpoint() -> None:
                                      "Settings": {"ProviderAddress": "172.16.0.5"}}])
     assert rig.compiler.port_of(remote) is None
     host = rig.compiler.host_port(net)  # only the network's host vNIC port
-    assert host is not None and list(rig.switch.ports) == [host.id]
+    assert host is not None
+    assert list(rig.switch.ports) == [host.id]
 
 
 def test_ports_follow_reset_and_resync_after_load() -> None:
