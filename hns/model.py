@@ -45,7 +45,7 @@ from hns.policies import (
     parse_policies,
     to_v1,
 )
-from hns.ports import endpoint_resources
+from hns.ports import endpoint_resources, network_resources
 from hns.profiles import Profile
 from hns.validate import (
     Bad,
@@ -354,6 +354,8 @@ def network_v1(network: Json, *, endpoint_count: int, version: int) -> Json:
         "MaxConcurrentEndpoints": 0,
         "State": 1,
         "Version": version,
+        # the host vNIC port's allocator (hns/ports.py); an imported network keeps its own
+        "Resources": network_resources(network),
     }
     out.update(extras)
     policies = []

@@ -23,6 +23,7 @@ Json = dict[str, Any]
 
 PORT_KEY = "_PortId"
 _SWITCH_NS = uuid.UUID("6f2a3c1e-4b5d-4e8f-9a0b-1c2d3e4f5a6b")
+_HOST_NS = uuid.UUID("0c8e5a52-7d1b-4f0e-9a63-2b7f4d1e9c30")
 
 
 def new_port_id() -> str:
@@ -94,6 +95,87 @@ def endpoint_resources(ep: Json, *, compartment: int = 0) -> Json | None:
         "Allocators": [allocator],
         "Health": {"LastErrorCode": 0, "LastUpdateTime": 0},
         "ID": str(ep["ID"]).upper(),
+        "PortOperationTime": 0,
+        "State": 1,
+        "SwitchOperationTime": 0,
+        "VfpOperationTime": 0,
+    }
+
+
+# -- the host vNIC port of a network (hns/compiler/hostport.py programs it) ---------------
+
+def _host_allocator(net: Json) -> Json | None:
+    """The `Host Vnic` allocator of an imported network's V1 `Resources` (stored with the
+    V1 extras), if any."""
+    extras = net.get("_v1")
+    resources = net.get("Resources")
+    if not isinstance(resources, dict) and isinstance(extras, dict):
+        resources = extras.get("Resources")
+    allocators = resources.get("Allocators") if isinstance(resources, dict) else None
+    for item in allocators if isinstance(allocators, list) else []:
+        if isinstance(item, dict) and item.get("Tag") == "Host Vnic" and \
+                isinstance(item.get("EndpointPortGuid"), str):
+            return item
+    return None
+
+
+def _host_allocator_id(net: Json) -> str:
+    found = _host_allocator(net)
+    if found is not None and isinstance(found.get("ID"), str):
+        return str(found["ID"]).upper()
+    return str(uuid.uuid5(_HOST_NS, f"allocator:{str(net['ID']).upper()}")).upper()
+
+
+def host_port_id(net: Json) -> str:
+    """The GUID of a network's host vNIC port: the imported `Host Vnic` allocator's
+    `EndpointPortGuid`, else a stable GUID of the network ID (upper case)."""
+    found = _host_allocator(net)
+    if found is not None:
+        return str(found["EndpointPortGuid"]).upper()
+    return str(uuid.uuid5(_HOST_NS, f"port:{str(net['ID']).upper()}")).upper()
+
+
+def host_port_name(net: Json) -> str:
+    """`Container NIC <first 8 hex digits of the allocator ID>`, as real hosts name it
+    (real/v1-post-networks-nat-response.json: ID C4700EC5-... -> "Container NIC c4700ec5")."""
+    found = _host_allocator(net)
+    if found is not None and isinstance(found.get("PreferredPortFriendlyName"), str):
+        return str(found["PreferredPortFriendlyName"])
+    return f"Container NIC {_host_allocator_id(net)[:8].lower()}"
+
+
+def network_resources(net: Json) -> Json:
+    """The V1 `Resources` of a network: one `Host Vnic` allocator naming the host vNIC
+    port (the fields of the real one in real/v1-post-networks-nat-response.json that the
+    emulator can give truthfully; the NAT allocator and the host interface GUIDs are not
+    modelled)."""
+    allocator: Json = {
+        "AdditionalParams": {},
+        "AllocationOrder": 0,
+        "CompartmendId": 0,
+        "Connected": True,
+        "EndpointNicGuid": str(uuid.uuid5(_HOST_NS, f"nic:{host_port_id(net)}")).upper(),
+        "EndpointPortGuid": host_port_id(net),
+        "Flags": 0,
+        "Health": {"LastErrorCode": 0, "LastUpdateTime": 0},
+        "ID": _host_allocator_id(net),
+        "IsPolicy": False,
+        "ManagementPort": True,
+        "PreferredPortFriendlyName": host_port_name(net),
+        "State": 3,
+        "SwitchId": switch_id_of(str(net["ID"])),
+        "Tag": "Host Vnic",
+        "nonPersistentPort": False,
+    }
+    return {
+        "AdditionalParams": {},
+        "AllocationOrder": 1,
+        "Allocators": [allocator],
+        "CompartmentOperationTime": 0,
+        "Flags": 0,
+        "Health": {"LastErrorCode": 0, "LastUpdateTime": 0},
+        # the resources block has an ID of its own (F7289430-... in the real sample)
+        "ID": str(uuid.uuid5(_HOST_NS, f"resources:{str(net['ID']).upper()}")).upper(),
         "PortOperationTime": 0,
         "State": 1,
         "SwitchOperationTime": 0,

@@ -66,9 +66,9 @@ Invariants
 - A layer's default-deny is derived from the DefaultDeny items present, so two sources
   (endpoint ACLs, NetworkACLs) can each hold it.
 
-Deliberately not modelled: the host vNIC port (`host_port` returns None) with its
-SLB_HAIRPIN / LB_HOST rules and SourceVIP, ACL_SUBNET_LAYER, IPv6 NAT and
-encap, MSS clamping (printed only).
+Each network also gets its host vNIC port (`host_port`, hns/compiler/hostport.py), with
+the host-side layers and no rules yet. Deliberately not modelled: the SLB_HAIRPIN /
+LB_HOST rules on it, ACL_SUBNET_LAYER, IPv6 NAT and encap.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ from typing import Any
 
 from hns.compiler import layers as L
 from hns.compiler import rules as R
+from hns.compiler.hostport import HostPorts
 from hns.compiler.rules import Item, ItemKey, Source, Target
 from hns.compiler.shared import SharedContributions
 from hns.compiler.view import (
@@ -155,6 +156,8 @@ class Compiler:
         self._closed = False
         #: Contributions computed once per (source, network) and shared between ports.
         self._shared = SharedContributions()
+        #: the host vNIC port of each network
+        self.host_ports = HostPorts(switch)
         with service.lock:
             service.add_listener(self._on_change)
             self.sync()
@@ -172,8 +175,9 @@ class Compiler:
             return None if st is None else str(st.ep["ID"])
 
     def host_port(self, network_id: str) -> Port | None:
-        """The host vNIC port of a network: not modelled, always None."""
-        return None
+        """The host vNIC port of a network (None for an unknown network)."""
+        with self.service.lock:
+            return self.host_ports.get(network_id)
 
     def endpoints(self) -> list[str]:
         """IDs of the endpoints that have a port."""
@@ -295,6 +299,7 @@ class Compiler:
             self.view.load(self.service.dump())
             self._shared.clear()
             self._apply_vxlan_port()
+            self.host_ports.sync(self.view.networks, self.view.host_ip)
             dirty = self._sync_ports(set(self._ports) | set(self.view.local_endpoints()),
                                      full=True)
             self._recompute(dirty)
@@ -328,8 +333,9 @@ class Compiler:
                 sources.add(("lb", ch.key))
             elif ch.kind == "route":
                 sources.add(("route", ch.key))
-        if any(ch.kind == "network" for ch in changes):
+        if any(ch.kind == "network" for ch in changes) or full:
             self._apply_vxlan_port()
+            self.host_ports.sync(self.view.networks, self.view.host_ip)
         dirty = self._sync_ports(touched, full=False)
         for key in full:
             dirty[key] |= self._all_sources(key)

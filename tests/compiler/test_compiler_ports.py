@@ -39,7 +39,9 @@ def test_port_not_created_for_remote_endpoint() -> None:
                           policies=[{"Type": "ProviderAddress",
                                      "Settings": {"ProviderAddress": "172.16.0.5"}}])
     assert rig.compiler.port_of(remote) is None
-    assert rig.switch.ports == {}
+    host = rig.compiler.host_port(net)  # only the network's host vNIC port
+    assert host is not None
+    assert list(rig.switch.ports) == [host.id]
 
 
 def test_ports_follow_reset_and_resync_after_load() -> None:
