@@ -17,7 +17,8 @@ Glossary:
 Ids on replay: the service makes new GUIDs (object ids, subnet ids, activity ids) and picks
 a new random MAC pool for each network, so a replay cannot give back the recorded values.
 Replay instead learns a one-to-one renaming: wherever a recorded result holds a GUID or a
-MAC address and the replayed result holds another one at the same place, the pair is
+MAC address (or the 8 hex digits of a host vNIC port's "Container NIC" name) and the
+replayed result holds another one at the same place, the pair is
 noted, and every later request has the recorded values replaced by the replayed ones before
 it is sent.  "Equal" for results and states means equal after that renaming, which must
 stay one-to-one (two recorded ids never map to one new id and back); everything else
@@ -280,7 +281,10 @@ def load_recording(source: str | Path | dict[str, Any]) -> dict[str, Any]:
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 _MAC = r"(?:[0-9A-Fa-f]{2}[-:]){5}[0-9A-Fa-f]{2}"
-_TOKEN = re.compile(f"({_GUID}|{_MAC})")
+# A host vNIC port's friendly name holds the first 8 hex digits of its allocator's GUID
+# ("Container NIC 6c50381c", real/v1-post-networks-nat-response.json): generated too.
+_PORT_NAME_ID = r"(?<=Container NIC )[0-9A-Fa-f]{8}\b"
+_TOKEN = re.compile(f"({_GUID}|{_MAC}|{_PORT_NAME_ID})")
 
 
 def _norm(token: str) -> str:
