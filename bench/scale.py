@@ -1,6 +1,6 @@
 """Kube-proxy scale through HTTP: one Windows node, loaded, under mixed load and restarts.
 
-The node (bench/scale_node.py): one flannel Overlay network, 110 local pods, 10,000 remote
+The node (bench/support/scale_node.py): one flannel Overlay network, 110 local pods, 10,000 remote
 endpoints, 5,000 load balancers of 3 backends (ClusterIP and NodePort mixed, every tenth
 DSR).  The server is a real ``hns-emulator serve`` child on a loopback port with a SQLite
 state file; every figure is measured through HTTP.
@@ -55,7 +55,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-sys.path.append(str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent / "support"))
 
 import scale_node as node  # noqa: E402
 

@@ -16,7 +16,7 @@ from hns.compiler import shared as shared_module
 from hns.host import Host
 from hns.service import HnsService
 
-sys.path.append(str(Path(__file__).resolve().parents[2] / "bench"))
+sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "support"))
 import scale_node as node
 
 
