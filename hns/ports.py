@@ -37,14 +37,21 @@ def captured_port_id(body: Any) -> str | None:
         return None
     health = body.get("Health")
     extra = health.get("Extra") if isinstance(health, dict) else None
-    resources = body.get("Resources")
-    if not isinstance(resources, dict) and isinstance(extra, dict):
-        resources = extra.get("Resources")
+    item = _allocator(body.get("Resources"), extra, "Endpoint Port")
+    return None if item is None else str(item["EndpointPortGuid"]).upper()
+
+
+def _allocator(resources: Any, fallback: Any, tag: str) -> Json | None:
+    """The first allocator tagged ``tag`` that names a port (a string
+    ``EndpointPortGuid``) in ``resources``, a ``Resources`` block, or in ``fallback``'s
+    ``Resources`` when ``resources`` is not one."""
+    if not isinstance(resources, dict) and isinstance(fallback, dict):
+        resources = fallback.get("Resources")
     allocators = resources.get("Allocators") if isinstance(resources, dict) else None
     for item in allocators if isinstance(allocators, list) else []:
-        if isinstance(item, dict) and item.get("Tag") == "Endpoint Port" and \
+        if isinstance(item, dict) and item.get("Tag") == tag and \
                 isinstance(item.get("EndpointPortGuid"), str):
-            return str(item["EndpointPortGuid"]).upper()
+            return item
     return None
 
 
@@ -107,16 +114,7 @@ def endpoint_resources(ep: Json, *, compartment: int = 0) -> Json | None:
 def _host_allocator(net: Json) -> Json | None:
     """The `Host Vnic` allocator of an imported network's V1 `Resources` (stored with the
     V1 extras), if any."""
-    extras = net.get("_v1")
-    resources = net.get("Resources")
-    if not isinstance(resources, dict) and isinstance(extras, dict):
-        resources = extras.get("Resources")
-    allocators = resources.get("Allocators") if isinstance(resources, dict) else None
-    for item in allocators if isinstance(allocators, list) else []:
-        if isinstance(item, dict) and item.get("Tag") == "Host Vnic" and \
-                isinstance(item.get("EndpointPortGuid"), str):
-            return item
-    return None
+    return _allocator(net.get("Resources"), net.get("_v1"), "Host Vnic")
 
 
 def _host_allocator_id(net: Json) -> str:
