@@ -85,4 +85,8 @@ def serve_app(app: Any, ns: argparse.Namespace, profile: str) -> None:
     _configure_logging(ns.log_level)
     if ns.access_log:
         logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    # The event loop shares the GIL with the call threads: a 1 ms switch interval (5 ms by
+    # default) lets health checks in between a long compile's bytecodes promptly. Set here,
+    # where the process becomes a server, not as a side effect of reading options.
+    sys.setswitchinterval(0.001)
     _Server(config, str(ns.state), profile).run()

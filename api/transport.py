@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from typing import Any, Final
 
 import h11
@@ -127,9 +126,6 @@ def uvicorn_options(read_timeout: float = DEFAULT_READ_TIMEOUT) -> dict[str, Any
     ``serve``, api/serving.py): :class:`HnsH11Protocol` with ``read_timeout`` and a
     bounded graceful shutdown, so SIGTERM ends the process promptly even with calls
     hanging on fault rules."""
-    # The event loop shares the GIL with the call threads: a 1 ms switch interval (5 ms by
-    # default) lets health checks in between a long compile's bytecodes promptly.
-    sys.setswitchinterval(0.001)
     protocol = type("HnsH11Protocol", (HnsH11Protocol,), {"read_timeout": read_timeout})
     return {"http": protocol, "timeout_graceful_shutdown": SHUTDOWN_GRACE}
 
