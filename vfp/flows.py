@@ -23,7 +23,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any, Generic, TypeVar
 
 from vfp.actions import Transposition
 from vfp.errors import DropReason
@@ -41,8 +41,10 @@ from vfp.packet import (
     outer_header,
 )
 
-if TYPE_CHECKING:
-    from vfp.model import Layer, Rule
+# The layer and rule types (vfp.model.Layer, vfp.model.Rule) are type parameters, not
+# imports: the model holds the flows, so importing it here would make an import circle.
+L = TypeVar("L")
+R = TypeVar("R")
 
 FlowKey = bytes  # direction, proto, ports, addresses packed (cheap to hash, small to keep)
 _LKEY = struct.Struct("!cBHH")
@@ -97,12 +99,12 @@ class TcpConn:
 
 
 @dataclass(slots=True, eq=False)
-class LayerFlow:
-    """One direction of a connection in one stateful layer."""
+class LayerFlow(Generic[L, R]):
+    """One direction of a connection in one stateful layer (`L`) created by a rule (`R`)."""
 
-    layer: Layer
+    layer: L
     key: FlowKey
-    rule: Rule
+    rule: R
     transposition: Transposition
     initiator: bool
     origin: bytes  # header fields of the packet that created the pair (pack_origin)
@@ -111,7 +113,7 @@ class LayerFlow:
     expires: float
     generation: int
     tcp: TcpConn | None = None
-    peer: LayerFlow | None = None
+    peer: LayerFlow[L, R] | None = None
     idle: float = 0.0
 
     def idle_ttl(self, half_open: float, time_wait: float) -> float:
@@ -252,7 +254,7 @@ class UftEntry:
     allowed: bool
     reason: DropReason | None
     counters: tuple[list[int], ...]  # [packets, bytes] cells this flow's hits count towards
-    flows: tuple[LayerFlow, ...]
+    flows: tuple[LayerFlow[Any, Any], ...]
     patch: Patch = NO_PATCH
     sport: int = 0  # outer UDP source port when pushing
     packets: int = 0
@@ -378,7 +380,7 @@ def compile_entry(
     now: float,
     idle_ttl: float,
     counters: tuple[list[int], ...],
-    flows: tuple[LayerFlow, ...],
+    flows: tuple[LayerFlow[Any, Any], ...],
     key: bytes,
 ) -> UftEntry | None:
     """Compile the net change from `before` to `after` into byte patches, or None when

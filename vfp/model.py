@@ -239,7 +239,7 @@ class Layer:
         self.flags = flags
         self.last_group_wins = last_group_wins
         self.groups: dict[str, Group] = {}
-        self.flows: dict[FlowKey, LayerFlow] = {}
+        self.flows: dict[FlowKey, LayerFlow[Layer, Rule]] = {}
         self.counter = [0, 0]  # [packets, bytes]
         self._on_change = on_change
         self._sorted: list[Group] | None = None

@@ -77,6 +77,8 @@ from vfp.flows import (
 from vfp.model import IN, OUT, RULE_FLAG_NAMES, Group, Layer, Port, Rule, flag_names
 from vfp.packet import TCP, TCP_FIN, TCP_RST, TCP_SYN, Packet, parse_frame, serialize
 
+Flow = LayerFlow[Layer, Rule]
+
 
 class Result(NamedTuple):
     """What became of one frame."""
@@ -163,7 +165,7 @@ def _ordered(port: Port, direction: str) -> list[Layer]:
     return layers if direction == OUT else layers[::-1]
 
 
-def _live_flow(port: Port, layer: Layer, direction: str, p: Packet, now: float) -> LayerFlow | None:
+def _live_flow(port: Port, layer: Layer, direction: str, p: Packet, now: float) -> Flow | None:
     fl = layer.flows.get(layer_key(direction, p))
     if fl is None:
         return None
@@ -182,7 +184,7 @@ def _live_flow(port: Port, layer: Layer, direction: str, p: Packet, now: float) 
     return fl
 
 
-def _delete_pair(port: Port, fl: LayerFlow) -> None:
+def _delete_pair(port: Port, fl: Flow) -> None:
     if port.dry_run:
         return
     for f in (fl, fl.peer):
@@ -302,9 +304,9 @@ def _simulate(
         return t
     p = parsed
     cells: list[list[int]] = [counters]
-    used: list[LayerFlow] = []
+    used: list[Flow] = []
     pending: list[tuple[Layer, Packet, Packet, Rule, Transposition]] = []
-    tracked: list[LayerFlow] = []
+    tracked: list[Flow] = []
     for layer in _ordered(port, direction):
         before = p
         fl = _live_flow(port, layer, direction, p, now) if layer.stateful else None
@@ -404,13 +406,13 @@ def sw_port(port: Port) -> int:
 def _create_pair(
     port: Port, layer: Layer, direction: str, before: Packet, after: Packet, rule: Rule,
     ht: Transposition, now: float,
-) -> LayerFlow:
+) -> Flow:
     ttl = float(rule.ttl) if rule.ttl else port.settings.default_ttl
     tcp = TcpConn() if rule.tracks_tcp and before.proto == TCP else None
     origin = pack_origin(before)
-    fwd = LayerFlow(layer, layer_key(direction, before), rule, ht, True, origin, direction,
+    fwd: Flow = LayerFlow(layer, layer_key(direction, before), rule, ht, True, origin, direction,
                     ttl, now + ttl, port.generation, tcp, idle=ttl)
-    rev = LayerFlow(layer, reply_key(direction, after), rule, ht.reverse(before), False,
+    rev: Flow = LayerFlow(layer, reply_key(direction, after), rule, ht.reverse(before), False,
                     origin, direction, ttl, now + ttl, port.generation, tcp, fwd, idle=ttl)
     fwd.peer = rev
     layer.flows[fwd.key] = fwd
