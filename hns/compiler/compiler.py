@@ -96,7 +96,7 @@ from hns.compiler.view import (
 )
 from hns.ports import port_id_of
 from hns.service import HnsService
-from hns.state import ObjectChange
+from hns.store.state import ObjectChange
 from vfp import DEFAULT_ALLOW, Group, Layer, NatRange, Port, Rule, Switch
 from vfp.errors import InvalidRule, VfpError
 

@@ -13,8 +13,8 @@ from collections import defaultdict
 from typing import Any
 
 from hns.model import EP_REMOTE, LB_DSR, LB_IPV6, subnets_of
-from hns.state import ObjectChange
-from hns.store import KINDS
+from hns.store.sqlite import KINDS
+from hns.store.state import ObjectChange
 from vfp.addr import parse_mac
 
 Json = dict[str, Any]

@@ -9,7 +9,7 @@ import pytest
 
 from hns.errors import NetworkAlreadyExists
 from hns.service import HnsService
-from hns.state import ObjectChange
+from hns.store.state import ObjectChange
 
 NAT = {"Name": "n", "Type": "NAT",
        "Subnets": [{"AddressPrefix": "10.0.0.0/24", "GatewayAddress": "10.0.0.1"}]}

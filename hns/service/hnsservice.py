@@ -83,8 +83,8 @@ from hns.faults import (
 )
 from hns.policies import ENDPOINT_POLICY_TYPES, NETWORK_POLICY_TYPES, parse_policies
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
-from hns.state import IndexedState, key_of
-from hns.store import KINDS, Store
+from hns.store.sqlite import KINDS, Store
+from hns.store.state import IndexedState, key_of
 from hns.strict import did_you_mean, one_of
 from hns.textcheck import refuse_unencodable, scrub, unencodable_args
 from hns.validate import Bad, as_guid, guid_or_none

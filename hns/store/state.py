@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from hns import model
 from hns.ipam import Pool, subnet_pool
-from hns.store import KINDS, Store
+from hns.store.sqlite import KINDS, Store
 
 Json = dict[str, Any]
 
