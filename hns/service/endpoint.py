@@ -1,0 +1,264 @@
+"""Endpoints: IP and MAC assignment (static, reserved, next free), port mapping
+reservations, V1 update, policy modify requests, attach / detach and shared endpoints.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+from typing import Any
+
+from hns import defaults, model, ports
+from hns.errors import (
+    AddrInvalidOrReserved,
+    AlreadyExists,
+    EndpointAlreadyAttached,
+    EndpointNotAttached,
+    InvalidArg,
+    InvalidEndpoint,
+    InvalidIp,
+    InvalidRemoteEndpointOperation,
+    NetworkNotFound,
+    ObjectAlreadyExists,
+    PortAlreadyExists,
+    RequestUnsupported,
+)
+from hns.policies import ENDPOINT_POLICY_TYPES, parse_policies
+from hns.service.base import Json, _key, _merge_policies
+from hns.service.network import Networks
+
+
+class Endpoints(Networks):
+    """Endpoint creation, addresses, reservations, attach and detach."""
+
+    def _endpoint_v1(self, ep: Json) -> Json:
+        net = self._objs["network"].get(_key(ep.get("HostComputeNetwork") or ""))
+        return model.endpoint_v1(ep, net, version=self._version())
+
+    def _create_endpoint(self, body: Any, *, v1: bool, upper: bool = True,
+                         replace: Json | None = None) -> Json:
+        def by_name(name: str) -> str | None:
+            key = self._net_by_name.get(name.casefold())
+            return None if key is None else str(self._objs["network"][key]["ID"])
+
+        ep = model.parse_endpoint(body, self._profile, v1=v1, network_by_name=by_name)
+        if replace is not None:
+            ep["ID"] = replace["ID"]
+            ep["HostComputeNetwork"] = ep["HostComputeNetwork"] or replace["HostComputeNetwork"]
+            for keep in ("HostComputeNamespace", "State", "SharedContainers"):
+                if keep in replace:
+                    ep[keep] = replace[keep]
+        elif ep["ID"] is None:
+            ep["ID"] = model.new_guid(upper=upper)
+        elif _key(ep["ID"]) in self._objs["endpoint"]:
+            raise AlreadyExists(detail=f"endpoint {ep['ID']} exists")
+        if not ep["Name"]:
+            ep["Name"] = (replace or {}).get("Name") or defaults.DEFAULT_ENDPOINT_NAME
+        if ep["HostComputeNetwork"] is None:
+            raise InvalidEndpoint(detail="endpoint names no network")
+        net_key = _key(ep["HostComputeNetwork"])
+        net = self._objs["network"].get(net_key)
+        if net is None:
+            raise NetworkNotFound(detail=ep["HostComputeNetwork"])
+        ep["HostComputeNetwork"] = net["ID"]
+        self_key = None if replace is None else _key(replace["ID"])
+        remote = bool(ep["Flags"] & model.EP_REMOTE)
+        if replace is not None and not any(c.get("IpAddress") for c in ep["IpConfigurations"]):
+            # An update that names no address keeps the one the endpoint has.
+            ep["IpConfigurations"] = copy.deepcopy(replace.get("IpConfigurations", []))
+        if replace is not None and remote != bool(replace.get("Flags", 0) & model.EP_REMOTE):
+            raise InvalidRemoteEndpointOperation(detail="cannot change IsRemoteEndpoint")
+        if remote and any(p["Type"] == "PortMapping" for p in ep["Policies"]):
+            raise InvalidRemoteEndpointOperation(detail="port mappings on a remote endpoint")
+        self._assign_ips(ep, net, net_key, remote, self_key)
+        self._assign_mac(ep, net, net_key, self_key)
+        if not remote:
+            ep[ports.PORT_KEY] = (replace or {}).get(ports.PORT_KEY) or \
+                ports.captured_port_id(body) or ports.new_port_id()
+        self._check_port_policies(ep["Policies"], self_key)
+        if "_v1state" in ep:
+            ep.setdefault("State", ep.pop("_v1state"))
+        ep.setdefault("State", model.STATE_CREATED)
+        ep.setdefault("SharedContainers", [])
+        self._apply([("endpoint", ep)])
+        return ep
+
+    def _assign_ips(self, ep: Json, net: Json, net_key: str, remote: bool,
+                    self_key: str | None) -> None:
+        index = self._remote_ips if remote else self._local_ips
+        subnets = [s for s in model.subnets_of(net) if s.get("IpAddressPrefix")]
+        configs = ep["IpConfigurations"]
+        seen = set()
+        for config in configs:
+            ip = config.get("IpAddress")
+            if ip is None:
+                continue
+            if ip in seen:
+                raise InvalidIp(detail=f"{ip} given twice")
+            seen.add(ip)
+            owner = index.get((net_key, ip))
+            if owner is not None and owner != self_key:
+                raise ObjectAlreadyExists(detail=f"{ip} is taken by endpoint {owner}")
+            if remote or not subnets:
+                continue
+            subnet = next((s for s in subnets if model.ip_in_subnet(ip, s["IpAddressPrefix"])),
+                          None)
+            if subnet is None:
+                raise InvalidIp(detail=f"{ip} is in no subnet of the network")
+            pool = self._pools.get((net_key, subnet["ID"]))
+            if pool is not None and int(ipaddress.ip_address(ip)) in pool.reserved:
+                raise AddrInvalidOrReserved(
+                    detail=f"{ip} is reserved in {subnet['IpAddressPrefix']}")
+            if "PrefixLength" not in config:
+                config["PrefixLength"] = _prefix_len(subnet["IpAddressPrefix"])
+            self._default_gateway(ep, subnet)
+        if any(c.get("IpAddress") for c in configs) or remote or not subnets:
+            return
+        configs.clear()  # IP-less configurations ask for an address
+        v4 = next((s for s in subnets if ":" not in s["IpAddressPrefix"]), None)
+        v6 = next((s for s in subnets if ":" in s["IpAddressPrefix"]), None)
+        wanted = [s for s in (v4, v6) if s is not None]
+        if v4 is not None and v6 is not None and not self._profile.supports("IPv6DualStack"):
+            wanted = [v4]
+        for subnet in wanted:
+            self._allocate_ip(ep, subnet, net_key)
+
+    def _allocate_ip(self, ep: Json, subnet: Json, net_key: str) -> None:
+        pool = self._pools.get((net_key, subnet["ID"]))
+        if pool is None:
+            return
+        version = ipaddress.ip_network(subnet["IpAddressPrefix"], strict=False).version
+        make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+
+        def used(value: int) -> bool:
+            return (net_key, str(make(value))) in self._local_ips
+
+        value = pool.peek(used)
+        if value is None:
+            raise InvalidIp(detail=f"subnet {subnet['IpAddressPrefix']} has no free address")
+        ep["IpConfigurations"].append({"IpAddress": str(make(value)),
+                                       "PrefixLength": _prefix_len(subnet["IpAddressPrefix"])})
+        self._default_gateway(ep, subnet)
+
+    @staticmethod
+    def _default_gateway(ep: Json, subnet: Json) -> None:
+        gateway = model.subnet_gateway(subnet)
+        if not gateway:
+            return
+        default = "::/0" if ":" in gateway else "0.0.0.0/0"
+        if not any(r.get("DestinationPrefix") == default for r in ep["Routes"]):
+            ep["Routes"].append({"NextHop": gateway, "DestinationPrefix": default})
+
+    def _assign_mac(self, ep: Json, net: Json, net_key: str, self_key: str | None) -> None:
+        if ep.get("MacAddress"):
+            return
+        if self_key is not None:
+            old = self._objs["endpoint"][self_key].get("MacAddress")
+            if old:
+                ep["MacAddress"] = old
+                return
+        pool = self._mac_pools.get(net_key)
+        if pool is None:
+            ep.pop("MacAddress", None)
+            return
+
+        def used(value: int) -> bool:
+            return (net_key, model.int_to_mac(value)) in self._macs
+
+        value = pool.peek(used)
+        if value is None:
+            raise InvalidEndpoint(detail="the network's MAC pool is exhausted")
+        ep["MacAddress"] = model.int_to_mac(value)
+
+    def _check_port_policies(self, policies: list[Json], self_key: str | None) -> None:
+        wanted = []
+        for policy in policies:
+            if policy["Type"] != "PortMapping":
+                continue
+            s = policy["Settings"]
+            if not s.get("ExternalPort"):
+                continue
+            wanted.append((s.get("Protocol", 6) or 6, s["ExternalPort"], s.get("VIP", "")))
+        self._check_reservations(wanted, self_key)
+
+    def _check_reservations(self, wanted: list[tuple[int, int, str]],
+                            self_key: str | None) -> None:
+        seen: set[tuple[int, int, str]] = set()
+        for proto, port, vip in wanted:
+            holders = self._ports.get((proto, port), {})
+
+            def held(address: str, holders: dict[str, str] = holders) -> bool:
+                owner = holders.get(address)
+                return owner is not None and owner != self_key
+
+            # O(1): a wildcard only scans until the first holder that is not itself.
+            clash = held(vip) or held("") or (
+                vip == "" and any(o != self_key for o in holders.values()))
+            if clash or (proto, port, vip) in seen:
+                raise PortAlreadyExists(detail=f"{vip or '*'}:{port}/{proto} is reserved")
+            seen.add((proto, port, vip))
+
+    def _modify_endpoint(self, ep: Json, rtype: str, req: str, settings: Any) -> None:
+        remote = bool(ep.get("Flags", 0) & model.EP_REMOTE)
+        if rtype == "Port":
+            if remote:
+                raise InvalidRemoteEndpointOperation(detail="VM port on a remote endpoint")
+            body = settings if isinstance(settings, dict) else {}
+            if req == "Add":
+                self._attach(ep, {"SystemType": "VirtualMachine", **body})
+            elif req == "Remove":
+                self._detach(ep, body)
+            else:
+                raise RequestUnsupported(detail=f"Port {req}")
+            return
+        if rtype != "Policy":
+            raise RequestUnsupported(detail=f"endpoint ResourceType {rtype!r}")
+        body = settings if isinstance(settings, dict) else {}
+        raw = body.get("Policies")
+        if req == "Update" and isinstance(raw, list) and all(p == {} for p in raw):
+            new: list[Json] = []  # Remove-HnsProxyPolicy sends Update with [{}]: clear
+            changed = dict(ep, Policies=[p for p in ep["Policies"] if p["Type"] != "L4Proxy"])
+        else:
+            new = parse_policies(raw, ENDPOINT_POLICY_TYPES, self._profile, v1=False)
+            changed = dict(ep, Policies=_merge_policies(ep.get("Policies", []), new, req))
+        if remote and any(p["Type"] == "PortMapping" for p in new):
+            raise InvalidRemoteEndpointOperation(detail="port mappings on a remote endpoint")
+        self._check_port_policies(changed["Policies"], _key(ep["ID"]))
+        self._apply([("endpoint", changed)])
+
+    def _attach(self, ep: Json, body: Json) -> None:
+        if ep.get("Flags", 0) & model.EP_REMOTE:
+            raise InvalidRemoteEndpointOperation(detail="attach of a remote endpoint")
+        system = body.get("SystemType", "Container")
+        if system not in ("Container", "VirtualMachine", "Host"):
+            raise InvalidArg(detail=f"SystemType {system!r}")
+        containers = list(ep.get("SharedContainers", []))
+        cid = body.get("ContainerId") or body.get("VirtualMachineId")
+        cid = cid if isinstance(cid, str) and cid else None
+        attached = ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING)
+        if attached and (cid is None or cid in containers or not containers):
+            raise EndpointAlreadyAttached(detail=ep["ID"])
+        if cid is not None and cid not in containers:
+            # A second container on an attached endpoint shares it (Docker's
+            # --network container:, a pod's containers): hcsshim's AttachedSharing (3).
+            containers.append(cid)
+        changed = dict(ep, State=_attach_state(containers), SharedContainers=containers)
+        self._apply([("endpoint", changed)])
+
+    def _detach(self, ep: Json, body: Json) -> None:
+        if ep.get("Flags", 0) & model.EP_REMOTE:
+            raise InvalidRemoteEndpointOperation(detail="detach of a remote endpoint")
+        if ep.get("State") not in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
+            raise EndpointNotAttached(detail=ep["ID"])
+        cid = body.get("ContainerId")
+        containers = [c for c in ep.get("SharedContainers", []) if c != cid] if cid else []
+        state = _attach_state(containers) if containers else model.STATE_DETACHED
+        self._apply([("endpoint", dict(ep, State=state, SharedContainers=containers))])
+
+
+def _attach_state(containers: list[str]) -> int:
+    return model.STATE_ATTACHED_SHARING if len(containers) > 1 else model.STATE_ATTACHED
+
+
+def _prefix_len(prefix: str) -> int:
+    return ipaddress.ip_network(prefix, strict=False).prefixlen
