@@ -1,4 +1,5 @@
-"""Import of real-host captures: the shapes people paste from Windows hosts.
+"""Reading real-host captures: the shapes people paste from Windows hosts (the service
+adds what they hold with ``hns.service.importing``).
 
 Accepted (fixtures/real/ and SOURCES.md there):
     * the V1 envelope ``{"Success":true,"Output":...}`` (one object or an array);
@@ -17,10 +18,6 @@ Accepted (fixtures/real/ and SOURCES.md there):
       when those are missing; Windows PowerShell's ``>`` writes UTF-16 with a byte-order
       mark, which is read as such.
 
-Objects keep their ids, and V1 fields the model does not interpret are kept verbatim, so
-reading an imported object back through V1 gives the fields that were captured.  An
-endpoint whose network is not in the capture gets a stub network with that id, the
-endpoint's ``VirtualNetworkName`` and network ``Type``, so the capture still loads.
 """
 
 from __future__ import annotations
@@ -31,13 +28,9 @@ import os
 import re
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from hns import model
 from hns.errors import InvalidJson
-
-if TYPE_CHECKING:
-    from hns.service import HnsService
 
 Json = dict[str, Any]
 
@@ -47,7 +40,6 @@ __all__ = [
     "decode_capture",
     "extract_documents",
     "extract_json",
-    "import_objects",
     "read_bundle",
     "read_capture",
 ]
@@ -258,78 +250,3 @@ def _has_policy_type(obj: Json, types: set[str]) -> bool:
         return False
     return any(isinstance(p, dict) and str(p.get("Type", "")).upper() in types
                for p in policies)
-
-
-def import_objects(service: HnsService, value: Any) -> list[str]:
-    """Create every object in ``value`` in ``service``; returns their ids (input order)."""
-    if isinstance(value, dict) and "Output" in value and "Success" in value:
-        value = value["Output"]
-    items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(i, dict) for i in items):
-        raise InvalidJson(detail="a capture holds JSON objects")
-    order = {"network": 0, "endpoint": 1, "namespace": 2, "loadbalancer": 3, "route": 3,
-             "policylist": 3}
-    ranked = sorted(((order[classify(o)], n, o) for n, o in enumerate(items)),
-                    key=lambda t: (t[0], t[1]))
-    ids: dict[int, str] = {}
-    for _rank, n, obj in ranked:
-        ids[n] = _import_one(service, obj)
-    return [ids[n] for n in range(len(items))]
-
-
-def _restore_members(service: HnsService, ns_id: str, obj: Json) -> None:
-    """Put a captured namespace's endpoints (those in the capture, local, in no other
-    namespace) and containers back in it (V1 ``ResourceList``, V2 ``Resources``)."""
-    members = obj.get("ResourceList", obj.get("Resources"))
-    if not isinstance(members, list):
-        return
-    for member in members:
-        if not isinstance(member, dict) or not isinstance(member.get("Data"), dict):
-            continue
-        rtype, data = member.get("Type"), member["Data"]
-        rid = data.get("Id", data.get("ID"))
-        if rtype not in ("Endpoint", "Container") or not isinstance(rid, str) or not rid:
-            continue
-        if rtype == "Endpoint":
-            ep = service._objs["endpoint"].get(rid.strip("{}").upper())
-            if ep is None or ep.get("Flags", 0) & model.EP_REMOTE \
-                    or ep.get("HostComputeNamespace"):
-                continue
-        ns = service._objs["namespace"][ns_id.upper()]
-        service._namespace_resource(ns, rtype, rid.strip("{}"), add=True)
-
-
-def _import_one(service: HnsService, obj: Json) -> str:
-    kind = classify(obj)
-    if kind == "network":
-        v1 = model.is_v1_settings(obj, model.NETWORK_V1_KEYS) or "Ipams" not in obj
-        return str(service._create_network(obj, v1=v1, imported=True)["ID"])
-    if kind == "endpoint":
-        v1 = model.is_v1_settings(obj, model.ENDPOINT_V1_KEYS)
-        net_id = obj.get("VirtualNetwork") if v1 else obj.get("HostComputeNetwork")
-        if isinstance(net_id, str) and net_id and \
-                net_id.upper() not in service._objs["network"]:
-            name = obj.get("VirtualNetworkName") or f"imported-{net_id[:8]}"
-            stub: Json = {"ID": net_id, "Name": name, "Type": obj.get("Type") or "NAT"}
-            service._create_network(stub, v1=True, imported=True)
-        # Namespace membership is read only on create; the namespace's own import puts the
-        # endpoint back in it (its Resources / ResourceList name it).
-        body = {k: v for k, v in obj.items() if k != "HostComputeNamespace"}
-        return str(service._create_endpoint(body, v1=v1)["ID"])
-    if kind == "namespace":
-        v1 = "ResourceList" in obj or "IsDefault" in obj
-        ns = service._create_namespace({k: v for k, v in obj.items()
-                                        if k in ("ID", "IsDefault", "Type", "NamespaceId")},
-                                       v1=v1)
-        _restore_members(service, str(ns["ID"]), obj)
-        return str(ns["ID"])
-    if kind == "policylist":
-        parsed_kind, parsed = model.parse_policy_list(obj, service._profile)
-        if parsed_kind == "lb":
-            return str(service._create_lb_parsed(parsed, upper=True, check_refs=False)["ID"])
-        return str(service._create_route_parsed(parsed, upper=True, check_refs=False)["ID"])
-    if kind == "loadbalancer":
-        lb = model.parse_load_balancer(obj, service._profile)
-        return str(service._create_lb_parsed(lb, upper=False, check_refs=False)["ID"])
-    return str(service._create_route_parsed(model.parse_route(obj), upper=False,
-                                           check_refs=False)["ID"])

@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from hns.accelnet import NnvManagementMacs
-from hns.calllog import CallLog
 from hns.errors import (
     ElementNotFound,
     EntityHasReferences,
@@ -40,6 +39,7 @@ from hns.faults import (
     FaultSet,
 )
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from hns.service.calllog import CallLog
 from hns.store.sqlite import KINDS, Store
 from hns.store.state import IndexedState, key_of
 from hns.strict import did_you_mean, one_of
@@ -151,7 +151,7 @@ class ServiceBase(IndexedState):
         self._closed = False
         #: Fault rules (hns/faults.py); ``inject_fault`` is the short form of a Fail rule.
         self.faults = FaultSet()
-        #: Every V1/V2 call and emulator event, in order (hns/calllog.py).
+        #: Every V1/V2 call and emulator event, in order (hns/service/calllog.py).
         self.calls = CallLog()
         self.calls.describe = self._describe_for_log
         self._down = False

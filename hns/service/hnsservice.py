@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hns import model
-from hns.capture import extract_json, import_objects, read_capture
+from hns.capture import extract_json, read_capture
 from hns.errors import (
     HnsError,
     InvalidArg,
@@ -65,6 +65,7 @@ from hns.service.base import (
 )
 from hns.service.hcn import HcnApi
 from hns.service.hnscall import HnsCallApi
+from hns.service.importing import import_objects
 from hns.store.sqlite import KINDS
 from hns.strict import did_you_mean, one_of
 from hns.textcheck import refuse_unencodable, scrub, unencodable_args
