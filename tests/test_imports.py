@@ -10,9 +10,9 @@ import grimp
 
 PACKAGES = ("api", "hns", "vfp", "vxlan")
 
-#: Circles known and owned by someone: each entry is the sorted module set of one circle.
-#: vfp.flows <-> vfp.model is engineer h16's (issue 10, packet side); remove it with it.
-KNOWN: frozenset[tuple[str, ...]] = frozenset({("vfp.flows", "vfp.model")})
+#: Circles known and owned by someone, each the sorted module set of one circle (none now;
+#: an entry here must name who removes it and when).
+KNOWN: frozenset[tuple[str, ...]] = frozenset()
 
 
 def import_circles(graph: grimp.ImportGraph) -> list[tuple[str, ...]]:
