@@ -21,6 +21,7 @@ from hns.errors import (
     RequestUnsupported,
     SwitchExtensionNotFound,
 )
+from hns.model.network import _dns, _subnet_v2
 from hns.policies import NETWORK_POLICY_TYPES, parse_policies
 from hns.service.base import (
     Json,
@@ -135,7 +136,7 @@ class Networks(ServiceBase):
         elif rtype == "DNS":
             if req not in ("Update", "Add", "Refresh"):
                 raise RequestUnsupported(detail=f"DNS {req}")
-            changed["Dns"] = model._dns(settings or {}, InvalidNetwork)
+            changed["Dns"] = _dns(settings or {}, InvalidNetwork)
         elif rtype == "Extension":
             body = settings if isinstance(settings, dict) else {}
             self._toggle_extension(net, body.get("Id"), body.get("IsEnabled"))
@@ -149,7 +150,7 @@ class Networks(ServiceBase):
                 changed["Ipams"] = [{"Type": "Static", "Subnets": []}]
             target = changed["Ipams"][0]["Subnets"]
             for raw in subnets:
-                subnet = model._subnet_v2(raw, self._profile)
+                subnet = _subnet_v2(raw, self._profile)
                 same = [s for s in model.subnets_of(changed)
                         if s.get("IpAddressPrefix") == subnet.get("IpAddressPrefix")]
                 if req == "Add":

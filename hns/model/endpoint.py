@@ -1,0 +1,236 @@
+"""Endpoints: parse V1 / V2 endpoint JSON (IP configurations, MAC, DNS, routes, policies)
+into the stored form and render it back as V1 or V2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hns.errors import (
+    InvalidEndpoint,
+    InvalidJson,
+    InvalidPrefix,
+    RequestUnsupported,
+)
+from hns.model.common import (
+    EP_DISABLE_ICC,
+    EP_LOW_METRIC,
+    EP_REMOTE,
+    STATE_CREATED,
+    Json,
+    _field,
+    _obj,
+)
+from hns.model.network import (
+    _dns,
+    _public,
+    _route,
+    network_v1_type,
+)
+from hns.policies import (
+    ENDPOINT_POLICY_TYPES,
+    parse_policies,
+    to_v1,
+)
+from hns.ports import endpoint_resources
+from hns.profiles import Profile
+from hns.validate import (
+    as_bool,
+    as_int,
+    as_ip,
+    as_list,
+    as_mac,
+    as_str,
+    guid_or_none,
+    uint,
+)
+
+ENDPOINT_V1_KEYS = frozenset({"VirtualNetwork", "VirtualNetworkName", "IPAddress",
+                              "IsRemoteEndpoint", "PrefixLength", "GatewayAddress",
+                              "DNSServerList", "DNSSuffix", "EnableInternalDNS", "DisableICC",
+                              "IPv6Address", "EncapOverhead", "ActivityId"})
+_ENDPOINT_V1_MODELED = frozenset({
+    "ID", "Name", "VirtualNetwork", "VirtualNetworkName", "Policies", "MacAddress", "IPAddress",
+    "IPv6Address", "DNSSuffix", "DNSServerList", "DNSDomain", "GatewayAddress",
+    "GatewayAddressV6", "DisableICC", "PrefixLength", "IPv6PrefixLength", "IsRemoteEndpoint",
+    "EnableLowMetric", "Namespace", "SharedContainers", "State", "HostComputeNetwork"})
+
+
+def _ip_config(value: Any) -> Json:
+    body = _obj(InvalidEndpoint, value, "IpConfiguration")
+    ip = _field(InvalidEndpoint, body, "IpAddress", as_ip)
+    limit = 128 if ip and ":" in ip else 32
+    plen = _field(InvalidPrefix, body, "PrefixLength", lambda v: as_int(v, 0, limit), 0)
+    out: Json = {}
+    if ip:
+        out["IpAddress"] = ip
+    if plen:
+        out["PrefixLength"] = plen
+    return out
+
+
+def parse_endpoint(body: Any, profile: Profile, *, v1: bool,
+                   network_by_name: Callable[[str], str | None]) -> Json:
+    """Endpoint create settings (V1 or V2 JSON) in stored form; ``ID`` may be None and
+    ``HostComputeNetwork`` may be None (the caller checks it exists)."""
+    ep = _obj(InvalidJson, body, "endpoint")
+    kind = InvalidEndpoint
+    out: Json = {"ID": _field(kind, ep, "ID", guid_or_none),
+                 "Name": _field(kind, ep, "Name", as_str, "")}
+    if v1:
+        network = _field(kind, ep, "VirtualNetwork", guid_or_none)
+        if network is None and ep.get("VirtualNetworkName") is not None:
+            network = network_by_name(_field(kind, ep, "VirtualNetworkName", as_str))
+        out["HostComputeNetwork"] = network
+        out["Policies"] = parse_policies(ep.get("Policies"), ENDPOINT_POLICY_TYPES, profile,
+                                         v1=True)
+        configs = []
+        ip4 = _field(kind, ep, "IPAddress", as_ip)
+        if ip4:
+            limit = 128 if ":" in ip4 else 32
+            plen = _field(InvalidPrefix, ep, "PrefixLength", lambda v: as_int(v, 0, limit), 0)
+            configs.append({"IpAddress": ip4, **({"PrefixLength": plen} if plen else {})})
+        ip6 = _field(kind, ep, "IPv6Address", as_ip)
+        if ip6:
+            plen6 = _field(InvalidPrefix, ep, "IPv6PrefixLength", lambda v: as_int(v, 0, 128), 0)
+            configs.append({"IpAddress": ip6, **({"PrefixLength": plen6} if plen6 else {})})
+        out["IpConfigurations"] = configs
+        dns: Json = {}
+        suffix = _field(kind, ep, "DNSSuffix", as_str)
+        if suffix:
+            dns["Search"] = [s for s in suffix.split(",") if s]
+        domain = _field(kind, ep, "DNSDomain", as_str)
+        if domain:
+            dns["Domain"] = domain
+        servers = _field(kind, ep, "DNSServerList", as_str)
+        if servers:
+            dns["ServerList"] = [s for s in servers.split(",") if s]
+        out["Dns"] = dns
+        routes = []
+        for key, default in (("GatewayAddress", "0.0.0.0/0"), ("GatewayAddressV6", "::/0")):
+            gateway = _field(kind, ep, key, as_ip)
+            if gateway:
+                routes.append({"NextHop": gateway, "DestinationPrefix": default})
+        out["Routes"] = routes
+        out["MacAddress"] = _field(kind, ep, "MacAddress", as_mac)
+        flags = 0
+        if _field(kind, ep, "IsRemoteEndpoint", as_bool, False):
+            flags |= EP_REMOTE
+        if _field(kind, ep, "DisableICC", as_bool, False):
+            flags |= EP_DISABLE_ICC
+        if _field(kind, ep, "EnableLowMetric", as_bool, False):
+            flags |= EP_LOW_METRIC
+        out["Flags"] = flags
+        extras = {k: v for k, v in ep.items() if k not in _ENDPOINT_V1_MODELED}
+        if extras:
+            out["_v1"] = extras
+        state = ep.get("State")
+        if isinstance(state, int) and not isinstance(state, bool) and 0 <= state <= 6:
+            out["_v1state"] = state
+    else:
+        if ep.get("HostComputeNamespace"):
+            raise InvalidEndpoint(detail="HostComputeNamespace is read only")
+        out["HostComputeNetwork"] = _field(kind, ep, "HostComputeNetwork", guid_or_none)
+        out["Policies"] = parse_policies(ep.get("Policies"), ENDPOINT_POLICY_TYPES, profile,
+                                         v1=False)
+        out["IpConfigurations"] = [_ip_config(c) for c in
+                                   _field(kind, ep, "IpConfigurations", as_list, [])]
+        out["Dns"] = _dns(ep.get("Dns") or {}, kind)
+        out["Routes"] = [_route(r, kind) for r in _field(kind, ep, "Routes", as_list, [])]
+        out["MacAddress"] = _field(kind, ep, "MacAddress", as_mac)
+        out["Flags"] = _field(kind, ep, "Flags", uint(32), 0)
+    families = [":" in c["IpAddress"] for c in out["IpConfigurations"] if "IpAddress" in c]
+    if len(set(families)) > 1 and not profile.supports("IPv6DualStack"):
+        raise RequestUnsupported(detail="dual-stack endpoints need HNS 11.10")
+    for config in out["IpConfigurations"]:
+        if config.get("PrefixLength") == 32 and not profile.supports("Slash32EndpointPrefixes"):
+            raise RequestUnsupported(detail="/32 endpoint prefixes need Slash32EndpointPrefixes")
+    return out
+
+
+def endpoint_v2(ep: Json) -> Json:
+    out: Json = {"ID": ep["ID"]}
+    if ep.get("Name"):
+        out["Name"] = ep["Name"]
+    out["HostComputeNetwork"] = ep["HostComputeNetwork"]
+    if ep.get("HostComputeNamespace"):
+        out["HostComputeNamespace"] = ep["HostComputeNamespace"]
+    if ep.get("Policies"):
+        out["Policies"] = [_public(p) for p in ep["Policies"]]
+    if ep.get("IpConfigurations"):
+        out["IpConfigurations"] = ep["IpConfigurations"]
+    if ep.get("Dns"):
+        out["Dns"] = ep["Dns"]
+    if ep.get("Routes"):
+        out["Routes"] = ep["Routes"]
+    if ep.get("MacAddress"):
+        out["MacAddress"] = ep["MacAddress"]
+    if ep.get("Flags"):
+        out["Flags"] = ep["Flags"]
+    resources = endpoint_resources(ep)
+    if resources is not None:
+        # hcsshim hcn.Health.Extra.Resources: where V2 callers find the port GUID.
+        out["Health"] = {"Extra": {"Resources": resources}}
+    out["State"] = ep.get("State", STATE_CREATED)
+    out["SchemaVersion"] = {"Major": 2, "Minor": 0}
+    return out
+
+
+def endpoint_v1(ep: Json, network: Json | None, *, version: int) -> Json:
+    out: Json = {
+        "AdditionalParams": {},
+        "Health": {"LastErrorCode": 0, "LastUpdateTime": 0},
+        "Version": version,
+    }
+    if network is not None:
+        out["Type"] = network_v1_type(network)
+        if network["Type"] == "Overlay":
+            out["EncapOverhead"] = 50
+    resources = endpoint_resources(ep)
+    if resources is not None:
+        out["Resources"] = resources
+    out.update(ep.get("_v1", {}))
+    out["ID"] = ep["ID"]
+    if ep.get("Name"):
+        out["Name"] = ep["Name"]
+    out["VirtualNetwork"] = ep["HostComputeNetwork"]
+    if network is not None:
+        out["VirtualNetworkName"] = network["Name"]
+    out["Policies"] = [to_v1(p, ENDPOINT_POLICY_TYPES) for p in ep.get("Policies", [])]
+    if ep.get("MacAddress"):
+        out["MacAddress"] = ep["MacAddress"]
+    v4 = [c for c in ep.get("IpConfigurations", []) if ":" not in c.get("IpAddress", ":")]
+    v6 = [c for c in ep.get("IpConfigurations", []) if ":" in c.get("IpAddress", "")]
+    if v4:
+        out["IPAddress"] = v4[0]["IpAddress"]
+        if v4[0].get("PrefixLength"):
+            out["PrefixLength"] = v4[0]["PrefixLength"]
+    if v6:
+        out["IPv6Address"] = v6[0]["IpAddress"]
+        if v6[0].get("PrefixLength"):
+            out["IPv6PrefixLength"] = v6[0]["PrefixLength"]
+    for route in ep.get("Routes", []):
+        if route.get("DestinationPrefix") == "0.0.0.0/0" and route.get("NextHop"):
+            out["GatewayAddress"] = route["NextHop"]
+        if route.get("DestinationPrefix") == "::/0" and route.get("NextHop"):
+            out["GatewayAddressV6"] = route["NextHop"]
+    dns = ep.get("Dns", {})
+    if dns.get("Search"):
+        out["DNSSuffix"] = ",".join(dns["Search"])
+    if dns.get("Domain"):
+        out["DNSDomain"] = dns["Domain"]
+    if dns.get("ServerList"):
+        out["DNSServerList"] = ",".join(dns["ServerList"])
+    flags = ep.get("Flags", 0)
+    if flags & EP_REMOTE:
+        out["IsRemoteEndpoint"] = True
+    if flags & EP_DISABLE_ICC:
+        out["DisableICC"] = True
+    if flags & EP_LOW_METRIC:
+        out["EnableLowMetric"] = True
+    if ep.get("HostComputeNamespace"):
+        out["Namespace"] = {"ID": ep["HostComputeNamespace"], "IsDefault": False}
+    out["SharedContainers"] = list(ep.get("SharedContainers", []))
+    out["State"] = ep.get("State", STATE_CREATED)
+    return out

@@ -1,0 +1,320 @@
+"""Networks: parse V1 / V2 network JSON (type, subnets, MAC pool, DNS, routes, policies)
+into the stored form and render it back as V1 or V2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hns.errors import (
+    HnsError,
+    InvalidJson,
+    InvalidNetwork,
+    InvalidNetworkType,
+    InvalidPrefix,
+    InvalidSubnet,
+    RequestUnsupported,
+)
+from hns.model.common import (
+    DEFAULT_EXTENSIONS,
+    NET_DISABLE_HOST_PORT,
+    NETWORK_TYPES,
+    Json,
+    _field,
+    _obj,
+    new_guid,
+)
+from hns.policies import (
+    NETWORK_POLICY_TYPES,
+    SUBNET_POLICY_TYPES,
+    parse_policies,
+    to_v1,
+)
+from hns.ports import network_resources
+from hns.profiles import Profile
+from hns.validate import (
+    Bad,
+    as_dict,
+    as_ip,
+    as_list,
+    as_mac,
+    as_prefix,
+    as_str,
+    as_str_list,
+    enum_of,
+    guid_or_none,
+    uint,
+)
+
+NETWORK_V1_KEYS = frozenset({"Subnets", "MacPools", "NetworkAdapterName", "SourceMac",
+                             "DNSSuffix", "DNSServerList", "ManagementIP", "DrMacAddress",
+                             "AutomaticDNS", "ActivityId"})
+_NETWORK_V1_MODELED = frozenset({"ID", "Name", "Type", "Flags", "Policies", "MacPools",
+                                 "Subnets", "DNSSuffix", "DNSServerList", "NetworkAdapterName",
+                                 "SourceMac", "DrMacAddress", "ManagementIP", "AutomaticDNS",
+                                 "CurrentEndpointCount", "TotalEndpoints"})
+_SUBNET_V1_MODELED = frozenset({"AddressPrefix", "GatewayAddress", "Policies"})
+# V2 network policies that V1 shows as top-level fields: policy type -> (V1 key, setting).
+_NETWORK_V1_FIELDS = {
+    "NetAdapterName": ("NetworkAdapterName", "NetworkAdapterName"),
+    "SourceMacAddress": ("SourceMac", "SourceMacAddress"),
+    "DrMacAddress": ("DrMacAddress", "Address"),
+    "ProviderAddress": ("ManagementIP", "ProviderAddress"),
+    "AutomaticDNS": ("AutomaticDNS", "Enable"),
+}
+
+
+def _network_type(value: Any) -> str:
+    try:
+        return str(enum_of(*NETWORK_TYPES, fold=True)(value))
+    except Bad as exc:
+        raise InvalidNetworkType(detail=str(exc)) from None
+
+
+def _mac_pool(ranges: Any) -> list[Json]:
+    out = []
+    try:
+        for item in as_list(ranges):
+            body = as_dict(item)
+            start = as_mac(body.get("StartMacAddress"))
+            end = as_mac(body.get("EndMacAddress"))
+            if mac_to_int(start) > mac_to_int(end):
+                raise Bad("MAC pool start is after its end")
+            out.append({"StartMacAddress": start, "EndMacAddress": end})
+    except Bad as exc:
+        raise InvalidNetwork(detail=f"MacPool: {exc}") from None
+    return out
+
+
+def mac_to_int(mac: str) -> int:
+    return int(mac.replace("-", "").replace(":", ""), 16)
+
+
+def int_to_mac(value: int) -> str:
+    raw = f"{value:012X}"
+    return "-".join(raw[i:i + 2] for i in range(0, 12, 2))
+
+
+def _dns(value: Any, kind: type[HnsError]) -> Json:
+    body = _obj(kind, value, "Dns")
+    out: Json = {}
+    for key, check in (("Domain", as_str), ("Search", as_str_list),
+                       ("ServerList", as_str_list), ("Options", as_str_list)):
+        got = _field(kind, body, key, check)
+        if got:
+            out[key] = got
+    return out
+
+
+def _route(value: Any, kind: type[HnsError]) -> Json:
+    body = _obj(kind, value, "Route")
+    out: Json = {}
+    nh = _field(kind, body, "NextHop", as_ip)
+    if nh:
+        out["NextHop"] = nh
+    dest = _field(InvalidPrefix, body, "DestinationPrefix", as_prefix)
+    if dest:
+        out["DestinationPrefix"] = dest
+    metric = _field(kind, body, "Metric", uint(16))
+    if metric:
+        out["Metric"] = metric
+    return out
+
+
+def _subnet_v2(value: Any, profile: Profile) -> Json:
+    body = _obj(InvalidSubnet, value, "Subnet")
+    prefix = _field(InvalidPrefix, body, "IpAddressPrefix", as_prefix)
+    routes = [_route(r, InvalidSubnet) for r in _field(InvalidSubnet, body, "Routes", as_list, [])]
+    policies = parse_policies(body.get("Policies"), SUBNET_POLICY_TYPES, profile, v1=False)
+    out: Json = {"ID": _field(InvalidSubnet, body, "ID", guid_or_none) or new_guid(upper=True)}
+    if prefix:
+        out["IpAddressPrefix"] = prefix
+    out["Policies"] = policies
+    out["Routes"] = routes
+    flags = _field(InvalidSubnet, body, "Flags", uint(32), 0)
+    if flags:
+        out["Flags"] = flags
+    if isinstance(body.get("IpSubnets"), list):
+        out["IpSubnets"] = body["IpSubnets"]
+    return out
+
+
+def _subnet_v1(value: Any, profile: Profile) -> Json:
+    body = _obj(InvalidSubnet, value, "Subnet")
+    prefix = _field(InvalidPrefix, body, "AddressPrefix", as_prefix)
+    gateway = _field(InvalidSubnet, body, "GatewayAddress", as_ip)
+    policies = parse_policies(body.get("Policies"), SUBNET_POLICY_TYPES, profile, v1=True)
+    out: Json = {"ID": _field(InvalidSubnet, body, "ID", guid_or_none) or new_guid(upper=True)}
+    if prefix:
+        out["IpAddressPrefix"] = prefix
+    out["Policies"] = policies
+    routes = []
+    if gateway:
+        default = "::/0" if ":" in gateway else "0.0.0.0/0"
+        routes.append({"NextHop": gateway, "DestinationPrefix": default})
+    out["Routes"] = routes
+    extras = {k: v for k, v in body.items() if k not in _SUBNET_V1_MODELED and k != "ID"}
+    if extras:
+        out["_v1"] = extras
+    return out
+
+
+def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
+    """Network create settings (V1 or V2 JSON) in stored form; ``ID`` may be None."""
+    net = _obj(InvalidJson, body, "network")
+    name = _field(InvalidNetwork, net, "Name", as_str, "")
+    raw_type = net.get("Type")
+    ntype = "NAT" if raw_type is None or raw_type == "" else _network_type(raw_type)
+    flags = _field(InvalidNetwork, net, "Flags", uint(32), 0)
+    if flags & NET_DISABLE_HOST_PORT and not profile.supports("DisableHostPort"):
+        raise RequestUnsupported(detail="DisableHostPort needs HNS 15.1")
+    out: Json = {"ID": _field(InvalidNetwork, net, "ID", guid_or_none), "Name": name,
+                 "Type": ntype, "Flags": flags}
+    if v1:
+        policies = parse_policies(net.get("Policies"), NETWORK_POLICY_TYPES, profile, v1=True)
+        for ptype, (key, setting) in _NETWORK_V1_FIELDS.items():
+            if net.get(key) is not None and net.get(key) != "":
+                flat = {"Type": ptype, "Settings": {setting: net[key]}}
+                policies += parse_policies([flat], NETWORK_POLICY_TYPES, profile, v1=False)
+        out["Policies"] = policies
+        out["MacPool"] = {"Ranges": _mac_pool(net.get("MacPools") or [])}
+        dns: Json = {}
+        suffix = _field(InvalidNetwork, net, "DNSSuffix", as_str)
+        if suffix:
+            dns["Domain"] = suffix
+        servers = _field(InvalidNetwork, net, "DNSServerList", as_str)
+        if servers:
+            dns["ServerList"] = [s.strip() for s in servers.split(",") if s.strip()]
+        out["Dns"] = dns
+        subnets = [_subnet_v1(s, profile)
+                   for s in _field(InvalidNetwork, net, "Subnets", as_list, [])]
+        out["Ipams"] = [{"Type": "Static", "Subnets": subnets}] if subnets else []
+        if isinstance(raw_type, str):
+            out["_v1type"] = raw_type
+        extras = {k: v for k, v in net.items() if k not in _NETWORK_V1_MODELED}
+        if extras:
+            out["_v1"] = extras
+    else:
+        out["Policies"] = parse_policies(net.get("Policies"), NETWORK_POLICY_TYPES, profile,
+                                         v1=False)
+        pool = _obj(InvalidNetwork, net.get("MacPool") or {}, "MacPool")
+        out["MacPool"] = {"Ranges": _mac_pool(pool.get("Ranges") or [])}
+        out["Dns"] = _dns(net.get("Dns") or {}, InvalidNetwork)
+        ipams = []
+        for ipam in _field(InvalidNetwork, net, "Ipams", as_list, []):
+            ipam_body = _obj(InvalidNetwork, ipam, "Ipam")
+            itype = _field(InvalidNetwork, ipam_body, "Type",
+                           enum_of("Static", "Dhcp", "DHCP", fold=True), "Static")
+            subnets = [_subnet_v2(s, profile)
+                       for s in _field(InvalidNetwork, ipam_body, "Subnets", as_list, [])]
+            ipams.append({"Type": itype, "Subnets": subnets})
+        out["Ipams"] = ipams
+    if not name:
+        raise InvalidNetwork(detail="a network needs a Name")
+    return out
+
+
+def subnets_of(network: Json) -> list[Json]:
+    return [s for ipam in network.get("Ipams", []) for s in ipam.get("Subnets", [])]
+
+
+def subnet_gateway(subnet: Json) -> str | None:
+    for route in subnet.get("Routes", []):
+        if route.get("DestinationPrefix") in ("0.0.0.0/0", "::/0") and route.get("NextHop"):
+            return str(route["NextHop"])
+    for route in subnet.get("Routes", []):
+        if route.get("NextHop"):
+            return str(route["NextHop"])
+    return None
+
+
+def network_v1_type(network: Json) -> str:
+    if "_v1type" in network:
+        return str(network["_v1type"])
+    return "nat" if network["Type"] == "NAT" else str(network["Type"])
+
+
+def network_v2(network: Json) -> Json:
+    out: Json = {"ID": network["ID"], "Name": network["Name"]}
+    if network["Type"] != "NAT":
+        out["Type"] = network["Type"]
+    if network.get("Policies"):
+        out["Policies"] = [_public(p) for p in network["Policies"]]
+    if network["MacPool"].get("Ranges"):
+        out["MacPool"] = network["MacPool"]
+    if network.get("Dns"):
+        out["Dns"] = network["Dns"]
+    ipams = []
+    for ipam in network.get("Ipams", []):
+        subnets = []
+        for subnet in ipam["Subnets"]:
+            item: Json = {k: v for k, v in subnet.items() if not k.startswith("_") and v}
+            subnets.append(item)
+        ipams.append({"Type": ipam["Type"], "Subnets": subnets})
+    if ipams:
+        out["Ipams"] = ipams
+    if network.get("Flags"):
+        out["Flags"] = network["Flags"]
+    out["State"] = 1
+    out["SchemaVersion"] = {"Major": 2, "Minor": 0}
+    return out
+
+
+def network_v1(network: Json, *, endpoint_count: int, version: int) -> Json:
+    extras = network.get("_v1", {})
+    out: Json = {
+        "AdditionalParams": {},
+        "Extensions": DEFAULT_EXTENSIONS,
+        "Health": {"LastErrorCode": 0, "LastUpdateTime": 0},
+        "IPv6": False,
+        "MaxConcurrentEndpoints": 0,
+        "State": 1,
+        "Version": version,
+        # the host vNIC port's allocator (hns/ports.py); an imported network keeps its own
+        "Resources": network_resources(network),
+    }
+    out.update(extras)
+    policies = []
+    for policy in network.get("Policies", []):
+        mapped = _NETWORK_V1_FIELDS.get(policy["Type"])
+        if mapped is not None:
+            out[mapped[0]] = policy["Settings"].get(mapped[1])
+        else:
+            policies.append(to_v1(policy, NETWORK_POLICY_TYPES))
+    out.update({
+        "ID": network["ID"],
+        "Name": network["Name"],
+        "Type": network_v1_type(network),
+        "Flags": network.get("Flags", 0),
+        "Policies": policies,
+        "CurrentEndpointCount": endpoint_count,
+        "TotalEndpoints": endpoint_count,
+    })
+    ranges = network["MacPool"].get("Ranges")
+    if ranges:
+        out["MacPools"] = [{"EndMacAddress": r["EndMacAddress"],
+                            "StartMacAddress": r["StartMacAddress"]} for r in ranges]
+    dns = network.get("Dns", {})
+    if dns.get("Domain"):
+        out["DNSSuffix"] = dns["Domain"]
+    if dns.get("ServerList"):
+        out["DNSServerList"] = ",".join(dns["ServerList"])
+    subnets = []
+    for subnet in subnets_of(network):
+        item: Json = {"AdditionalParams": {}, "State": 0, "ObjectType": 5}
+        item.update(subnet.get("_v1", {}))
+        item["ID"] = subnet["ID"]
+        if subnet.get("IpAddressPrefix"):
+            item["AddressPrefix"] = subnet["IpAddressPrefix"]
+        gateway = subnet_gateway(subnet)
+        if gateway:
+            item["GatewayAddress"] = gateway
+        item["Policies"] = [to_v1(p, SUBNET_POLICY_TYPES) for p in subnet.get("Policies", [])]
+        subnets.append(item)
+    if subnets:
+        out["Subnets"] = subnets
+    return out
+
+
+def _public(policy: Json) -> Json:
+    return {"Type": policy["Type"], "Settings": policy.get("Settings", {})}
