@@ -2,7 +2,9 @@
 
 Division of labour: the backend (``hns.service.HnsService``) parses, validates, stores and
 raises ``HnsError``; this module only maps HTTP onto its two entry points and turns every
-failure, whatever its cause, into an HNS-shaped body. Routes:
+failure, whatever its cause, into an HNS-shaped body. Routes (V1 and ``/hnscall`` in
+api/hnscall_routes.py, V2 and ``/hcn/call`` in api/hcn_routes.py, what they share in
+api/routing.py; here the app, its middleware, the one error handler and ``/_emulator``):
 
 - V1 at the HNSCall paths (``/networks``, ``/endpoints``, ``/policylists``,
   ``/namespaces``, ``/endpointstats``, ``/globals/version``) -> ``hns_call``; the answer
@@ -25,11 +27,10 @@ import gc
 import hmac
 import importlib
 import importlib.util
-import json
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, Protocol
+from collections.abc import Callable
+from typing import Any, Final
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -39,24 +40,29 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.bridge import register as register_bridge
 from api.calls import CallRunner
 from api.detail import StrictMode, refused
-from api.limits import Refused, read_body
+from api.hcn_routes import add_hcncall_mirror, add_v2_routes
+from api.hnscall_routes import add_hnscall_mirror, add_v1_routes
+from api.limits import Refused
 from api.openapi import install as install_openapi
+from api.routing import (
+    Call,
+    Handler,
+    HnsBackend,
+    body_text,
+    json_body,
+    json_object,
+    read_request_body,
+    responses,
+)
 from api.vfp_routes import BareHost
 from api.vfp_routes import register as register_vfp_routes
 from api.wire import (
     ACCESS_DENIED_MESSAGE,
-    DEFAULT_QUERY,
     E_ACCESSDENIED,
-    KINDS,
-    ZERO_GUID,
-    hcn_function,
-    unsigned,
     v1_error,
-    v1_success,
     v2_error,
 )
 from hns.errors import HnsError, InvalidArg, InvalidJson, RequestUnsupported, error_for_hresult
-from hns.textcheck import check_json_text
 
 __all__ = ["DEFAULT_MAX_BODY", "HnsBackend", "create_app"]
 
@@ -74,24 +80,6 @@ STATUS_BY_CATEGORY: Final[dict[str, int]] = {
     "unsupported": 400,
     "unavailable": 503,
 }
-
-
-class HnsBackend(Protocol):
-    """What the app needs of ``hns.service.HnsService`` (the contract's names)."""
-
-    def hns_call(self, method: str, path: str, request: str | None = None) -> Any: ...
-    def hcn_call(
-        self, function: str, id: str | None = None, settings: str | None = None
-    ) -> Any: ...
-    def globals_version(self) -> dict[str, int]: ...
-    @property
-    def profile(self) -> str: ...
-    def set_profile(self, name: str) -> None: ...
-    def reset(self) -> None: ...
-    def dump(self) -> dict[str, Any]: ...
-    def load(self, dump: dict[str, Any]) -> None: ...
-    def import_capture(self, text: str) -> list[str]: ...
-    def reboot(self) -> None: ...
 
 
 #: 413/401 refusals carry their own HTTP status (api/limits.py).
@@ -114,106 +102,6 @@ def _error_response(path: str, err: HnsError, status: int, method: str = "") -> 
 
 def _status_for(err: HnsError) -> int:
     return STATUS_BY_CATEGORY.get(err.category, 400)
-
-
-# -- request bodies ------------------------------------------------------------------
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    return await read_body(request, limit)
-
-
-def _text(body: bytes) -> str | None:
-    """The body as text for the backend; an empty body is no request at all.
-
-    A UTF-8 byte-order mark is dropped: PowerShell's ``Out-File``/``Set-Content`` write
-    one, and ``Invoke-RestMethod -InFile`` sends it along.
-    """
-    if not body.strip():
-        return None
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidJson() from None
-    check_json_text(text)  # nothing unencodable gets as far as a write
-    return text
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    text = _text(body)
-    if text is None:
-        raise InvalidJson()
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        raise InvalidJson() from None
-    if not isinstance(value, dict):
-        raise InvalidJson()
-    return value
-
-
-def _as_json_text(value: Any, *, field: str) -> str | None:
-    """A call mirror's Request/Settings/Query: JSON text as is, or an object re-encoded."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    raise InvalidArg(detail=f"{field} must be a JSON string or object")
-
-
-def _caller_id(text: str | None) -> str | None:
-    """The ``ID`` a V2 create body carries, if it is a usable non-zero string."""
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(value, dict):
-        given = value.get("ID", value.get("Id"))
-        if isinstance(given, str) and given and given.strip("{}").lower() != ZERO_GUID:
-            return given
-    return None
-
-
-# -- OpenAPI fragments ---------------------------------------------------------------
-
-_ERROR_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["Success", "Error"],
-    "properties": {
-        "Success": {"type": "boolean"},
-        "Error": {"type": "string"},
-        "ErrorCode": {"type": "integer"},
-    },
-}
-_ENVELOPE_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["Success"],
-    "properties": {
-        "Success": {"type": "boolean"},
-        "Error": {"type": "string"},
-        "ErrorCode": {"type": "integer"},
-        "Output": {},
-    },
-}
-
-
-def _json_body(schema: Mapping[str, Any] | None = None, *, required: bool = False) -> Any:
-    return {
-        "requestBody": {
-            "required": required,
-            "content": {"application/json": {"schema": dict(schema or {"type": "object"})}},
-        }
-    }
-
-
-def _responses(ok: int, ok_schema: Mapping[str, Any] | None) -> dict[int | str, Any]:
-    error = {"description": "HNS error", "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-    ok_entry: dict[str, Any] = {"description": "Success"}
-    if ok_schema is not None:
-        ok_entry["content"] = {"application/json": {"schema": dict(ok_schema)}}
-    return {ok: ok_entry, 400: error, 404: error, 409: error, 413: error}
 
 
 # -- middleware ----------------------------------------------------------------------
@@ -266,8 +154,6 @@ class _BearerToken:
 
 
 # -- the app -------------------------------------------------------------------------
-
-Handler = Callable[..., Awaitable[Response]]
 
 
 def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
@@ -328,9 +214,10 @@ def create_app(
         return result
 
     _add_error_handlers(app)
-    _add_v1_routes(app, service, call, max_body)
-    _add_v2_routes(app, service, call, max_body)
-    _add_call_mirrors(app, service, call, max_body)
+    add_v1_routes(app, service, call, max_body)
+    add_v2_routes(app, service, call, max_body)
+    add_hnscall_mirror(app, service, call, max_body)
+    add_hcncall_mirror(app, service, call, max_body)
     register_bridge(app, service, host, call, max_body)  # the stand-in DLLs (api/bridge.py)
     _add_emulator_routes(app, service, call, bulk, max_body)
     register_vfp_routes(app, host)
@@ -412,269 +299,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_anything)
 
 
-Call = Callable[..., Awaitable[Any]]
-
-# (method, template, has body): every V1 route. ``{id}`` is the object id.
-_V1_ROUTES: Final[list[tuple[str, str, bool]]] = [
-    ("GET", "/networks", False),
-    ("POST", "/networks", True),
-    ("GET", "/networks/{id}", False),
-    ("POST", "/networks/{id}", True),
-    ("DELETE", "/networks/{id}", False),
-    ("GET", "/endpoints", False),
-    ("POST", "/endpoints", True),
-    ("GET", "/endpoints/{id}", False),
-    ("POST", "/endpoints/{id}", True),
-    ("DELETE", "/endpoints/{id}", False),
-    ("POST", "/endpoints/{id}/attach", True),
-    ("POST", "/endpoints/{id}/detach", True),
-    ("GET", "/policylists", False),
-    ("POST", "/policylists", True),
-    ("GET", "/policylists/{id}", False),
-    ("DELETE", "/policylists/{id}", False),
-    ("GET", "/namespaces", False),
-    ("POST", "/namespaces", True),
-    ("GET", "/namespaces/{id}", False),
-    ("DELETE", "/namespaces/{id}", False),
-    ("POST", "/namespaces/{id}/addresource", True),
-    ("POST", "/namespaces/{id}/removeresource", True),
-    ("GET", "/endpointstats/{id}", False),
-    ("GET", "/globals/version", False),
-]
-
-
-def _v1_hns_path(template: str, id: str | None) -> str:
-    """The HNSCall path as hcsshim writes it: ``/networks/`` for a collection."""
-    if id is None:
-        return template + "/" if template.count("/") == 1 else template
-    return template.replace("{id}", id)
-
-
-def _add_v1_routes(app: FastAPI, service: HnsBackend, call: Call, max_body: int) -> None:
-    for method, template, has_body in _V1_ROUTES:
-        handler = _v1_handler(service, call, method, template, has_body, max_body)
-        collection = template.split("/")[1]
-        app.add_api_route(
-            template,
-            handler,
-            methods=[method],
-            tags=[f"V1 {collection}"],
-            summary=f"HNSCall {method} {template}",
-            operation_id=f"v1_{method.lower()}_{template.strip('/').replace('/', '_')}".replace(
-                "{id}", "id"
-            ),
-            responses=_responses(200, _ENVELOPE_SCHEMA),
-            openapi_extra=_json_body() if has_body else None,
-            response_class=JSONResponse,
-        )
-
-
-def _v1_handler(
-    service: HnsBackend, call: Call, method: str, template: str, has_body: bool, max_body: int
-) -> Handler:
-    async def run(request: Request, id: str | None) -> Response:
-        body = _text(await _read_body(request, max_body)) if has_body else None
-        output = await call(service.hns_call, method, _v1_hns_path(template, id), body)
-        return JSONResponse(v1_success(output))
-
-    if "{id}" in template:
-
-        async def with_id(request: Request, id: str) -> Response:
-            return await run(request, id)
-
-        return with_id
-
-    async def without_id(request: Request) -> Response:
-        return await run(request, None)
-
-    return without_id
-
-
-def _add_v2_routes(app: FastAPI, service: HnsBackend, call: Call, max_body: int) -> None:
-    for kind in KINDS:
-        _add_v2_kind(app, service, call, max_body, kind)
-
-
-def _add_v2_kind(app: FastAPI, service: HnsBackend, call: Call, max_body: int, kind: str) -> None:
-    tags: list[str | Any] = [f"V2 {kind}"]
-    query_doc = "HostComputeQuery JSON, e.g. " + DEFAULT_QUERY
-
-    async def enumerate_(
-        request: Request, query: str | None = Query(None, description=query_doc)
-    ) -> Response:
-        ids = await call(
-            service.hcn_call, hcn_function("Enumerate", kind), None, query or DEFAULT_QUERY
-        )
-        return JSONResponse(ids)
-
-    async def create(request: Request) -> Response:
-        text = _text(await _read_body(request, max_body))
-        if text is None:
-            raise InvalidJson()
-        created = await call(service.hcn_call, hcn_function("Create", kind), _caller_id(text), text)
-        return JSONResponse(created, status_code=201)
-
-    async def query_properties(
-        request: Request, id: str, query: str | None = Query(None, description=query_doc)
-    ) -> Response:
-        props = await call(
-            service.hcn_call, hcn_function("Query", kind), id, query or DEFAULT_QUERY
-        )
-        return JSONResponse(props)
-
-    async def modify(request: Request, id: str) -> Response:
-        text = _text(await _read_body(request, max_body))
-        if text is None:
-            raise InvalidJson()
-        await call(service.hcn_call, hcn_function("Modify", kind), id, text)
-        return Response(status_code=204)
-
-    async def delete(request: Request, id: str) -> Response:
-        await call(service.hcn_call, hcn_function("Delete", kind), id, None)
-        return Response(status_code=204)
-
-    ids_schema = {"type": "array", "items": {"type": "string"}}
-    base = f"/hcn/{kind}"
-    app.add_api_route(
-        base,
-        enumerate_,
-        methods=["GET"],
-        tags=tags,
-        summary=hcn_function("Enumerate", kind),
-        operation_id=f"hcn_enumerate_{kind}",
-        responses=_responses(200, ids_schema),
-    )
-    app.add_api_route(
-        base,
-        create,
-        methods=["POST"],
-        tags=tags,
-        summary=hcn_function("Create", kind),
-        operation_id=f"hcn_create_{kind}",
-        responses=_responses(201, {"type": "object"}),
-        openapi_extra=_json_body(required=True),
-        status_code=201,
-    )
-    app.add_api_route(
-        base + "/{id}",
-        query_properties,
-        methods=["GET"],
-        tags=tags,
-        summary=hcn_function("Query", kind),
-        operation_id=f"hcn_query_{kind}",
-        responses=_responses(200, {"type": "object"}),
-    )
-    app.add_api_route(
-        base + "/{id}/modify",
-        modify,
-        methods=["POST"],
-        tags=tags,
-        summary=hcn_function("Modify", kind),
-        operation_id=f"hcn_modify_{kind}",
-        responses=_responses(204, None),
-        openapi_extra=_json_body(required=True),
-        status_code=204,
-    )
-    app.add_api_route(
-        base + "/{id}",
-        delete,
-        methods=["DELETE"],
-        tags=tags,
-        summary=hcn_function("Delete", kind),
-        operation_id=f"hcn_delete_{kind}",
-        responses=_responses(204, None),
-        status_code=204,
-    )
-
-
-_HNSCALL_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["Method", "Path"],
-    "properties": {
-        "Method": {"type": "string", "enum": ["GET", "POST", "DELETE"]},
-        "Path": {"type": "string"},
-        "Request": {"type": ["string", "object", "null"]},
-    },
-}
-_HCNCALL_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["Function"],
-    "properties": {
-        "Function": {"type": "string"},
-        "Id": {"type": ["string", "null"]},
-        "Settings": {"type": ["string", "object", "null"]},
-        "Query": {"type": ["string", "object", "null"]},
-    },
-}
-_HCNCALL_ANSWER: Final[dict[str, Any]] = {
-    "type": "object",
-    "required": ["HResult", "Result", "Properties"],
-    "properties": {
-        "HResult": {"type": "integer"},
-        "Result": {"type": ["string", "null"]},
-        "Properties": {"type": ["string", "null"]},
-    },
-}
-
-
-def _add_call_mirrors(app: FastAPI, service: HnsBackend, call: Call, max_body: int) -> None:
-    async def hnscall(request: Request) -> Response:
-        doc = _json_object(await _read_body(request, max_body))
-        method, path = doc.get("Method"), doc.get("Path")
-        if not isinstance(method, str) or not isinstance(path, str):
-            raise InvalidArg(detail="Method and Path must be strings")
-        body = _as_json_text(doc.get("Request"), field="Request")
-        if body == "":
-            body = None
-        try:
-            output = await call(service.hns_call, method.upper(), path, body)
-        except HnsError as err:
-            return refused(JSONResponse(v1_error(err)), "POST", "/hnscall", err)
-        return JSONResponse(v1_success(output))
-
-    async def hcncall(request: Request) -> Response:
-        doc = _json_object(await _read_body(request, max_body))
-        function, id = doc.get("Function"), doc.get("Id")
-        if not isinstance(function, str) or not function.startswith("Hcn"):
-            raise InvalidArg(detail="Function must name an Hcn* export")
-        if id is not None and not isinstance(id, str):
-            raise InvalidArg(detail="Id must be a string")
-        raw = doc.get("Settings") if doc.get("Settings") is not None else doc.get("Query")
-        settings = _as_json_text(raw, field="Settings")
-        try:
-            result = await call(service.hcn_call, function, id, settings)
-        except HnsError as err:
-            answer = {
-                "HResult": unsigned(err.hresult),
-                "Result": json.dumps(v2_error(err)),
-                "Properties": None,
-            }
-            return refused(JSONResponse(answer), "POST", "/hcn/call", err)
-        properties = None if result is None else json.dumps(result)
-        return JSONResponse({"HResult": 0, "Result": None, "Properties": properties})
-
-    app.add_api_route(
-        "/hnscall",
-        hnscall,
-        methods=["POST"],
-        tags=["call mirrors"],
-        summary="One vmcompute.dll!HNSCall",
-        operation_id="hnscall",
-        responses=_responses(200, _ENVELOPE_SCHEMA),
-        openapi_extra=_json_body(_HNSCALL_SCHEMA, required=True),
-    )
-    app.add_api_route(
-        "/hcn/call",
-        hcncall,
-        methods=["POST"],
-        tags=["call mirrors"],
-        summary="One computenetwork.dll!Hcn* call",
-        operation_id="hcncall",
-        responses=_responses(200, _HCNCALL_ANSWER),
-        openapi_extra=_json_body(_HCNCALL_SCHEMA, required=True),
-    )
-
-
 def _profile_names(service: HnsBackend) -> list[str]:
     names: Any = getattr(service, "PROFILES", None)
     if names is None:
@@ -712,13 +336,13 @@ def _add_emulator_routes(
         return await bulk(lambda: JSONResponse(service.dump()))  # type: ignore[no-any-return]
 
     async def load(request: Request) -> Response:
-        body = await _read_body(request, max(max_body, MAX_STATE_BODY))
-        await bulk(lambda: service.load(_json_object(body)))
+        body = await read_request_body(request, max(max_body, MAX_STATE_BODY))
+        await bulk(lambda: service.load(json_object(body)))
         return Response(status_code=204)
 
     async def import_capture(request: Request) -> Response:
-        body = await _read_body(request, max(max_body, MAX_STATE_BODY))
-        text = await bulk(_text, body)
+        body = await read_request_body(request, max(max_body, MAX_STATE_BODY))
+        text = await bulk(body_text, body)
         if text is None:
             raise InvalidJson()
         ids = await bulk(service.import_capture, text)
@@ -728,7 +352,7 @@ def _add_emulator_routes(
         return JSONResponse(profile_doc())
 
     async def put_profile(request: Request) -> Response:
-        doc = _json_object(await _read_body(request, max_body))
+        doc = json_object(await read_request_body(request, max_body))
         name = doc.get("Profile")
         if not isinstance(name, str):
             raise InvalidArg(detail="Profile must be a string")
@@ -749,7 +373,7 @@ def _add_emulator_routes(
         ("GET", "/_emulator/health", health, 200, obj, None),
         ("POST", "/_emulator/reset", reset, 204, None, None),
         ("GET", "/_emulator/state", dump, 200, obj, None),
-        ("PUT", "/_emulator/state", load, 204, None, _json_body(required=True)),
+        ("PUT", "/_emulator/state", load, 204, None, json_body(required=True)),
         (
             "POST",
             "/_emulator/import",
@@ -770,7 +394,7 @@ def _add_emulator_routes(
             put_profile,
             200,
             obj,
-            _json_body(profile_schema, required=True),
+            json_body(profile_schema, required=True),
         ),
         ("POST", "/_emulator/reboot", reboot, 204, None, None),
     ]
@@ -784,6 +408,6 @@ def _add_emulator_routes(
             status_code=ok,
             summary=f"{method} {path}",
             operation_id=f"emulator_{method.lower()}_{name}",
-            responses=_responses(ok, schema),
+            responses=responses(ok, schema),
             openapi_extra=extra,
         )
