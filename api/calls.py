@@ -1,6 +1,6 @@
 """How the HTTP front end runs a backend call without ever blocking its event loop.
 
-The service (hns/service.py) is synchronous: one lock per operation, SQLite writes, the
+The service (hns/service/) is synchronous: one lock per operation, SQLite writes, the
 compiler's listeners.  Run inline on the event loop, one slow call (a big LB create, a
 restart re-reading the store, a call waiting on the lock) held up every other request,
 health checks and the request that would clear a hang included.  So every object call

@@ -9,7 +9,7 @@ travels beside it:
   call mirrors' 200 answers that carry a failure inside;
 - one WARNING line per refused call on the ``hns_emulator`` logger (``serve`` prints it at
   its default ``--log-level``);
-- the call log's ``Detail`` (hns/calllog.py), and ``HnsError.detail`` in ``api.client``.
+- the call log's ``Detail`` (hns/service/calllog.py), and ``HnsError.detail`` in ``api.client``.
 
 All three use ``hns.errors.error_detail``, so they say the same words.
 

@@ -1,8 +1,8 @@
 """The fault, call-log, replay and service routes under ``/_emulator/`` (``register``).
 
-Division of labour: hns/faults.py decides what a fault does and hns/calllog.py keeps and
-replays calls; this module only maps HTTP onto ``service.faults``, ``service.calls``,
-``hns.calllog.replay`` and the service's stop/start/restart (the Latency/Hang waits of HNS
+Division of labour: hns/faults.py decides what a fault does, hns/service/calllog.py keeps
+calls and hns/calllog.py replays them; this module only maps HTTP onto ``service.faults``,
+``service.calls``, ``hns.calllog.replay`` and the service's stop/start/restart (the Latency/Hang waits of HNS
 calls happen on the event loop in api/calls.py).  Bodies over 1 MiB (a replay: 256 MiB)
 are refused with 413 before they are read.  Routes (JSON in the house's PascalCase, errors
 in the HCN shape with HTTP statuses by category, as every other /_emulator route):

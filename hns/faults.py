@@ -1,6 +1,6 @@
 """Fault injection for the emulated HNS (``service.faults``): failures, latency, hangs and
 silently dropped updates, plus the error a stopped HNS answers with (the stop / start /
-restart itself lives in hns/service.py).
+restart itself lives in hns/service/hnsservice.py).
 
 Glossary:
     call name   what a fault targets: an HCN export with the object id, if any

@@ -1,5 +1,5 @@
 """Typed models (pydantic v2) of every HNS object, policy and answer body, under the names
-HNS writes.  What they describe is what hns/model.py and hns/policies.py accept and return;
+HNS writes.  What they describe is what hns/model/ and hns/policies.py accept and return;
 the API publishes them as its OpenAPI schemas (api/openapi.py).  The service still works on
 plain JSON: these models are the documented contract and the tests' oracle of its shape.
 
@@ -82,7 +82,7 @@ __all__ = [
     "V1PolicyList",
 ]
 
-# The V2 object model of each kind (hns/store.py KINDS).
+# The V2 object model of each kind (hns/store/sqlite.py KINDS).
 V2_MODELS: dict[str, type[HnsModel]] = {
     "network": HostComputeNetwork,
     "endpoint": HostComputeEndpoint,

@@ -1,4 +1,4 @@
-"""``HostComputeEndpoint``: the V2 endpoint (hcsshim hcn/hcnendpoint.go; hns/model.py)."""
+"""``HostComputeEndpoint``: the V2 endpoint (hcsshim hcn/hcnendpoint.go; hns/model/)."""
 
 from __future__ import annotations
 

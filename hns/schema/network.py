@@ -1,4 +1,4 @@
-"""``HostComputeNetwork``: the V2 network (hcsshim hcn/hcnnetwork.go; hns/model.py)."""
+"""``HostComputeNetwork``: the V2 network (hcsshim hcn/hcnnetwork.go; hns/model/)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hns.schema.policy import NetworkPolicy
 
 __all__ = ["NETWORK_TYPES", "HostComputeNetwork"]
 
-# hns/model.py NETWORK_TYPES in the spelling HNS writes (it accepts any case on input);
+# hns/model/ NETWORK_TYPES in the spelling HNS writes (it accepts any case on input);
 # tests/hns/test_hns_schema.py keeps the two in step.
 NetworkType = Literal["NAT", "ICS", "Transparent", "L2Bridge", "L2Tunnel", "Overlay",
                       "Private", "Internal", "Mirrored", "Infiniband", "ConstrainedICS"]

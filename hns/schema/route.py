@@ -17,6 +17,7 @@ class HostComputeRoute(HnsModel):
     id: Guid | None = Field(None, alias="ID")
     host_compute_endpoints: list[Guid] | None = None
     setting: list[SDNRouteSettings] | None = None
-    # The emulator answers under the key the client created with (hns/model.py ``_key``).
+    # The emulator answers under the key the client created with
+    # (hns/model/loadbalancer.py ``_key``).
     routes: list[SDNRouteSettings] | None = None
     schema_version: SchemaVersion | None = None
