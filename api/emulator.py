@@ -2,10 +2,11 @@
 
 Division of labour: hns/faults.py decides what a fault does, hns/service/calllog.py keeps
 calls and hns/calllog.py replays them; this module only maps HTTP onto ``service.faults``,
-``service.calls``, ``hns.calllog.replay`` and the service's stop/start/restart (the Latency/Hang waits of HNS
-calls happen on the event loop in api/calls.py).  Bodies over 1 MiB (a replay: 256 MiB)
-are refused with 413 before they are read.  Routes (JSON in the house's PascalCase, errors
-in the HCN shape with HTTP statuses by category, as every other /_emulator route):
+``service.calls``, ``hns.calllog.replay`` and the service's stop/start/restart (the
+Latency/Hang waits of HNS calls happen on the event loop in api/calls.py). Bodies over 1
+MiB (a replay: 256 MiB) are refused with 413 before they are read. Routes (JSON in the
+house's PascalCase, errors in the HCN shape with HTTP statuses by category, as every other
+/_emulator route):
 
     POST   /_emulator/faults         add a rule -> 201 the rule (with its Id)
     GET    /_emulator/faults         {"Faults": [rule, ...]}
