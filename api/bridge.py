@@ -171,5 +171,4 @@ def register(app: FastAPI, service: Any, host: Any, call: Call, max_body: int) -
         tags=["call mirrors"],
         summary="One export of the stand-in computenetwork.dll / vmcompute.dll",
         operation_id="bridge",
-        include_in_schema=False,
     )

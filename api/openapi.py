@@ -1,6 +1,8 @@
 """The OpenAPI document's HNS schemas: named components for every object, policy settings
 type and V1 shape (from hns/schema), the request and response bodies of every V1, V2 and
-call-mirror route pointing at them, the error bodies, and examples from real captures.
+call-mirror route pointing at them, the error bodies, and examples from real captures; and
+the bodies of the emulator's own routes (/_emulator, /vfp, /_bridge: api/emulator_bodies.py
+and api/vfp_bodies.py), each a named component too.
 
 It post-processes what FastAPI generates (``install(app)`` wraps ``app.openapi``): the
 handlers still take the raw request text to the backend, so what the emulator accepts or
@@ -18,12 +20,14 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from api import emulator_bodies as eb
+from api import vfp_bodies as vb
 from hns import schema
 from hns.capture import extract_json
 from hns.schema import policy as policy_schema
 from hns.schema import v1 as v1_schema
 
-__all__ = ["component_schemas", "install"]
+__all__ = ["component_schemas", "install", "own_models", "own_route_models"]
 
 Json = dict[str, Any]
 REF: Final = "#/components/schemas/{model}"
@@ -244,10 +248,122 @@ def _v1_operation(op_id: str, method: str, path: str, op: Json, ex: dict[str, An
     _set_errors(op, _ref("V1Envelope"))
 
 
+# -- the emulator's own routes -------------------------------------------------------------
+
+#: (method, path) -> (request body model, success status, answer model); None: no body.
+_OWN: Final[dict[tuple[str, str], tuple[type[BaseModel] | None, str, type[BaseModel] | None]]] = {
+    ("get", "/_emulator/health"): (None, "200", eb.EmulatorHealth),
+    ("post", "/_emulator/reset"): (None, "204", None),
+    ("get", "/_emulator/state"): (None, "200", eb.StateDump),
+    ("put", "/_emulator/state"): (eb.StateDump, "204", None),
+    ("post", "/_emulator/import"): (eb.CaptureText, "200", eb.ImportAnswer),
+    ("get", "/_emulator/profile"): (None, "200", eb.ProfileAnswer),
+    ("put", "/_emulator/profile"): (eb.ProfileRequest, "200", eb.ProfileAnswer),
+    ("post", "/_emulator/reboot"): (None, "204", None),
+    ("post", "/_emulator/faults"): (eb.FaultRule, "201", eb.Fault),
+    ("get", "/_emulator/faults"): (None, "200", eb.FaultList),
+    ("delete", "/_emulator/faults"): (None, "204", None),
+    ("delete", "/_emulator/faults/{id}"): (None, "204", None),
+    ("get", "/_emulator/service"): (None, "200", eb.ServiceState),
+    ("post", "/_emulator/service"): (eb.ServiceAction, "200", eb.ServiceState),
+    ("get", "/_emulator/calls"): (None, "200", eb.Recording),
+    ("delete", "/_emulator/calls"): (None, "204", None),
+    ("post", "/_emulator/replay"): (eb.Recording, "200", eb.ReplayReport),
+    ("get", "/_emulator/computesystems"): (None, "200", eb.ComputeSystem),  # a list of them
+    ("post", "/_emulator/computesystems"): (eb.ComputeSystemCreate, "201", eb.ComputeSystem),
+    ("get", "/_emulator/computesystems/{id}"): (None, "200", eb.ComputeSystem),
+    ("delete", "/_emulator/computesystems/{id}"): (None, "204", None),
+    ("post", "/_emulator/computesystems/{id}/modify"): (eb.ComputeSystemModify, "204", None),
+    ("get", "/vfp/ports"): (None, "200", vb.VfpPortList),
+    ("get", "/vfp/ports/{port}"): (None, "200", vb.VfpPortDetail),
+    ("get", "/vfp/ports/{port}/layers"): (None, "200", vb.VfpLayerList),
+    ("get", "/vfp/ports/{port}/layers/{layer}/groups"): (None, "200", vb.VfpGroupList),
+    ("get", "/vfp/ports/{port}/layers/{layer}/flows"): (None, "200", vb.VfpLayerFlowList),
+    ("get", "/vfp/ports/{port}/rules"): (None, "200", vb.VfpRuleTree),
+    ("get", "/vfp/ports/{port}/counters"): (None, "200", vb.VfpCounters),
+    ("get", "/vfp/ports/{port}/flows"): (None, "200", vb.VfpUnifiedFlowList),
+    ("get", "/vfp/ports/{port}/received"): (None, "200", vb.VfpReceived),
+    ("get", "/vfp/host"): (None, "200", vb.HostCounters),
+    ("post", "/vfp/ports/{port}/process-tuples"): (vb.ProcessTuplesRequest, "200", vb.VfpTrace),
+    ("post", "/vfp/ports/{port}/inject"): (vb.InjectRequest, "200", vb.InjectAnswer),
+    ("post", "/vfp/vfpctrl"): (vb.VfpctrlRequest, "200", vb.VfpctrlAnswer),
+    ("post", "/_bridge/{export}"): (eb.BridgeInput, "200", eb.BridgeOutput),
+}
+_TEXT: Final = frozenset({eb.CaptureText, eb.BridgeInput, eb.BridgeOutput})
+_LISTS: Final = frozenset({("get", "/_emulator/computesystems")})
+_BRIDGE_HEADERS: Final = (
+    ("X-Bridge-Id", "the object id the export was given, or the one its handle holds"),
+    ("X-Bridge-Parent-Id", "the network of HcnCreateEndpoint"),
+    ("X-Bridge-Method", "HNSCall: the V1 method"),
+    ("X-Bridge-Path", "HNSCall: the V1 path"),
+    ("X-Bridge-Null", "1: the input string pointer was NULL"),
+)
+
+
+def own_models() -> tuple[type[BaseModel], ...]:
+    """The models of the emulator's own bodies, each a named component."""
+    return eb.MODELS + vb.MODELS
+
+
+def own_route_models() -> dict[tuple[str, str], tuple[type[BaseModel] | None, str,
+                                                       type[BaseModel] | None]]:
+    """(method, path) -> (request model, success status, answer model) of every
+    /_emulator, /vfp and /_bridge operation."""
+    return dict(_OWN)
+
+
+def _own_components() -> dict[str, Json]:
+    _, top = models_json_schema([(m, "validation") for m in own_models()], ref_template=REF)
+    return dict(top.get("$defs", {}))
+
+
+def _media(model: type[BaseModel]) -> str:
+    return "text/plain" if model in _TEXT else "application/json"
+
+
+def _example(model: type[BaseModel]) -> Any:
+    extra = model.model_config.get("json_schema_extra")
+    return extra.get("example") if isinstance(extra, dict) else None
+
+
+def _own_operation(method: str, path: str, op: Json) -> None:
+    request, ok, answer = _OWN[(method, path)]
+    if request is not None:
+        body = op.setdefault("requestBody", {"required": True})
+        body["content"] = {_media(request): {"schema": _ref(request.__name__)}}
+        if _example(request) is not None:
+            body["content"][_media(request)]["example"] = _example(request)
+    if answer is not None:
+        schema_of: Json = _ref(answer.__name__)
+        if (method, path) in _LISTS:
+            schema_of = {"type": "array", "items": schema_of}
+        entry = op.setdefault("responses", {}).setdefault(ok, {"description": "Success"})
+        entry["content"] = {_media(answer): {"schema": schema_of}}
+    if path.startswith("/_bridge/"):
+        op.setdefault("parameters", []).extend(
+            {"name": name, "in": "header", "required": False, "description": text,
+             "schema": {"type": "string"}} for name, text in _BRIDGE_HEADERS)
+        op["responses"][ok]["headers"] = {
+            "X-Bridge-HResult": {"description": "the export's HRESULT (0x%08X)",
+                                 "schema": {"type": "string"}},
+            "X-Bridge-Id": {"description": "the canonical id (Create/Open)",
+                            "schema": {"type": "string"}},
+            "X-Bridge-Out": {"description": "none: the out string is NULL",
+                             "schema": {"type": "string"}},
+        }
+        op["responses"].setdefault("413", {"description": "Request too large"})
+        _set_errors(op, _ref("V1Envelope"))
+    elif path.startswith("/vfp/"):
+        _set_errors(op, _ref(vb.VfpErrorRecord.__name__))
+    else:
+        _set_errors(op, _ref("HnsErrorRecord"))
+
+
 def describe(doc: Json) -> Json:
     """``doc`` (FastAPI's document) with the HNS schemas and body references added."""
     components = doc.setdefault("components", {}).setdefault("schemas", {})
     components.update(component_schemas())
+    components.update(_own_components())
     ex = _examples()
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
@@ -264,6 +380,8 @@ def describe(doc: Json) -> Json:
                 _set_request(op, _ref("HcnCallRequest"))
                 _set_response(op, "200", _ref("HcnCallAnswer"))
                 _set_errors(op, _ref("HnsErrorRecord"), ex["error"])
+            elif (method, path) in _OWN:
+                _own_operation(method, path, op)
     return doc
 
 

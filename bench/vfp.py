@@ -49,8 +49,8 @@ from vfp import (
 )
 from vfp.addr import prefix_range
 from vfp.classifier import IndexedClassifier, Lookup
-from vfp.packet import build_frame
 from vfp.pipeline import simulate
+from vxlan.packet import build_frame
 
 LENGTHS = list(range(8, 33))
 WEIGHTS = [8 if n == 32 else 4 if n in (16, 24) else 1 for n in LENGTHS]

@@ -3,8 +3,8 @@ and the packet pipeline. Knows nothing of HNS; only `vxlan` sits below it.
 
 Modules: `model` (objects), `conditions`, `actions` (header transpositions),
 `classifier` (per-group rule lookup), `flows` (layer flows, unified flow table),
-`pipeline` (fast/slow path, trace), `packet` (the slow path's parsed packet), `ctl`
-(vfpctrl text renderers and command parser), `errors`.
+`pipeline` (fast/slow path, trace), `ctl` (vfpctrl text renderers and command parser),
+`errors`. Frames are parsed, built and serialized by vxlan's codec (`vxlan.packet`).
 """
 
 from vfp.actions import (

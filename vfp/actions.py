@@ -23,7 +23,7 @@ from typing import Protocol
 
 from vfp.addr import format_ip, format_mac
 from vfp.errors import DropReason, InvalidRule
-from vfp.packet import VXLAN_PORT, Outer, Packet
+from vxlan import VXLAN_PORT, Outer, Packet
 
 MODIFIABLE = ("src_mac", "dst_mac", "src_ip", "dst_ip", "sport", "dport")
 _MIRROR = {

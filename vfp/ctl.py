@@ -30,8 +30,8 @@ from vfp.model import (
     Switch,
     flag_names,
 )
-from vfp.packet import TCP, TCP_ACK, TCP_SYN, Outer, build_packet, serialize
 from vfp.pipeline import simulate, trace_json, trace_text
+from vxlan import IPPROTO_TCP, TCP_ACK, TCP_SYN, Outer, build_packet, serialize
 
 CRLF = "\r\n"
 GATEWAY_MAC = 0x12345678ABCD  # inner MAC used when a tuple gives none (the host's side)
@@ -537,7 +537,7 @@ def parse_tuples(text: str, port: Port) -> tuple[bytes, str]:
         inner_src_mac, inner_dst_mac = port.mac, GATEWAY_MAC
     tcp_flags = TCP_SYN if flags & 1 else TCP_ACK
     p = build_packet(proto, src, sport, dst, dport, version=ver, src_mac=inner_src_mac,
-                     dst_mac=inner_dst_mac, tcp_flags=tcp_flags if proto == TCP else 0,
+                     dst_mac=inner_dst_mac, tcp_flags=tcp_flags if proto == IPPROTO_TCP else 0,
                      outer=outer)
     return serialize(p), direction
 

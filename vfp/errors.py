@@ -5,12 +5,24 @@
      +-- NotFound            a port, layer, group, rule, space or pool that does not exist
      +-- AlreadyExists       an id reused inside its parent
 
-Dropped packets never raise: they are counted under a `DropReason`.
+Dropped packets never raise: they are counted under a `DropReason`. `parse_frame` is the
+pipeline's parse step: vxlan's codec (vxlan.packet.parse_packet), with a refused frame
+answered by its drop reason (`drop_reason`) instead of an exception.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from vxlan import (
+    VXLAN_PORT,
+    ChecksumError,
+    DecodeError,
+    Packet,
+    TruncatedError,
+    UnsupportedError,
+    parse_packet,
+)
 
 
 class VfpError(Exception):
@@ -58,3 +70,23 @@ class DropReason(StrEnum):
     NAT_EXHAUSTED = "NAT pool exhausted"
     BAD_VNI = "VNI mismatch"
     TCP_STATE = "TCP state violation"
+
+
+def drop_reason(err: DecodeError) -> DropReason:
+    """The drop reason for a frame vxlan.packet.parse_packet refuses."""
+    if isinstance(err, TruncatedError):
+        return DropReason.TRUNCATED
+    if isinstance(err, ChecksumError):
+        return DropReason.BAD_CHECKSUM
+    if isinstance(err, UnsupportedError):
+        return DropReason.UNKNOWN_ETHERTYPE
+    return DropReason.BAD_HEADER
+
+
+def parse_frame(frame: bytes, vxlan_port: int | None = VXLAN_PORT, *,
+                strict_vxlan: bool = True) -> Packet | DropReason:
+    """vxlan.packet.parse_packet, with a refusal returned as its drop reason."""
+    try:
+        return parse_packet(frame, vxlan_port, strict_vxlan=strict_vxlan)
+    except DecodeError as err:
+        return drop_reason(err)

@@ -21,25 +21,25 @@ slow path.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from vfp.actions import Transposition
 from vfp.errors import DropReason
-from vfp.packet import (
-    TCP,
+from vxlan import (
+    IPPROTO_TCP,
+    IPPROTO_UDP,
     TCP_ACK,
     TCP_FIN,
     TCP_RST,
     TCP_SYN,
-    UDP,
+    EncapTemplate,
     Outer,
     Packet,
-    fold,
-    ones_sum,
-    outer_header,
+    encap_template,
 )
+from vxlan.checksum import fold, ones_sum
 
 # The layer and rule types (vfp.model.Layer, vfp.model.Rule) are type parameters, not
 # imports: the model holds the flows, so importing it here would make an import circle.
@@ -177,11 +177,11 @@ def fast_key(f: bytes, vxlan_port: bytes) -> bytes | None:
     if n < 34 or f[12:15] != _V4 or f[20] & 0x3F or f[21]:
         return None
     proto = f[23]
-    if proto == TCP:
+    if proto == IPPROTO_TCP:
         if n < 54 or f[47] & 7:
             return None
         return f[:14] + f[23:24] + f[26:38]
-    if proto == UDP:
+    if proto == IPPROTO_UDP:
         if f[36:38] == vxlan_port and n >= 84:
             if (f[16] << 8 | f[17]) + 14 != n:
                 return None  # trailing bytes after the outer datagram: slow path
@@ -199,18 +199,13 @@ def _inner_key(f: bytes, o: int, n: int) -> bytes | None:
     if f[o + 20] & 0x3F or f[o + 21]:
         return None
     proto = f[o + 23]
-    if proto == TCP:
+    if proto == IPPROTO_TCP:
         if n < o + 54 or f[o + 47] & 7:
             return None
         return f[o : o + 14] + f[o + 23 : o + 24] + f[o + 26 : o + 38]
-    if proto == UDP:
+    if proto == IPPROTO_UDP:
         return f[o : o + 14] + f[o + 23 : o + 24] + f[o + 26 : o + 38]
     return f[o : o + 14] + f[o + 23 : o + 24] + f[o + 26 : o + 34]
-
-
-_OUTER = struct.Struct("!16sH6sH8sHHH10s")
-Template = tuple[bytes, int, bytes, bytes, int, bytes]  # pre, base sum, mid, PAs, dport, tail
-_TEMPLATES: dict[Outer, Template] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +222,8 @@ class Patch:
     l4_delta: int = 0
     l4_csum_at: int = 0  # offset of the L4 checksum in the inner frame, 0 = none
     udp: bool = False
-    push: Template | None = None
+    push: Outer | None = None  # the outer headers pushed (source port 0: it is per flow)
+    encap: EncapTemplate | None = None  # push's template (vxlan.packet.encap_template)
 
 
 _PATCHES: dict[Patch, Patch] = {}
@@ -301,15 +297,7 @@ class UftEntry:
             after["dport"] = int.from_bytes(p.ports[2:4], "big")
         order = ("src_mac", "dst_mac", "src_ip", "dst_ip", "sport", "dport")
         modify = tuple((f, after[f]) for f in order if after[f] != before[f])
-        push = None
-        if p.push is not None:
-            pre, _, mid, addrs, dport, tail = p.push
-            push = Outer(
-                src_mac=int.from_bytes(pre[6:12], "big"), dst_mac=int.from_bytes(pre[0:6], "big"),
-                src_ip=int.from_bytes(addrs[0:4], "big"), dst_ip=int.from_bytes(addrs[4:8], "big"),
-                sport=self.sport, vni=int.from_bytes(tail[6:9], "big"), dport=dport,
-                ttl=mid[4], tos=pre[15],
-            )
+        push = None if p.push is None else replace(p.push, sport=self.sport)
         return Transposition(pop_outer=p.decap, modify=modify, push_outer=push)
 
     @property
@@ -350,17 +338,9 @@ class UftEntry:
                 b[at] = c >> 8
                 b[at + 1] = c & 0xFF
             f = bytes(b)
-        push = p.push
-        if push is None:
+        if p.encap is None:
             return f
-        pre, base, mid, addrs, dport, tail = push
-        n = len(f)
-        total = n + 36
-        s = base + total
-        s = (s & 0xFFFF) + (s >> 16)
-        s = (s & 0xFFFF) + (s >> 16)
-        return _OUTER.pack(pre, total, mid, ~s & 0xFFFF, addrs, self.sport, dport, n + 16,
-                           tail) + f
+        return p.encap.encapsulate(f, self.sport)
 
 
 def _ip(value: int) -> str:
@@ -402,38 +382,26 @@ def compile_entry(
     if old_ip != new_ip:
         ip_bytes = new_ip
         ip_delta = l4_delta = _delta(old_ip, new_ip)
-    if before.proto in (TCP, UDP):
+    if before.proto in (IPPROTO_TCP, IPPROTO_UDP):
         old_ports = struct.pack("!HH", before.sport, before.dport)
         new_ports = struct.pack("!HH", after.sport, after.dport)
         if old_ports != new_ports:
             ports = new_ports
             l4_delta = fold(l4_delta + _delta(old_ports, new_ports))
         if ip_bytes is not None or ports is not None:
-            l4_at = 34 + (16 if before.proto == TCP else 6)
+            l4_at = 34 + (16 if before.proto == IPPROTO_TCP else 6)
     if l4_at == 0:
         l4_delta = 0
     patch = intern_patch(Patch(
         decap=decap, macs=macs, mac_only=macs is not None and ip_bytes is None and ports is None,
         ip_bytes=ip_bytes, ports=ports, ip_delta=ip_delta, l4_delta=l4_delta, l4_csum_at=l4_at,
-        udp=before.proto == UDP and l4_at != 0,
-        push=None if after.outer is None else _template(after.outer),
+        udp=before.proto == IPPROTO_UDP and l4_at != 0,
+        push=None if after.outer is None else replace(after.outer, sport=0),
+        encap=None if after.outer is None else encap_template(after.outer),
     ))
     sport = 0 if after.outer is None else after.outer.sport
     return UftEntry(key, generation, now + idle_ttl, idle_ttl, True, None, counters, flows,
                     patch, sport)
-
-
-def _template(o: Outer) -> Template:
-    shared = Outer(o.src_mac, o.dst_mac, o.src_ip, o.dst_ip, 0, o.vni, o.dport, o.ttl, o.tos)
-    got = _TEMPLATES.get(shared)
-    if got is None:
-        if len(_TEMPLATES) > 4096:
-            _TEMPLATES.clear()
-        hdr = outer_header(shared, 0)
-        zeroed = hdr[14:16] + b"\x00\x00" + hdr[18:24] + b"\x00\x00" + hdr[26:34]
-        got = (hdr[0:16], ones_sum(zeroed), hdr[18:24], hdr[26:34], o.dport, hdr[40:50])
-        _TEMPLATES[shared] = got
-    return got
 
 
 def drop_entry(

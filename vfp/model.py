@@ -33,7 +33,7 @@ from vfp.classifier import IndexedClassifier, LinearClassifier, Lookup
 from vfp.conditions import Conditions
 from vfp.errors import AlreadyExists, DropReason, InvalidRule, NotFound
 from vfp.flows import FlowKey, LayerFlow, UftEntry
-from vfp.packet import VXLAN_PORT, Packet
+from vxlan import VXLAN_PORT, Packet
 
 _T = TypeVar("_T")
 

@@ -10,7 +10,7 @@ runs the same slow path and reports every step, without side effects unless aske
 Order of evaluation (the slow path)
 -----------------------------------
 1. The port must be enabled and not blocked, else drop (Port blocked).
-2. The frame is parsed (vfp.packet); malformed input is a counted drop with a reason.
+2. The frame is parsed (vxlan.packet); malformed input is a counted drop with a reason.
    Non-IP frames (ARP) are passed through: VFP answers them outside the layers.
 3. Layers are walked by ascending priority number outbound and descending inbound. Each
    layer sees the packet as the previous layer left it.
@@ -60,7 +60,7 @@ from typing import NamedTuple
 from vfp.actions import IDENTITY, Decision, Transposition
 from vfp.addr import format_ip, format_mac
 from vfp.classifier import Lookup
-from vfp.errors import DropReason
+from vfp.errors import DropReason, parse_frame
 from vfp.flows import (
     LayerFlow,
     TcpConn,
@@ -75,7 +75,7 @@ from vfp.flows import (
     unpack_origin,
 )
 from vfp.model import IN, OUT, RULE_FLAG_NAMES, Group, Layer, Port, Rule, flag_names
-from vfp.packet import TCP, TCP_FIN, TCP_RST, TCP_SYN, Packet, parse_frame, serialize
+from vxlan import IPPROTO_TCP, TCP_FIN, TCP_RST, TCP_SYN, Packet, serialize
 
 Flow = LayerFlow[Layer, Rule]
 
@@ -357,7 +357,7 @@ def _simulate(
         c[1] += n
     if not t.allowed:
         port.drops[direction][t.reason or DropReason.RULE_BLOCK] += 1
-    flags = parsed.tcp_flags if parsed.proto == TCP else 0
+    flags = parsed.tcp_flags if parsed.proto == IPPROTO_TCP else 0
     for layer, before, after, rule, ht in pending:
         used.append(_create_pair(port, layer, direction, before, after, rule, ht, now))
         if used[-1].tcp is not None:
@@ -408,7 +408,7 @@ def _create_pair(
     ht: Transposition, now: float,
 ) -> Flow:
     ttl = float(rule.ttl) if rule.ttl else port.settings.default_ttl
-    tcp = TcpConn() if rule.tracks_tcp and before.proto == TCP else None
+    tcp = TcpConn() if rule.tracks_tcp and before.proto == IPPROTO_TCP else None
     origin = pack_origin(before)
     fwd: Flow = LayerFlow(layer, layer_key(direction, before), rule, ht, True, origin, direction,
                     ttl, now + ttl, port.generation, tcp, idle=ttl)
@@ -463,7 +463,7 @@ def packet_text(p: Packet) -> str:
     if p.version:
         v = p.version
         l4 = f" {p.sport} > {p.dport}" if p.proto in (6, 17) else ""
-        flags = f" flags 0x{p.tcp_flags:02x}" if p.proto == TCP else ""
+        flags = f" flags 0x{p.tcp_flags:02x}" if p.proto == IPPROTO_TCP else ""
         parts.append(f"ipv{v} {format_ip(p.src_ip, v)} > {format_ip(p.dst_ip, v)} "
                      f"proto {p.proto}{l4}{flags}")
     else:

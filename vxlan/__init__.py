@@ -3,12 +3,14 @@ the underlay transports. Imports nothing above it.
 
 Modules (one concept each):
 
-    errors    DecodeError (header, offset, reason) and DecapError
+    errors    DecodeError (header, offset, reason), its kinds, and DecapError
     addr      IPv4/IPv6 int <-> text, MAC bytes <-> text
     checksum  RFC 1071 checksum, RFC 1624 incremental update, pseudo-headers
     headers   the header codecs (frozen slotted dataclasses with unpack/pack)
     frame     Frame, decode_frame / encode_frame, flow_key, inner_flow_hash
     encap     encapsulate / decapsulate, EncapTemplate (fast path), Decapsulated
+    packet    Packet / Outer: the flat view a packet filter matches and rewrites
+              (parse_packet with checksums verified, serialize, build_packet)
     pcap      classic libpcap PcapWriter / PcapReader, write_pcap / read_pcap
     underlay  Underlay, MemoryNetwork / MemoryUnderlay (in-process), UdpUnderlay (sockets)
     guest     GuestStack: ARP, ICMP echo and UDP echo for an emulated container
@@ -42,7 +44,7 @@ from .encap import (
     decapsulate_with_key,
     encapsulate,
 )
-from .errors import DecapError, DecodeError
+from .errors import ChecksumError, DecapError, DecodeError, TruncatedError, UnsupportedError
 from .frame import FlowKey, Frame, decode_frame, encode_frame, flow_key, inner_flow_hash
 from .guest import EchoReply, GuestStack, UdpDatagram
 from .headers import (
@@ -65,6 +67,19 @@ from .headers import (
     IPv6,
     VXLANHeader,
 )
+from .packet import (
+    TCP_ACK,
+    TCP_FIN,
+    TCP_RST,
+    TCP_SYN,
+    Outer,
+    Packet,
+    build_frame,
+    build_packet,
+    encap_template,
+    parse_packet,
+    serialize,
+)
 from .pcap import PcapReader, PcapRecord, PcapWriter, read_pcap, write_pcap
 from .underlay import MemoryNetwork, MemoryUnderlay, UdpUnderlay, Underlay
 from .vtep import Vtep
@@ -84,9 +99,14 @@ __all__ = [
     "OUTER_IPV4_LENGTH",
     "OUTER_IPV6_LENGTH",
     "TCP",
+    "TCP_ACK",
+    "TCP_FIN",
+    "TCP_RST",
+    "TCP_SYN",
     "UDP",
     "VXLAN_PORT",
     "ZERO_MAC",
+    "ChecksumError",
     "DecapError",
     "Decapsulated",
     "DecodeError",
@@ -102,18 +122,25 @@ __all__ = [
     "IPv6",
     "MemoryNetwork",
     "MemoryUnderlay",
+    "Outer",
+    "Packet",
     "PcapReader",
     "PcapRecord",
     "PcapWriter",
+    "TruncatedError",
     "UdpDatagram",
     "UdpUnderlay",
     "Underlay",
+    "UnsupportedError",
     "VXLANHeader",
     "Vtep",
+    "build_frame",
+    "build_packet",
     "checksum",
     "decapsulate",
     "decapsulate_with_key",
     "decode_frame",
+    "encap_template",
     "encapsulate",
     "encode_frame",
     "flow_key",
@@ -127,7 +154,9 @@ __all__ = [
     "ipv6_to_text",
     "mac_from_text",
     "mac_to_text",
+    "parse_packet",
     "pseudo_header_sum",
     "read_pcap",
+    "serialize",
     "write_pcap",
 ]

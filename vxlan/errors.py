@@ -1,9 +1,16 @@
 """The error tree of the bytes layer.
 
     ValueError
-     +-- DecodeError      truncated or malformed bytes; names the header, offset and reason
-          +-- DecapError  a well-formed frame that decapsulation refuses (no I flag,
-                          wrong VNI, not UDP to the VXLAN port, bad checksum, ...)
+     +-- DecodeError           truncated or malformed bytes; names the header, offset and
+          |                    reason (a plain DecodeError: a malformed header)
+          +-- TruncatedError   the bytes end before the header or datagram does
+          +-- ChecksumError    a checksum that does not verify (vxlan.packet)
+          +-- UnsupportedError a frame the parser does not handle (vxlan.packet: not IPv4,
+          |                    IPv6 or ARP)
+          +-- DecapError       a well-formed frame that decapsulation refuses (no I flag,
+                               wrong VNI, not UDP to the VXLAN port, bad checksum, ...)
+
+The subclasses let a caller count refusals by kind (vfp counts them as drop reasons).
 
 Every parser in `vxlan` raises only `DecodeError` (or a subclass) on bad input: never
 `IndexError`, `struct.error` or `ValueError` from deeper down.
@@ -11,7 +18,13 @@ Every parser in `vxlan` raises only `DecodeError` (or a subclass) on bad input: 
 
 from __future__ import annotations
 
-__all__ = ["DecapError", "DecodeError"]
+__all__ = [
+    "ChecksumError",
+    "DecapError",
+    "DecodeError",
+    "TruncatedError",
+    "UnsupportedError",
+]
 
 
 class DecodeError(ValueError):
@@ -34,3 +47,15 @@ class DecodeError(ValueError):
 
 class DecapError(DecodeError):
     """A frame that decapsulation refuses; `reason` says why."""
+
+
+class TruncatedError(DecodeError):
+    """The bytes end before the header (or the datagram its length field gives) does."""
+
+
+class ChecksumError(DecodeError):
+    """A header or datagram whose checksum does not verify."""
+
+
+class UnsupportedError(DecodeError):
+    """A well-formed frame of a kind the parser does not handle (e.g. its ethertype)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .checksum import checksum, pseudo_header_sum
-from .errors import DecodeError
+from .errors import DecodeError, TruncatedError
 
 __all__ = [
     "ARP",
@@ -66,7 +66,7 @@ _HH = struct.Struct("!HH")
 def _need(buf: bytes, offset: int, size: int, header: str) -> None:
     if offset < 0 or len(buf) - offset < size:
         have = max(len(buf) - offset, 0)
-        raise DecodeError(header, offset, f"truncated: need {size} bytes, have {have}")
+        raise TruncatedError(header, offset, f"truncated: need {size} bytes, have {have}")
 
 
 def _check_mac(mac: bytes, name: str) -> None:

@@ -92,6 +92,35 @@ def test_every_hns_route_references_named_schemas(doc: dict[str, Any]) -> None:
     assert checked > 30
 
 
+# POST/PUT routes that read no body (they act on the whole service).
+_BODYLESS = {("post", "/_emulator/reset"), ("post", "/_emulator/reboot")}
+
+
+def test_every_emulator_vfp_and_bridge_route_describes_its_bodies(doc: dict[str, Any]) -> None:
+    """The emulator's own routes: every request body and every answer (but 204) references a
+    named schema, every error answer the error schema of its family; a POST or PUT without
+    a described body must be one that reads none."""
+    errors = {"/vfp": "VfpErrorRecord", "/_bridge": "V1Envelope", "/_emulator": "HnsErrorRecord"}
+    checked = 0
+    for path, item in doc["paths"].items():
+        family = next((f for f in errors if path.startswith(f + "/")), None)
+        if family is None:
+            continue
+        for method, op in item.items():
+            checked += 1
+            where = (method, path)
+            if method in ("post", "put") and where not in _BODYLESS:
+                assert "requestBody" in op, where
+            if "requestBody" in op:
+                assert _refs(op["requestBody"]), where
+            for status, answer in op["responses"].items():
+                if status.startswith("2") and status != "204":
+                    assert _refs(answer), where
+                if status.startswith(("4", "5")):
+                    assert _refs(answer) == {errors[family]}, (where, status)
+    assert checked >= 36
+
+
 def test_examples_are_the_real_captures(doc: dict[str, Any]) -> None:
     lb_text = (FIXTURES / "calico-7305-kubeproxy-v2-loadbalancer-created.txt").read_text()
     created = doc["paths"]["/hcn/loadbalancers"]["post"]["responses"]["201"]

@@ -20,7 +20,7 @@ from vfp import IN, OUT, STATEFUL, TERMINATING, Allow, Block, Group, Layer, Rule
 from vfp import conditions as cond
 from vfp.addr import parse_ip
 from vfp.ctl import run
-from vfp.packet import TCP_SYN, build_frame
+from vxlan.packet import TCP_SYN, build_frame
 
 PORT_ID = "C9385412-1D5B-4C53-9D6E-8A38B7F2E001"
 POD_MAC = 0x00155D000001

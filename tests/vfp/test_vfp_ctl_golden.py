@@ -35,7 +35,7 @@ from vfp import (
     process,
 )
 from vfp.ctl import run
-from vfp.packet import TCP_SYN, build_frame
+from vxlan.packet import TCP_SYN, build_frame
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "vfp"
 

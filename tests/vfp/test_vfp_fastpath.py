@@ -32,8 +32,8 @@ from vfp import (
     process,
 )
 from vfp.model import Layer
-from vfp.packet import TCP_ACK, Outer, build_frame
 from vfp.pipeline import simulate
+from vxlan.packet import TCP_ACK, Outer, build_frame
 
 POD = ip("10.244.1.5")
 

@@ -24,8 +24,8 @@ from vfp import (
     process,
     trace,
 )
-from vfp.packet import TCP_ACK, TCP_SYN, build_frame
 from vfp.pipeline import sweep, trace_json
+from vxlan.packet import TCP_ACK, TCP_SYN, build_frame
 
 SRC, DST = ip("10.0.0.5"), ip("10.0.0.9")
 

@@ -26,7 +26,7 @@ from vfp import (
 )
 from vfp.classifier import IndexedClassifier, LinearClassifier, Lookup
 from vfp.conditions import Conditions
-from vfp.packet import TCP_ACK, build_frame
+from vxlan.packet import TCP_ACK, build_frame
 
 SRC, DST = ip("10.0.0.5"), ip("10.0.0.9")
 

@@ -26,7 +26,8 @@ from vfp import (
     conditions,
     process,
 )
-from vfp.packet import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Outer, build_frame, parse_frame
+from vfp.errors import parse_frame
+from vxlan.packet import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Outer, build_frame
 
 POD = ip("10.244.1.5")
 REMOTE = ip("10.244.4.7")

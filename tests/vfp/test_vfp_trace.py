@@ -29,7 +29,7 @@ from vfp import (
     trace_json,
     trace_text,
 )
-from vfp.packet import TCP_SYN, Outer, build_frame
+from vxlan.packet import TCP_SYN, Outer, build_frame
 
 POD = ip("10.244.1.5")
 
