@@ -19,7 +19,10 @@ destination = the remote PA); otherwise it is delivered by inner destination IP 
 local endpoint that owns that IP (its port's IN pipeline, then its GuestStack), to the
 endpoint that owns one of the host's own addresses by a port mapping or SNAT pool
 (`compiler.owner_of`), or to the host side (`Host.external`) when nothing local owns it.
-Frames from the host side (`receive_external`) are delivered the same way. A VXLAN frame
+Frames from the host side (`receive_external`) are delivered the same way, except those
+for a NodePort or VIP a host vNIC port load-balances (`compiler.host_ports`), which cross
+that port (IN and hairpinned back, or OUT when forwarded), as the host's own traffic
+(`send_from_host`) does; answers to the port's SNAT addresses run back through it. A VXLAN frame
 from the underlay goes, still encapsulated, to the IN pipeline of the local endpoint whose
 (Overlay) network VSID == VNI and whose IP == inner destination IP; the port's VNET layer
 decapsulates it.
@@ -315,8 +318,9 @@ class Hop:
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """Where a frame ended: `where` is "endpoint" (target = endpoint id), "underlay"
-    (target = destination PA), "external" (the host side), "arp" (answered by the
-    vSwitch; target = the IP asked for) or "dropped" (reason says why)."""
+    (target = destination PA), "external" (the host side), "host" (the host's own IP
+    stack, through a host vNIC port), "arp" (answered by the vSwitch; target = the IP
+    asked for) or "dropped" (reason says why)."""
 
     where: str
     target: str = ""
@@ -435,6 +439,9 @@ class Host:
         self.arp_answers: Counter[str] = Counter()
         #: what the host's own (emulated) IP stack answered, e.g. "icmp echo reply"
         self.host_stack: Counter[str] = Counter()
+        #: frames delivered to the host's own IP stack through a host vNIC port (answers
+        #: to what it sent with `send_from_host`)
+        self.host_received: deque[bytes] = deque(maxlen=capture_limit)
         self._host_ip_cache: tuple[str, int | None] = ("", None)
         #: (protocol, SNAT address, port or ICMP id) -> the endpoint whose frame left so
         self._snat: dict[tuple[int, int, int], str] = {}
@@ -719,6 +726,9 @@ class Host:
         if key is None or key.dst > 0xFFFFFFFF:
             self._external(frame)
             return Delivery("external", frame=frame)
+        back = self._host_reply(key)
+        if back is not None:
+            return self._to_host_side(back, frame, hops, trace)
         dst = self._snat_owner(key) or self._index.local_for(key.dst, src.net if src else None)
         if dst is None:
             dst = self._owner(key)
@@ -760,7 +770,8 @@ class Host:
             return False
         with self.service.lock:
             return key.dst == self._host_ip_int() or self.physical_mac(key.dst) is not None \
-                or self._owner(key) is not None
+                or self._owner(key) is not None or self._host_route(key) is not None \
+                or self._host_reply(key) is not None
 
     def _owner(self, key: vxlan.FlowKey) -> _Ep | None:
         """The local endpoint a frame to one of the host's own addresses belongs to (a
@@ -915,7 +926,16 @@ class Host:
             key = _flow_key(frame)
             dst = None
             if key is not None and key.dst <= 0xFFFFFFFF:
-                dst = self._index.local_for(key.dst, None) or self._owner(key)
+                back = self._host_reply(key)
+                if back is not None:  # an answer to what the host sent or forwarded
+                    out.delivery = self._to_host_side(back, frame, out.hops, trace=trace)
+                    return out
+                dst = self._index.local_for(key.dst, None)
+                route = None if dst is not None else self._host_route(key)
+                if route is not None:  # a NodePort or VIP: load-balanced by the host port
+                    out.delivery = self._host_lb(route, frame, out.hops, trace=trace)
+                    return out
+                dst = dst or self._owner(key)
             if dst is None:
                 if key is not None and key.dst == self._host_ip_int():
                     self._host_stack(frame)
@@ -928,6 +948,81 @@ class Host:
                 frame = dst.mac + self._gateway_mac(dst) + frame[12:]
             out.delivery = self._to_container(dst, frame, out.hops, trace=trace)
             return out
+
+    # -- the host vNIC ports ---------------------------------------------------------------
+
+    def send_from_host(self, frame: bytes, *, trace: bool = False) -> InjectResult:
+        """A frame the host's own IP stack sends into its networks (a process on the node
+        reaching a ClusterIP, its own NodePort, or a container): a host-side VIP goes OUT
+        through the host vNIC port that load-balances it (hns/compiler/hostrules.py), any
+        other address straight to the local container that owns it. Answers come back
+        through the same port and land in `host_received`."""
+        with self.service.lock:
+            out = InjectResult()
+            key = _flow_key(frame)
+            if key is None or key.dst > 0xFFFFFFFF:
+                out.delivery = self._drop("host stack: not an IPv4 frame", frame)
+                return out
+            route = self._host_route(key)
+            if route is not None:
+                out.delivery = self._through_host_port(route[0], frame, out.hops, trace)
+            else:
+                out.delivery = self._forward_local(None, frame, out.hops, trace)
+            return out
+
+    def _host_route(self, key: vxlan.FlowKey) -> tuple[vfp.Port, bool] | None:
+        ports = getattr(self.compiler, "host_ports", None)
+        return None if ports is None else ports.route(key.protocol, key.dst, key.dst_port)
+
+    def _host_reply(self, key: vxlan.FlowKey) -> tuple[vfp.Port, str] | None:
+        ports = getattr(self.compiler, "host_ports", None)
+        return None if ports is None else ports.reply(key.protocol, key.dst, key.dst_port)
+
+    def _host_lb(self, route: tuple[vfp.Port, bool], frame: bytes, hops: list[Hop], *,
+                 trace: bool) -> Delivery:
+        """A frame from outside to a host-side VIP: with a HairPin rule (a local backend)
+        the host port's IN pipeline load-balances it and the vSwitch turns it back into
+        the network; without one the host forwards it, OUT through the port."""
+        port, hairpin = route
+        if not hairpin:
+            return self._through_host_port(port, frame, hops, trace)
+        res = self._run_port(port, None, frame, vfp.IN, hops, trace)
+        return self._into_network(res, frame, hops, trace, vfp.IN)
+
+    def _through_host_port(self, port: vfp.Port, frame: bytes, hops: list[Hop],
+                           trace: bool) -> Delivery:
+        res = self._run_port(port, None, frame, vfp.OUT, hops, trace)
+        return self._into_network(res, frame, hops, trace, vfp.OUT)
+
+    def _into_network(self, res: vfp.Result, frame: bytes, hops: list[Hop], trace: bool,
+                      direction: str) -> Delivery:
+        if not res.allowed or res.output is None:
+            why = res.reason.value if res.reason is not None else "blocked"
+            return self._drop(f"host port {direction}: {why}", frame)
+        data = res.output
+        if self._is_vxlan(data):
+            return self._to_underlay(data)
+        return self._forward_local(None, data, hops, trace)
+
+    def _to_host_side(self, back: tuple[vfp.Port, str], frame: bytes, hops: list[Hop],
+                      trace: bool) -> Delivery:
+        """An answer to one of a host port's SNAT addresses: through that port the way its
+        flow runs (un-NATed, decapsulated), then to the host stack or out to the client."""
+        port, direction = back
+        res = self._run_port(port, None, frame, direction, hops, trace)
+        if not res.allowed or res.output is None:
+            why = res.reason.value if res.reason is not None else "blocked"
+            return self._drop(f"host port {direction}: {why}", frame)
+        data = res.output
+        key = _flow_key(data)
+        if self._is_vxlan(data) or key is None:
+            return self._drop("host port: answer not un-NATed", data)
+        if key.dst == self._host_ip_int():
+            self.host_received.append(data)
+            self._host_stack(data)
+            return Delivery("host", self.host_ip, frame=data)
+        self._external(data)
+        return Delivery("external", vxlan.ipv4_to_text(key.dst), frame=data)
 
     def _host_ip_int(self) -> int | None:
         ip = self.host_ip
@@ -985,6 +1080,9 @@ class Host:
             return self._underlay_arp(d)
         if key is None or key.dst > 0xFFFFFFFF:
             return self._drop("underlay: inner frame is not IPv4", frame)
+        back = self._host_reply(key)
+        if back is not None:  # a remote backend answering the host port's SNAT address
+            return self._to_host_side(back, frame, hops, trace)
         ep = self._snat_owner(key) or self._index.local_for_vni(d.vni, key.dst)
         if ep is None:
             ep = self._published_for_vni(d.vni, key)
