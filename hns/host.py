@@ -541,6 +541,13 @@ class Host:
         with self.service.lock:
             return self.compiler.port_of(ep_id)
 
+    def host_port(self, network_id: str) -> vfp.Port | None:
+        """The host vNIC port of a network (None: unknown network, or a compiler without
+        host ports)."""
+        with self.service.lock:
+            find = getattr(self.compiler, "host_port", None)
+            return None if find is None else find(network_id)
+
     def endpoints(self) -> list[str]:
         """Ids of the local endpoints (those that have an emulated container)."""
         with self.service.lock:

@@ -309,6 +309,45 @@ class Run:
         self.pump()
         return result
 
+    def from_outside(self, host_name: str, frame: bytes, label: str) -> InjectResult:
+        """A frame reaches the host from the physical network (a client outside the
+        cluster): traced through the ports it crosses, then the cluster runs."""
+        host = self.hosts[host_name]
+        self.say()
+        self.say(f"--- {label}: outside -> [{host_name}] {packet_line(frame)}")
+        result = host.receive_external(frame, trace=True)
+        self._print_result(result)
+        self.pump()
+        return result
+
+    def from_host(self, host_name: str, frame: bytes, label: str) -> InjectResult:
+        """The host's own IP stack sends a frame (through its host vNIC port)."""
+        host = self.hosts[host_name]
+        self.say()
+        self.say(f"--- {label}: [{host_name}] host stack {packet_line(frame)}")
+        result = host.send_from_host(frame, trace=True)
+        self._print_result(result)
+        self.pump()
+        return result
+
+    def host_port_vfpctrl(self, host_name: str, network: str, *args: str) -> str:
+        """A vfpctrl listing of a network's host vNIC port (as networkhealth.ps1 reads it)."""
+        host = self.hosts[host_name]
+        port = host.host_port(str(self.vars.get(network, network)))
+        if port is None:
+            self.check(False, f"network {network} on {host_name} has no host vNIC port")
+            return ""
+        with host.service.lock:
+            argv = [args[0], "/port", port.id, *args[1:]]
+            code, text = vfp_ctl.run(host.switch, argv)
+        self.say()
+        self.say(f"--- [{host_name}] vfpctrl {' '.join(argv)}")
+        text = text.replace("\r\n", "\n")
+        self.say(_indent(text))
+        if code != 0:
+            self.check(False, f"vfpctrl {' '.join(argv)} on {host_name} failed")
+        return text
+
     def resolve(self, host_name: str, ep: str, *ips: str) -> bytes:
         """The MAC the container of `ep` learns by ARP for the first of `ips` that gets an
         answer (the vSwitch answers ARP outside the layers); Failed if none does."""
