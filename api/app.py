@@ -168,7 +168,7 @@ def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
     from hns.service import HnsService
 
     if isinstance(host_or_service, HnsService):
-        from hns.host import Host
+        from hns.hosts import Host
 
         return host_or_service, Host(service=host_or_service)
     return host_or_service, BareHost(host_or_service)

@@ -36,8 +36,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import vfp
-from hns.cluster import Cluster
 from hns.compiler import Compiler
+from hns.hosts import Cluster
 from hns.service import HnsService
 from vxlan.addr import ipv4_from_text, mac_from_text
 from vxlan.frame import Frame, encode_frame

@@ -54,8 +54,7 @@ from hns.profiles import DEFAULT_PROFILE, PROFILES
 
 if TYPE_CHECKING:  # imported lazily: a test session that uses none of them pays nothing
     from api.client import HnsClient
-    from hns.cluster import Cluster
-    from hns.host import Host
+    from hns.hosts import Cluster, Host
     from hns.testing.server import EmulatorServer
 
 __all__ = [
@@ -142,7 +141,7 @@ def profile_of(request: pytest.FixtureRequest) -> str | None:
 
 def new_host(profile: str = DEFAULT_PROFILE, **kwargs: Any) -> Host:
     """A fresh in-process emulated host (``hns.host.Host``; keywords go to it)."""
-    from hns.host import Host
+    from hns.hosts import Host
 
     return Host(profile=profile, **kwargs)
 
@@ -289,7 +288,7 @@ def hns_inprocess_client(hns_host: Host) -> Iterator[HnsClient]:
 @pytest.fixture
 def hns_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """``hns.cluster.Cluster`` with hosts ``host1`` (10.0.0.1) and ``host2`` (10.0.0.2)."""
-    from hns.cluster import Cluster
+    from hns.hosts import Cluster
 
     profile = profile_of(request) or DEFAULT_PROFILE
     cluster = Cluster()

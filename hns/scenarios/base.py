@@ -36,9 +36,8 @@ from typing import Any, TextIO
 
 import vfp
 import vxlan
-from hns.cluster import Cluster
 from hns.errors import HnsError
-from hns.host import Host, InjectResult
+from hns.hosts import Cluster, Host, InjectResult
 from vfp import ctl as vfp_ctl
 
 __all__ = [

@@ -10,8 +10,7 @@ import ipaddress
 import json
 from typing import Any
 
-from hns.cluster import Cluster
-from hns.host import Host
+from hns.hosts import Cluster, Host
 
 SUBNET = {"AddressPrefix": "10.0.0.0/24", "GatewayAddress": "10.0.0.1",
           "Policies": [{"Type": "VSID", "VSID": 4096}]}

@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 
 import vxlan
-from hns.host import Host
+from hns.hosts import Host
 from hns.scenarios.netns import open_in
 
 pytestmark = pytest.mark.netns

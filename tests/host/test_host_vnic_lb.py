@@ -19,8 +19,7 @@ from host_helpers import local_endpoint, overlay
 import vfp
 import vfp.ctl
 import vxlan
-from hns.cluster import Cluster
-from hns.host import Host
+from hns.hosts import Cluster, Host
 from vxlan.addr import ipv4_from_text
 from vxlan.frame import Frame, decode_frame, encode_frame
 from vxlan.headers import ETH_P_IPV4, IPPROTO_TCP, IPPROTO_UDP, TCP, UDP, Ethernet, IPv4

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import vxlan
-from hns.host import Host
+from hns.hosts.host import Host
 
 __all__ = ["Cluster"]
 
