@@ -11,7 +11,7 @@ Prints progress lines, then ONE JSON object on its last line with:
   acl1000_compile_ms               compiler time for an endpoint created with 1,000 ACLs
   acl1000_create_ms_end_to_end     the whole HcnCreateEndpoint call for it
   cross_host_fast_vs_first_packet  container -> container frames/s across two hosts of an
-                                   hns.cluster.Cluster (in-memory underlay, VXLAN), repeated
+                                   hns.hosts.Cluster (in-memory underlay, VXLAN), repeated
                                    frames of one flow (unified-flow fast path on both ports)
                                    / first frames of new flows (slow path on both ports)
   cross_host_fast_pps, cross_host_first_pps   the rates behind that ratio

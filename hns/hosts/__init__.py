@@ -2,6 +2,7 @@
 a cluster of them on one underlay. `from hns.hosts import Host, Cluster`."""
 
 from hns.hosts.cluster import Cluster
-from hns.hosts.host import Delivery, Hop, Host, InjectResult, parse_underlay_spec
+from hns.hosts.host import Host, parse_underlay_spec
+from hns.hosts.results import Delivery, Hop, InjectResult
 
 __all__ = ["Cluster", "Delivery", "Hop", "Host", "InjectResult", "parse_underlay_spec"]

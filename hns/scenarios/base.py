@@ -4,7 +4,7 @@ runner, the packet helpers that print traces, and the checks that end in PASS or
 Glossary
 --------
 Fixture     ``fixtures/scenarios/<name>/scenario.json``: the hosts (name, provider
-            address, per-host variables, ``options`` passed to hns.host.Host) and the
+            address, per-host variables, ``options`` passed to hns.hosts.Host) and the
             ordered HNS calls each real caller makes, with the JSON bodies in the caller's
             own shape (V1 ``HNSCall`` for Docker and Felix, V2 ``Hcn*`` for flannel, the CNI
             plugins and kube-proxy).
@@ -22,7 +22,7 @@ Run         one scenario run: the output stream, the variables, the checks.  `Ru
             (no root, no netns).
 
 The scenarios never hand-wire VFP: every rule a packet meets comes from the HNS objects
-the calls made, through the compiler (hns.compiler) and the host's vSwitch (hns.host).
+the calls made, through the compiler (hns.compiler) and the host's vSwitch (hns.hosts).
 """
 
 from __future__ import annotations
