@@ -24,7 +24,7 @@ completion script (``eval "$(hns-emulator completion bash)"``).
 ``--token-file PATH`` or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
 ``Authorization: Bearer <token>`` (the scheme in any case, RFC 7235).
 
-``serve`` runs one emulated host (``hns.host.Host``): HNS, its VFP switch and the
+``serve`` runs one emulated host (``hns.hosts.Host``): HNS, its VFP switch and the
 compiler between them, with the switch under ``/vfp``. ``--underlay udp:<PA>[:<port>]``
 binds the host's provider address on a real UDP socket (port 4789 unless given): the PA
 becomes the HNS management IP, overlay networks created through the API send VXLAN
