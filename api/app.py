@@ -159,7 +159,7 @@ class _BearerToken:
 def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
     """(backend, host) for what ``create_app`` was given.
 
-    A ``hns.host.Host`` (anything with ``.service`` and ``.switch``) is used as is; a bare
+    A ``hns.hosts.Host`` (anything with ``.service`` and ``.switch``) is used as is; a bare
     ``HnsService`` is wrapped in a new Host (its compiler subscribes to the service); any
     other backend (the wire tests' fake) gets a ``BareHost``: a switch with no ports.
     """
@@ -168,7 +168,7 @@ def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
     from hns.service import HnsService
 
     if isinstance(host_or_service, HnsService):
-        from hns.host import Host
+        from hns.hosts import Host
 
         return host_or_service, Host(service=host_or_service)
     return host_or_service, BareHost(host_or_service)
@@ -181,7 +181,7 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     strict: bool = False,
 ) -> FastAPI:
-    """The FastAPI app serving a ``hns.host.Host`` or a bare backend (see ``_host_of``);
+    """The FastAPI app serving a ``hns.hosts.Host`` or a bare backend (see ``_host_of``);
     with ``token``, every request must bear it; ``strict`` runs every request in strict
     mode (api/detail.py)."""
     service, host = _host_of(host_or_service)

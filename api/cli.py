@@ -24,7 +24,7 @@ completion script (``eval "$(hns-emulator completion bash)"``).
 ``--token-file PATH`` or ``HNS_EMULATOR_TOKEN``); with a token, every request must carry
 ``Authorization: Bearer <token>`` (the scheme in any case, RFC 7235).
 
-``serve`` runs one emulated host (``hns.host.Host``): HNS, its VFP switch and the
+``serve`` runs one emulated host (``hns.hosts.Host``): HNS, its VFP switch and the
 compiler between them, with the switch under ``/vfp``. ``--underlay udp:<PA>[:<port>]``
 binds the host's provider address on a real UDP socket (port 4789 unless given): the PA
 becomes the HNS management IP, overlay networks created through the API send VXLAN
@@ -67,7 +67,7 @@ from hns.capture import read_capture
 from hns.errors import HnsError
 
 if TYPE_CHECKING:
-    from hns.host import Host
+    from hns.hosts import Host
     from hns.service import HnsService
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_STATE", "main"]
@@ -187,7 +187,7 @@ def _open_service(
 def _open_host(ns: argparse.Namespace, service: HnsService, err: TextIO) -> Host | None:
     """The emulated host over ``service``, bound on ``--underlay`` if given; None (after
     one line on stderr) if the socket cannot be bound."""
-    from hns.host import Host
+    from hns.hosts import Host
 
     if ns.underlay is None:
         return Host(service=service)
@@ -202,7 +202,7 @@ def _serve(ns: argparse.Namespace, err: TextIO) -> int:
 
     from api.app import create_app
     from api.transport import read_token_file
-    from hns.host import parse_underlay_spec
+    from hns.hosts import parse_underlay_spec
 
     token = ns.token or os.environ.get("HNS_EMULATOR_TOKEN") or None
     if ns.token_file is not None:

@@ -21,7 +21,7 @@ house's PascalCase, errors in the HCN shape with HTTP statuses by category, as e
     POST   /_emulator/replay?reset=  replay a recording (reset first unless reset=false)
                                      -> 200 the report
 
-``create_app`` calls ``register(app, host)``; ``host`` is an ``hns.host.Host`` (its
+``create_app`` calls ``register(app, host)``; ``host`` is an ``hns.hosts.Host`` (its
 ``.service`` is used) or a bare ``HnsService``.
 """
 
@@ -55,7 +55,7 @@ _V1_COLLECTIONS: Final = frozenset({
 def _service_of(host: Any) -> HnsService:
     service = getattr(host, "service", host)
     if not isinstance(service, HnsService):
-        raise TypeError("register() needs an hns.host.Host or an HnsService")
+        raise TypeError("register() needs an hns.hosts.Host or an HnsService")
     return service
 
 

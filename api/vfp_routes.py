@@ -1,7 +1,7 @@
 """The ``/vfp/`` routes: the host's VFP switch over HTTP (read, simulate, inject, vfpctrl).
 
 Division of labour: ``vfp`` owns the switch, the pipeline and the vfpctrl text;
-``hns.host.Host`` owns which port belongs to which endpoint and where an injected frame
+``hns.hosts.Host`` owns which port belongs to which endpoint and where an injected frame
 goes; this module only reads them under the service lock (the compiler writes the switch
 from inside the service's change listeners, and a background pump may be moving frames)
 and turns them into JSON. Routes (``{port}`` is a port GUID, case-insensitive, or its
@@ -66,7 +66,7 @@ MAX_VFP_BODY: Final[int] = 64 << 10
 
 
 class VfpHost(Protocol):
-    """What the routes need of ``hns.host.Host`` (contract item 2)."""
+    """What the routes need of ``hns.hosts.Host`` (contract item 2)."""
 
     @property
     def switch(self) -> Switch: ...
@@ -285,7 +285,7 @@ def _hop_json(hop: Any) -> dict[str, Any]:
 def inject_json(value: Any) -> dict[str, Any]:
     """What ``inject`` returned, as JSON.
 
-    A ``hns.host.InjectResult`` (``hops`` + ``delivery``) gives the first port's verdict
+    A ``hns.hosts.InjectResult`` (``hops`` + ``delivery``) gives the first port's verdict
     at the top, its ``Trace`` (when asked for), every ``Hops`` entry and the
     ``Delivery`` (``Where``: endpoint, underlay, external, arp, dropped). A bare vfp
     ``Result`` or ``Trace`` (a ``BareHost``) gives the first three only.
@@ -615,7 +615,7 @@ def register(app: FastAPI, host: VfpHost) -> None:
 
 class BareHost:
     """A switch with no compiler: the /vfp routes' host when the app serves a backend
-    that is not an ``HnsService`` (the wire tests' fake) or ``hns.host`` is unavailable.
+    that is not an ``HnsService`` (the wire tests' fake) or ``hns.hosts`` is unavailable.
     It has no ports unless a caller adds them; ``inject`` runs the port's pipeline only."""
 
     def __init__(self, service: Any = None, switch: Switch | None = None) -> None:

@@ -11,7 +11,7 @@ Prints progress lines, then ONE JSON object on its last line with:
   acl1000_compile_ms               compiler time for an endpoint created with 1,000 ACLs
   acl1000_create_ms_end_to_end     the whole HcnCreateEndpoint call for it
   cross_host_fast_vs_first_packet  container -> container frames/s across two hosts of an
-                                   hns.cluster.Cluster (in-memory underlay, VXLAN), repeated
+                                   hns.hosts.Cluster (in-memory underlay, VXLAN), repeated
                                    frames of one flow (unified-flow fast path on both ports)
                                    / first frames of new flows (slow path on both ports)
   cross_host_fast_pps, cross_host_first_pps   the rates behind that ratio
@@ -36,8 +36,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import vfp
-from hns.cluster import Cluster
 from hns.compiler import Compiler
+from hns.hosts import Cluster
 from hns.service import HnsService
 from vxlan.addr import ipv4_from_text, mac_from_text
 from vxlan.frame import Frame, encode_frame

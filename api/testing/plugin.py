@@ -1,7 +1,7 @@
 """The hns-emulator pytest plugin (entry point ``pytest11: hns = api.testing.plugin``).
 
 Fixtures:
-    hns_host     function  an in-process emulated host, fresh per test: ``hns.host.Host``
+    hns_host     function  an in-process emulated host, fresh per test: ``hns.hosts.Host``
                            (``.service`` its HnsService, ``.switch`` its VFP switch).
     hns_server   session   a live ``hns-emulator serve`` child process on a free loopback
                            port (``.url``, ``.token``, ``.reset()``, ``.restart()``,
@@ -14,7 +14,7 @@ Fixtures:
                  function  ``api.client.HnsClient`` over the HTTP app of ``hns_host``,
                            in this process (no server process, no socket): the same
                            client API, and ``hns_host`` shows what it did.
-    hns_cluster  function  ``hns.cluster.Cluster`` with two hosts, ``host1`` (PA 10.0.0.1)
+    hns_cluster  function  ``hns.hosts.Cluster`` with two hosts, ``host1`` (PA 10.0.0.1)
                            and ``host2`` (PA 10.0.0.2), on an in-memory underlay.
 
 Marker:
@@ -54,8 +54,7 @@ from hns.profiles import DEFAULT_PROFILE, PROFILES
 
 if TYPE_CHECKING:  # imported lazily: a test session that uses none of them pays nothing
     from api.client import HnsClient
-    from hns.cluster import Cluster
-    from hns.host import Host
+    from hns.hosts import Cluster, Host
     from hns.testing.server import EmulatorServer
 
 __all__ = [
@@ -141,8 +140,8 @@ def profile_of(request: pytest.FixtureRequest) -> str | None:
 
 
 def new_host(profile: str = DEFAULT_PROFILE, **kwargs: Any) -> Host:
-    """A fresh in-process emulated host (``hns.host.Host``; keywords go to it)."""
-    from hns.host import Host
+    """A fresh in-process emulated host (``hns.hosts.Host``; keywords go to it)."""
+    from hns.hosts import Host
 
     return Host(profile=profile, **kwargs)
 
@@ -156,7 +155,7 @@ def client_class() -> type[HnsClient]:
 
 @pytest.fixture
 def hns_host(request: pytest.FixtureRequest) -> Iterator[Host]:
-    """A fresh in-process emulated host (``hns.host.Host``), closed after the test."""
+    """A fresh in-process emulated host (``hns.hosts.Host``), closed after the test."""
     host = new_host(profile_of(request) or DEFAULT_PROFILE)
     try:
         yield host
@@ -288,8 +287,8 @@ def hns_inprocess_client(hns_host: Host) -> Iterator[HnsClient]:
 
 @pytest.fixture
 def hns_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    """``hns.cluster.Cluster`` with hosts ``host1`` (10.0.0.1) and ``host2`` (10.0.0.2)."""
-    from hns.cluster import Cluster
+    """``hns.hosts.Cluster`` with hosts ``host1`` (10.0.0.1) and ``host2`` (10.0.0.2)."""
+    from hns.hosts import Cluster
 
     profile = profile_of(request) or DEFAULT_PROFILE
     cluster = Cluster()

@@ -91,7 +91,7 @@ def _load_balancer(lb: Json) -> Json:
 
 
 def overview(host: Any) -> Json:
-    """The overview document of ``host`` (an ``hns.host.Host``)."""
+    """The overview document of ``host`` (an ``hns.hosts.Host``)."""
     service = host.service
     doc: Json = {
         "Profile": service.profile,

@@ -66,9 +66,10 @@ Invariants
 - A layer's default-deny is derived from the DefaultDeny items present, so two sources
   (endpoint ACLs, NetworkACLs) can each hold it.
 
-Each network also gets its host vNIC port (`host_port`, hns/compiler/hostport.py), with
-the host-side layers and no rules yet. Deliberately not modelled: the SLB_HAIRPIN /
-LB_HOST rules on it, ACL_SUBNET_LAYER, IPv6 NAT and encap.
+Each network also gets its host vNIC port (`host_port`, hns/compiler/hostport.py) with the
+load balancer rules real HNS puts there (hns/compiler/hostrules.py), refreshed per load
+balancer after the pod ports. Deliberately not modelled: ACL_SUBNET_LAYER, IPv6 NAT and
+encap.
 """
 
 from __future__ import annotations
@@ -303,6 +304,7 @@ class Compiler:
             dirty = self._sync_ports(set(self._ports) | set(self.view.local_endpoints()),
                                      full=True)
             self._recompute(dirty)
+            self.host_ports.refresh(self.view, set(), None)  # the host vNIC ports' rules
 
     def close(self) -> None:
         """Stop following the service (the ports stay as they are)."""
@@ -318,7 +320,8 @@ class Compiler:
             return
         touched: set[str] = set()      # local endpoints whose port may need (re)creation
         full: set[str] = set()         # ports to recompute from every source
-        if self.view.host_ip != self.service.host_ip:  # NodePort VIPs, SNAT, default PA
+        host_ip_moved = self.view.host_ip != self.service.host_ip
+        if host_ip_moved:  # NodePort VIPs, SNAT, default PA
             self.view.host_ip = self.service.host_ip
             full |= set(self._ports)
         sources: set[Source] = set()   # sources to recompute on their holders + scope
@@ -333,9 +336,10 @@ class Compiler:
                 sources.add(("lb", ch.key))
             elif ch.kind == "route":
                 sources.add(("route", ch.key))
-        if any(ch.kind == "network" for ch in changes) or full:
+        nets = {ch.key for ch in changes if ch.kind == "network"}
+        if nets or full:
             self._apply_vxlan_port()
-            self.host_ports.sync(self.view.networks, self.view.host_ip)
+            nets |= self.host_ports.sync(self.view.networks, self.view.host_ip)
         dirty = self._sync_ports(touched, full=False)
         for key in full:
             dirty[key] |= self._all_sources(key)
@@ -343,6 +347,9 @@ class Compiler:
             for key in self._holders.get(source, set()) | self._scope(source):
                 dirty[key].add(source)
         self._recompute(dirty)
+        # the host vNIC ports' load balancer rules (hns/compiler/hostport.py)
+        self.host_ports.refresh(self.view, {k for kind, k in sources if kind == "lb"},
+                                None if host_ip_moved else nets)
 
     def _endpoint_changed(self, ch: ObjectChange, touched: set[str], full: set[str],
                           sources: set[Source]) -> None:

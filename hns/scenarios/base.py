@@ -4,7 +4,7 @@ runner, the packet helpers that print traces, and the checks that end in PASS or
 Glossary
 --------
 Fixture     ``fixtures/scenarios/<name>/scenario.json``: the hosts (name, provider
-            address, per-host variables, ``options`` passed to hns.host.Host) and the
+            address, per-host variables, ``options`` passed to hns.hosts.Host) and the
             ordered HNS calls each real caller makes, with the JSON bodies in the caller's
             own shape (V1 ``HNSCall`` for Docker and Felix, V2 ``Hcn*`` for flannel, the CNI
             plugins and kube-proxy).
@@ -22,7 +22,7 @@ Run         one scenario run: the output stream, the variables, the checks.  `Ru
             (no root, no netns).
 
 The scenarios never hand-wire VFP: every rule a packet meets comes from the HNS objects
-the calls made, through the compiler (hns.compiler) and the host's vSwitch (hns.host).
+the calls made, through the compiler (hns.compiler) and the host's vSwitch (hns.hosts).
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ from typing import Any, TextIO
 
 import vfp
 import vxlan
-from hns.cluster import Cluster
 from hns.errors import HnsError
-from hns.host import Host, InjectResult
+from hns.hosts import Cluster, Host, InjectResult
 from vfp import ctl as vfp_ctl
 
 __all__ = [
@@ -308,6 +307,45 @@ class Run:
         self._print_result(result)
         self.pump()
         return result
+
+    def from_outside(self, host_name: str, frame: bytes, label: str) -> InjectResult:
+        """A frame reaches the host from the physical network (a client outside the
+        cluster): traced through the ports it crosses, then the cluster runs."""
+        host = self.hosts[host_name]
+        self.say()
+        self.say(f"--- {label}: outside -> [{host_name}] {packet_line(frame)}")
+        result = host.receive_external(frame, trace=True)
+        self._print_result(result)
+        self.pump()
+        return result
+
+    def from_host(self, host_name: str, frame: bytes, label: str) -> InjectResult:
+        """The host's own IP stack sends a frame (through its host vNIC port)."""
+        host = self.hosts[host_name]
+        self.say()
+        self.say(f"--- {label}: [{host_name}] host stack {packet_line(frame)}")
+        result = host.send_from_host(frame, trace=True)
+        self._print_result(result)
+        self.pump()
+        return result
+
+    def host_port_vfpctrl(self, host_name: str, network: str, *args: str) -> str:
+        """A vfpctrl listing of a network's host vNIC port (as networkhealth.ps1 reads it)."""
+        host = self.hosts[host_name]
+        port = host.host_port(str(self.vars.get(network, network)))
+        if port is None:
+            self.check(False, f"network {network} on {host_name} has no host vNIC port")
+            return ""
+        with host.service.lock:
+            argv = [args[0], "/port", port.id, *args[1:]]
+            code, text = vfp_ctl.run(host.switch, argv)
+        self.say()
+        self.say(f"--- [{host_name}] vfpctrl {' '.join(argv)}")
+        text = text.replace("\r\n", "\n")
+        self.say(_indent(text))
+        if code != 0:
+            self.check(False, f"vfpctrl {' '.join(argv)} on {host_name} failed")
+        return text
 
     def resolve(self, host_name: str, ep: str, *ips: str) -> bytes:
         """The MAC the container of `ep` learns by ARP for the first of `ips` that gets an

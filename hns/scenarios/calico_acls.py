@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hns.host import InjectResult
+from hns.hosts import InjectResult
 from hns.scenarios.base import Run, Seen, mac_bytes, tcp_frame, udp_frame
 
 NAME = "calico-acls"

@@ -13,7 +13,10 @@ The traffic: a pod reaches a pod of the other node by the RemoteSubnetRoute alon
 ClusterIP spreads over a local and a remote backend with answers un-NATed on the client's
 port (the remote backend's answer crosses the underlay with its own address); the DSR
 service's answer leaves the backend with the VIP as source already; the NodePort on the
-node's own IP reaches a backend; and OutboundNAT SNATs internet traffic to the node IP
+node's own IP reaches a backend; node A's host vNIC port carries the LB_HOST_ / HairPin_
+rules networkhealth.ps1 looks for, and through it a client outside the cluster reaches
+the NodePort on both backends (the remote one encapsulated) and node A itself reaches
+the ClusterIP, answers un-NATed; and OutboundNAT SNATs internet traffic to the node IP
 while traffic to an excepted range keeps the pod's address.
 """
 
@@ -25,7 +28,8 @@ from hns.scenarios.base import Run, Seen, frames_matching, mac_bytes, udp_frame
 
 NAME = "kube-proxy-flannel"
 SUMMARY = ("kube-proxy on flannel VXLAN (V2): RemoteSubnetRoute, ClusterIP/NodePort, DSR, "
-           "OutboundNAT exceptions")
+           "host vNIC port, OutboundNAT exceptions")
+CLIENT = "192.168.1.20"  # a client outside the cluster, on the nodes' physical network
 
 
 def _spread(run: Run, *, vip: str, port: int, backends: dict[str, tuple[str, str, str]],
@@ -165,6 +169,48 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
     run.check(sum(1 for a in answers if a.src == v["MGMT_A"]
                   and a.sport == int(v["DSR_NODE_PORT"])) == sent,
               "a1 got every answer from the node IP:NodePort")
+
+    run.section("node A's host vNIC port: the rules networkhealth.ps1 looks for")
+    text = run.host_port_vfpctrl("A", "NET_A", "/list-rule", "/layer", "LB")
+    run.check(f"_{v['MGMT_A']}_{v['NODE_PORT']}_{target}_17" in text and "LB_HOST_" in text,
+              "LB_HOST_<lb>_<node IP>_<NodePort>_<target>_17 (a remote backend) in LB")
+    text = run.host_port_vfpctrl("A", "NET_A", "/list-rule", "/layer", "SLB_HAIRPIN_LAYER")
+    run.check(f"HairPin_{str(v['LB_NODEPORT_A']).replace('-', '')}_{v['MGMT_A']}_"
+              f"{v['NODE_PORT']}_{v['NODE_PORT']}_17" in text,
+              "HairPin_<lb>_<node IP>_<NodePort>_<NodePort>_17 (a local backend) in "
+              "SLB_HAIRPIN_LAYER")
+
+    run.section("NodePort from outside the cluster: both backends, answers from the node IP")
+    host_a = run.hosts["A"]
+    out_mark = len(host_a.external)
+    marks = {name: len(run.received(h, ep)) for name, (h, ep, _) in backends.items()}
+    flows = 16
+    for sport in range(50000, 50000 + flows):
+        run.from_outside("A", udp_frame(mac_bytes("00-15-5D-99-00-01"),
+                                        mac_bytes("00-15-5D-99-00-02"), CLIENT, v["MGMT_A"],
+                                        sport, int(v["NODE_PORT"]), b"np"),
+                         f"{CLIENT} -> {v['MGMT_A']}:{v['NODE_PORT']} udp from port {sport}")
+    spread = {name: len(run.received(h, ep)[marks[name]:])
+              for name, (h, ep, _) in backends.items()}
+    run.say(f"flows per backend: {spread}")
+    run.check(all(spread.values()), "the NodePort from outside reached the local and the remote "
+                                 "backend (routing mesh)")
+    answers = [Seen(f) for f in list(host_a.external)[out_mark:]]
+    run.check(sum(1 for a in answers if a.src == v["MGMT_A"] and a.sport == int(v["NODE_PORT"])
+                  and a.dst == CLIENT) == flows,
+              f"every answer left node A to {CLIENT} from the node IP:NodePort")
+
+    run.section("node A itself reaches the ClusterIP through its host vNIC port")
+    mark_host = len(host_a.host_received)
+    for sport in range(51000, 51008):
+        run.from_host("A", udp_frame(mac_bytes("00-15-5D-99-00-03"),
+                                     mac_bytes("00-15-5D-99-00-04"), v["MGMT_A"],
+                                     v["ECHO_VIP"], sport, int(v["ECHO_PORT"]), b"host"),
+                      f"node A -> {v['ECHO_VIP']}:{v['ECHO_PORT']} udp from port {sport}")
+    back = [Seen(f) for f in list(host_a.host_received)[mark_host:]]
+    run.check(len(back) == 8 and all(b.src == v["ECHO_VIP"] and b.sport == int(v["ECHO_PORT"])
+                                     for b in back),
+              f"node A got {len(back)} of 8 answers from the VIP")
 
     run.section("the service loses b1: kube-proxy deletes its load balancers and makes them again")
     run.run_calls(phase="scale-down")

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 
 import vxlan
-from hns.host import Host
+from hns.hosts import Host
 from hns.scenarios import netns
 from hns.scenarios.base import Failed, Run, Seen, Skipped, icmp_echo, packet_line
 

@@ -12,7 +12,7 @@ from api_server_helpers import ThreadedServer
 
 from api.app import create_app
 from api.hcs import E_NOTIMPL, handle
-from hns.host import Host
+from hns.hosts import Host
 from hns.service import HnsService
 
 NET = {"Name": "n", "Type": "NAT",

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import vxlan
 from api import vfpctrl
 from api.app import create_app
-from hns.host import Host
+from hns.hosts import Host
 from hns.service import HnsService
 
 V2 = {"Major": 2, "Minor": 0}

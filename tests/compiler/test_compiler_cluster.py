@@ -1,8 +1,8 @@
-"""The compiler on two emulated hosts (hns.cluster, in-memory underlay), objects created
+"""The compiler on two emulated hosts (hns.hosts.Cluster, in-memory underlay), objects created
 through V1 as Docker's Windows overlay driver does: a container reaches one on the other
 host through VXLAN, and a service VIP (V1 ELB policy list) reaches both backends with the
 replies coming back from the VIP. (The VIP sits outside the overlay subnet: a guest ARPs
-for in-subnet addresses, and hns.host answers ARP only for endpoints.)"""
+for in-subnet addresses, and hns.hosts answers ARP only for endpoints.)"""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import ipaddress
 import json
 from typing import Any
 
-from hns.cluster import Cluster
-from hns.host import Host
+from hns.hosts import Cluster, Host
 
 SUBNET = {"AddressPrefix": "10.0.0.0/24", "GatewayAddress": "10.0.0.1",
           "Policies": [{"Type": "VSID", "VSID": 4096}]}

@@ -1,5 +1,5 @@
 """Mixed Linux + Windows overlay: a real Linux kernel VXLAN node and an emulated Windows
-host (hns.host.Host on a real UDP underlay) share VNI 4096; a Linux container and a
+host (hns.hosts.Host on a real UDP underlay) share VNI 4096; a Linux container and a
 Windows container ping each other both ways. The emulator's forwarding comes only from
 HNS objects made through the HNS API (an Overlay network with VSID 4096, a local
 endpoint, and for the Linux side either a remote endpoint with a PA policy or a
@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 
 import vxlan
-from hns.host import Host
+from hns.hosts import Host
 from hns.scenarios.netns import open_in
 
 pytestmark = pytest.mark.netns

@@ -18,7 +18,7 @@ from faults_helpers import ROOT, create_endpoint, create_network, free_port
 
 from api.client import HnsClient
 from hns import errors
-from hns.host import Host
+from hns.hosts import Host
 
 NAT = {"Name": "nat", "Type": "NAT",
        "Subnets": [{"AddressPrefix": "172.20.0.0/24", "GatewayAddress": "172.20.0.1"}]}

@@ -19,8 +19,7 @@ from host_helpers import (
 
 import vfp
 import vxlan
-from hns.cluster import Cluster
-from hns.host import Host
+from hns.hosts import Cluster, Host
 
 PA_A, PA_B = "10.0.0.1", "10.0.0.2"
 MAC_A, MAC_B = "00-15-5D-01-00-0A", "00-15-5D-01-00-0B"

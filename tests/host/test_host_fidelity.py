@@ -8,7 +8,7 @@ import pytest
 from host_helpers import StubCompiler, icmp_echo, local_endpoint, overlay
 
 import vxlan
-from hns.host import Host
+from hns.hosts import Host
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import vfp
 import vxlan
-from hns.host import Host
+from hns.hosts import Host
 
 MAC_A, MAC_B = "00-15-5D-01-00-0A", "00-15-5D-01-00-0B"
 WHERE = {"endpoint", "underlay", "external", "arp", "dropped"}

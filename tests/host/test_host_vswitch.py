@@ -18,7 +18,7 @@ from host_helpers import (
 
 import vfp
 import vxlan
-from hns.host import Host, parse_underlay_spec
+from hns.hosts import Host, parse_underlay_spec
 
 DR_MAC = "00-15-5D-AA-00-01"
 

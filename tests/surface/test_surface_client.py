@@ -17,7 +17,7 @@ import pytest
 from api import clientdoc
 from api.client import HnsClient, ServerUnavailable
 from hns.errors import HnsError, RpcServerUnavailable
-from hns.host import Host
+from hns.hosts import Host
 from hns.testing.server import EmulatorServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from api.app import create_app
 from api.client import HnsClient
 from api.detail import DETAIL_HEADER
 from hns.errors import InvalidArg, InvalidPolicy, InvalidPolicyType
-from hns.host import Host
+from hns.hosts import Host
 from hns.strict import did_you_mean, strict_mode
 
 V2 = {"Major": 2, "Minor": 0}

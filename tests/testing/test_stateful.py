@@ -52,7 +52,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.client import HnsClient
 from hns.errors import HnsError, ObjectAlreadyExists, PortAlreadyExists
-from hns.host import Host
+from hns.hosts import Host
 from hns.service import HnsService
 from hns.testing import strategies as hs
 from hns.testing.server import EmulatorServer

@@ -15,7 +15,7 @@ from hypothesis import find as _find
 from hypothesis import strategies as st
 
 from hns.errors import HnsError
-from hns.host import Host
+from hns.hosts import Host
 from hns.service import HnsService
 from hns.testing import strategies as hs
 from vxlan import decode_frame, flow_key

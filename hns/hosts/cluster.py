@@ -1,6 +1,6 @@
 """A cluster of emulated hosts on one in-memory underlay (vxlan.MemoryNetwork).
 
-Division of labour: each `hns.host.Host` owns its HNS, VFP switch, compiler and
+Division of labour: each `hns.hosts.Host` owns its HNS, VFP switch, compiler and
 containers; the Cluster owns what lies between the hosts:
     the underlay     the VXLAN fabric between their provider addresses; every frame is
                      recorded (`capture()`, or a pcap file for Wireshark)
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import vxlan
-from hns.host import Host
+from hns.hosts.host import Host
 
 __all__ = ["Cluster"]
 

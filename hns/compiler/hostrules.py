@@ -1,0 +1,266 @@
+"""The load balancer rules real HNS puts on a network's host vNIC port.
+
+Evidence (docs/fidelity.md, "Host vNIC port"): microsoft/SDN networkhealth.ps1
+(`DSRLoadBalancerPolicyVfpRules`) looks on the port of the network's `Host Vnic`
+allocator for, per load balancer (`<VIP>` = the management IP for a NodePort, i.e. an LB
+without FrontendVIPs):
+
+    some backend remote  LB / LB_OUT
+                         LB_HOST_\\w*_<VIP>_<Ext>_<Int>_<Proto>
+    all backends local   SLB_LB_LAYER / SLB_GROUP_LB_IPv4_OUT
+                         LB_\\w*_<VIP>_<Ext>_<Ext>_<Proto> (NAT_\\w*_... with one backend)
+    some backend local   SLB_HAIRPIN_LAYER / SLB_GROUP_HAIRPIN_IPv4_IN
+                         HairPin_\\w*_<VIP>_<Ext>_<Ext>_<Proto>
+
+The script checks DSR load balancers only; the emulator gives every IPv4 load balancer
+that is not an ILB the same host-side rules (inferred: the host must reach a ClusterIP
+and a NodePort must be reachable from outside whatever the DSR flag says).
+
+What the rules do (inferred; no public capture shows their data):
+- OUT (traffic the host itself sends into the network, and traffic it forwards): the
+  `LB_HOST_` / `LB_` / `NAT_` rule load-balances (VIP, port) over every backend, SNATs
+  the source to the load balancer's SourceVIP (the host's address when it has none) from
+  the host port's "HOST" pool, and encapsulates to a remote backend's provider address,
+  as kube-proxy's sourceVip exists for (a remote pod answers the SourceVIP, which routes
+  back to this node over the overlay). The flow un-NATs the answer on its way IN.
+- IN (a frame from outside the node to the VIP or NodePort, arriving at the host): the
+  `HairPin_` rule does the same from the "HAIRPIN" pool and the vSwitch turns the frame
+  back into the network (hairpin) instead of handing it to the host stack; the answer
+  leaves OUT through the same port, un-NATed by that flow. Without a HairPin rule (every
+  backend remote) the host forwards the frame: it goes OUT through `LB_HOST_`.
+The two pools are what tells the vSwitch which way an answer runs through the port.
+
+What this module owns: the rule and pool specs of one load balancer on one host port
+(`host_lb_items`), and `HostLbNat`, the action of those rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from hns.compiler import layers as L
+from hns.compiler.actions import pa_nic_mac
+from hns.compiler.view import (
+    View,
+    ip_of,
+    ipv4_of,
+    is_remote,
+    lb_backends,
+    lb_scope_network,
+    lb_version,
+    mac_of,
+    network_key,
+    policies,
+    vsid_of,
+)
+from hns.model import PM_ILB
+from vfp import TERMINATING, Conditions, Rule
+from vfp.actions import (
+    LB_PER_FLOW,
+    LB_SOURCE_IP,
+    LB_SOURCE_IP_PROTOCOL,
+    ActionContext,
+    Decision,
+    LbNat,
+    Transposition,
+    vxlan_source_port,
+)
+from vfp.addr import format_ip
+from vfp.packet import Outer, Packet
+
+Json = dict[str, Any]
+
+# -- host-side layers and groups (names: networkhealth.ps1 / vfp.md 3.1) ------------------
+LB = "LB"
+LB_OUT = "LB_OUT"
+SLB_LB = "SLB_LB_LAYER"
+SLB_LB_OUT = "SLB_GROUP_LB_IPv4_OUT"
+SLB_HAIRPIN = "SLB_HAIRPIN_LAYER"
+HAIRPIN_IN = "SLB_GROUP_HAIRPIN_IPv4_IN"
+
+#: The two SNAT pools of a host port: answers to "HOST" flows run IN, to "HAIRPIN" OUT.
+HOST_POOL = "HOST"
+HAIRPIN_POOL = "HAIRPIN"
+
+_DISTRIBUTION = {0: LB_PER_FLOW, 1: LB_SOURCE_IP_PROTOCOL, 2: LB_SOURCE_IP}
+PRI_HOST_LB = 100
+
+
+def pool_id(kind: str, ip: int) -> str:
+    """`SLB_NATPOOL_IPV4_<HOST|HAIRPIN>_<ip>` (our naming, after the pod ports' pools)."""
+    return f"SLB_NATPOOL_IPV4_{kind}_{ipaddress.IPv4Address(ip)}"
+
+
+@dataclass(frozen=True)
+class HostLbNat(LbNat):
+    """lbnat of a host vNIC port: VIP -> one backend, the source SNATed from `pool` (TCP
+    and UDP), and a remote backend (`encap[i]` = (PA, MAC, VNI)) reached by encapsulating
+    to its provider address with its MAC as inner destination."""
+
+    pool: str = ""
+    encap: tuple[tuple[int, int, int] | None, ...] = ()
+    src_pa: int = 0
+
+    def decide(self, p: Packet, ctx: ActionContext) -> Decision:
+        target = self.choose(p)
+        ip, port = target
+        mods: list[tuple[str, int]] = [("dst_ip", ip)]
+        if port is not None and p.proto in (6, 17):
+            mods.append(("dport", port))
+        if self.pool and p.proto in (6, 17):
+            snat = ctx.allocate_snat(self.pool, p)
+            if snat is not None:
+                mods += [("src_ip", snat[0]), ("sport", snat[1])]
+        remote = self.encap[self.dips.index(target)] if self.encap else None
+        if remote is None:
+            return Decision(True, Transposition(modify=tuple(mods)))
+        pa, mac, vni = remote
+        if mac:
+            mods.append(("dst_mac", mac))
+        outer = Outer(src_mac=pa_nic_mac(self.src_pa), dst_mac=0, src_ip=self.src_pa,
+                      dst_ip=pa, sport=vxlan_source_port(p), vni=vni, dport=ctx.vxlan_port)
+        return Decision(True, Transposition(pop_outer=p.outer is not None,
+                                            modify=tuple(mods), push_outer=outer))
+
+    def data_lines(self) -> list[str]:
+        lines = super().data_lines()
+        if self.pool:
+            lines.append(f"Source NAT pool : {self.pool}")
+        for (ip, _), remote in zip(self.dips, self.encap, strict=False):
+            if remote is not None:
+                lines.append(f"Encap : {format_ip(ip)} via PA {format_ip(remote[0])}, "
+                             f"VNI {remote[2]}")
+        return lines
+
+
+@dataclass(frozen=True)
+class HostRuleSpec:
+    """One rule on a host port (compared, not built, when the compiler diffs)."""
+
+    layer: str
+    group: str
+    name: str
+    action: HostLbNat
+    conditions: Conditions
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.layer, self.group, self.name)
+
+    def build(self) -> Rule:
+        # Like the pod ports' LB and NAT rules, these have no id of their own
+        # (vfpctrl prints "RULE :"), and "Flags : 1 terminating" (inferred from lbnat).
+        return Rule(self.name, PRI_HOST_LB, self.action, self.conditions, TERMINATING,
+                    L.STATEFUL_TTL, self.name, anonymous=True)
+
+
+def lb_networks(view: View, lb: Json) -> set[str]:
+    """The networks whose host port carries the load balancer: its HostComputeNetwork, or
+    (kube-proxy leaves it out) the networks of its backends."""
+    scope = lb_scope_network(lb)
+    if scope is not None:
+        return {scope}
+    out: set[str] = set()
+    for key in lb_backends(lb):
+        ep = view.endpoints.get(key)
+        net = None if ep is None else network_key(ep)
+        if net is not None:
+            out.add(net)
+    return out
+
+
+def _ip4(text: Any) -> int | None:
+    try:
+        addr = ipaddress.ip_address(str(text))
+    except ValueError:
+        return None
+    return int(addr) if addr.version == 4 else None
+
+
+def _vips(view: View, lb: Json) -> list[int]:
+    """FrontendVIPs; none at all: the host's management address (a NodePort)."""
+    given = [str(v) for v in lb.get("FrontendVIPs") or [] if v]
+    if not given:
+        host = _ip4(view.host_ip)
+        return [] if host is None else [host]
+    return [v for v in (_ip4(x) for x in given) if v is not None]
+
+
+def host_lb_items(view: View, net_key: str, lb: Json) -> list[HostRuleSpec]:
+    """The host-side rules of one load balancer on the host port of network `net_key`
+    (empty: not an IPv4 load balancer of that network, an ILB, or no usable backend)."""
+    if lb_version(lb) != 4 or net_key not in lb_networks(view, lb):
+        return []
+    net = view.networks.get(net_key)
+    if net is None:
+        return []
+    overlay = view.is_overlay(net)
+    src_pa = _ip4(view.local_pa(net)) or 0
+    backends: list[tuple[int, Json]] = []
+    for key in lb_backends(lb):
+        ep = view.endpoints.get(key)
+        ip = None if ep is None else _ip4(ip_of(ep, 4))
+        if ep is not None and ip is not None and all(ip != b for b, _ in backends):
+            backends.append((ip, ep))
+    backends = backends[:64]
+    if not backends:
+        return []
+    remote = [is_remote(ep) for _, ep in backends]
+    svip = _ip4(lb.get("SourceVIP")) or _ip4(view.host_ip)
+    short = str(lb.get("ID") or "").replace("-", "")
+    items: list[HostRuleSpec] = []
+    for pm in lb.get("PortMappings") or []:
+        if int(pm.get("Flags") or 0) & PM_ILB:
+            continue
+        proto = int(pm.get("Protocol") or 0)
+        internal = int(pm.get("InternalPort") or 0)
+        external = int(pm.get("ExternalPort") or internal)
+        dips = tuple((ip, internal or None) for ip, _ in backends)
+        distribution = _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW)
+        encap = _encap(view, net, backends) if overlay and any(remote) else ()
+        host = HostLbNat(dips, distribution, "" if svip is None else pool_id(HOST_POOL, svip),
+                         encap, src_pa)
+        hairpin = HostLbNat(dips, distribution,
+                            "" if svip is None else pool_id(HAIRPIN_POOL, svip), encap, src_pa)
+        for vip in _vips(view, lb):
+            vip_text = str(ipaddress.IPv4Address(vip))
+            cond = Conditions(protocols=(proto,) if proto else (),
+                              dst_ips=((vip, vip),),
+                              dst_ports=((external, external),) if external else ())
+            if any(remote):
+                items.append(HostRuleSpec(
+                    LB, LB_OUT, f"LB_HOST_{short}_{vip_text}_{external}_{internal}_{proto}",
+                    host, cond))
+            else:
+                head = "NAT" if len(dips) == 1 else "LB"
+                items.append(HostRuleSpec(
+                    SLB_LB, SLB_LB_OUT,
+                    f"{head}_{short}_{vip_text}_{external}_{external}_{proto}", host, cond))
+            if not all(remote):
+                items.append(HostRuleSpec(
+                    SLB_HAIRPIN, HAIRPIN_IN,
+                    f"HairPin_{short}_{vip_text}_{external}_{external}_{proto}", hairpin, cond))
+    return items
+
+
+def _encap(view: View, net: Json,
+           backends: list[tuple[int, Json]]) -> tuple[tuple[int, int, int] | None, ...]:
+    """(PA, MAC, VNI) of each remote backend that has a ProviderAddress, else None."""
+    out: list[tuple[int, int, int] | None] = []
+    for _, ep in backends:
+        pa = None
+        if is_remote(ep):
+            for s in policies(ep, "ProviderAddress"):
+                pa = _ip4(s.get("ProviderAddress"))
+        if pa is None:
+            out.append(None)
+        else:
+            vni = vsid_of(net, ipv4_of(ep)) or L.DEFAULT_VSID
+            out.append((pa, mac_of(ep), vni))
+    return tuple(out)
+
+
+__all__ = ["HAIRPIN_POOL", "HOST_POOL", "HostLbNat", "HostRuleSpec", "host_lb_items",
+           "lb_networks", "pool_id"]
