@@ -68,7 +68,7 @@ from vfp.actions import (
     vxlan_source_port,
 )
 from vfp.addr import format_ip
-from vfp.packet import Outer, Packet
+from vxlan import Outer, Packet
 
 Json = dict[str, Any]
 
