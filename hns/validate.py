@@ -94,6 +94,21 @@ def guid_or_none(value: Any) -> str | None:
     return None if text == ZERO_GUID else text
 
 
+def endpoint_ref(value: Any) -> str:
+    """An endpoint reference: its GUID, or a path ending in it (``/endpoints/<id>``, as V1
+    policy lists' ``References`` write it)."""
+    text = as_str(value)
+    tail = text.rstrip("/").rsplit("/", 1)[-1]
+    got = guid_or_none(tail)
+    if got is None:
+        raise Bad(f"{text!r} names no endpoint")
+    return got
+
+
+def endpoint_refs(value: Any) -> list[str]:
+    return [endpoint_ref(item) for item in as_list(value)]
+
+
 def as_ip(value: Any) -> str:
     text = as_str(value)
     try:

@@ -23,41 +23,29 @@ from hns.model.common import (
     _obj,
 )
 from hns.profiles import Profile
+from hns.schema.loadbalancer import HostComputeLoadBalancer, LoadBalancerPortMapping
+from hns.schema.policy import SDNRouteSettings
+from hns.schema.request import parse_request
+from hns.schema.route import HostComputeRoute
 from hns.validate import (
-    Bad,
-    as_bool,
-    as_int,
-    as_ip,
     as_list,
-    as_prefix,
-    as_str,
+    endpoint_refs,
     guid_or_none,
-    uint,
 )
 
 POLICYLIST_V1_KEYS = frozenset({"References", "Policies"})
 
 
-def _endpoint_ref(value: Any) -> str:
-    text = as_str(value)
-    tail = text.rstrip("/").rsplit("/", 1)[-1]
-    got = guid_or_none(tail)
-    if got is None:
-        raise Bad(f"{text!r} names no endpoint")
-    return got
-
-
-def _port_mapping(value: Any, profile: Profile) -> Json:
-    body = _obj(InvalidPolicy, value, "PortMapping")
-    proto = _field(InvalidPolicy, body, "Protocol", uint(32), 0)
+def _port_mapping(mapping: LoadBalancerPortMapping, profile: Profile) -> Json:
+    proto = mapping.protocol or 0
     if proto not in (0, 6, 17):
         raise InvalidPolicy(detail=f"load balancer protocol {proto} is not TCP or UDP")
-    internal = _field(InvalidPolicy, body, "InternalPort", uint(16), 0)
-    external = _field(InvalidPolicy, body, "ExternalPort", uint(16), 0)
-    dist = _field(InvalidPolicy, body, "DistributionType", lambda v: as_int(v, 0, 2), 0)
+    internal = mapping.internal_port or 0
+    external = mapping.external_port or 0
+    dist = mapping.distribution_type or 0
     if dist and not profile.supports("SessionAffinity"):
         raise RequestUnsupported(detail="DistributionType needs SessionAffinity (HNS 12.0)")
-    flags = _field(InvalidPolicy, body, "Flags", uint(32), 0)
+    flags = mapping.flags or 0
     if internal == 0 and (proto or external):
         # Port-less (no protocol, no ports) is Docker's ILB for a service VIP: every port
         # and protocol to the VIP is balanced (moby#39339, moby#40606 dumps).  A mapping
@@ -80,47 +68,48 @@ def _lb_flags(flags: int, profile: Profile) -> int:
 
 
 def parse_load_balancer(body: Any, profile: Profile) -> Json:
-    lb = _obj(InvalidJson, body, "load balancer")
-    kind = InvalidPolicy
+    """A V2 load balancer (or a V1 policy list's ELB policies, mapped) through its typed
+    model ``HostComputeLoadBalancer``: every bad field is HCN_E_INVALID_POLICY; then what
+    HNS decides beyond the fields (protocols, port-less mappings, profile features)."""
+    lb = parse_request(HostComputeLoadBalancer, body, error=InvalidPolicy, what="load balancer")
     out: Json = {
-        "ID": _field(kind, lb, "ID", guid_or_none),
-        "HostComputeEndpoints": _field(kind, lb, "HostComputeEndpoints",
-                                       lambda v: [_endpoint_ref(e) for e in as_list(v)], []),
-        "SourceVIP": _field(kind, lb, "SourceVIP", as_ip, ""),
-        "FrontendVIPs": _field(kind, lb, "FrontendVIPs",
-                               lambda v: [as_ip(e) for e in as_list(v)], []),
-        "PortMappings": [_port_mapping(p, profile)
-                         for p in _field(kind, lb, "PortMappings", as_list, [])],
-        "Flags": _lb_flags(_field(kind, lb, "Flags", uint(32), 0), profile),
+        "ID": lb.id,
+        "HostComputeEndpoints": lb.host_compute_endpoints or [],
+        "SourceVIP": lb.source_vip or "",
+        "FrontendVIPs": lb.frontend_vips or [],
+        "PortMappings": [_port_mapping(p, profile) for p in lb.port_mappings or []],
+        "Flags": _lb_flags(lb.flags or 0, profile),
     }
-    if lb.get("HostComputeNetwork") is not None:
-        out["HostComputeNetwork"] = _field(kind, lb, "HostComputeNetwork", guid_or_none)
+    if body.get("HostComputeNetwork") is not None:  # not in hcsshim's struct; kept as given
+        out["HostComputeNetwork"] = _field(InvalidPolicy, body, "HostComputeNetwork",
+                                           guid_or_none)
     if not out["PortMappings"]:
         raise InvalidPolicy(detail="a load balancer needs at least one PortMapping")
     return out
 
 
-def _route_setting(value: Any) -> Json:
-    body = _obj(InvalidPolicy, value, "route")
-    out: Json = {}
-    for key, check in (("DestinationPrefix", as_prefix), ("NextHop", as_ip),
-                       ("NeedEncap", as_bool), ("AutomaticEndpointMonitor", as_bool)):
-        got = _field(InvalidPolicy, body, key, check)
-        if got is not None:
-            out[key] = got
+def _route_setting(setting: SDNRouteSettings) -> Json:
+    out: Json = {key: value for key, value in (
+        ("DestinationPrefix", setting.destination_prefix), ("NextHop", setting.next_hop),
+        ("NeedEncap", setting.need_encap),
+        ("AutomaticEndpointMonitor", setting.automatic_endpoint_monitor)) if value is not None}
     if "DestinationPrefix" not in out:
         raise InvalidPolicy(detail="a route needs a DestinationPrefix")
     return out
 
 
 def parse_route(body: Any) -> Json:
-    rt = _obj(InvalidJson, body, "route")
-    key = "Setting" if "Setting" in rt and "Routes" not in rt else "Routes"
+    """A V2 SDN route (or a V1 policy list's ROUTE policies) through its typed model
+    ``HostComputeRoute``: every bad field is HCN_E_INVALID_POLICY."""
+    raw = _obj(InvalidJson, body, "route")
+    key = "Setting" if "Setting" in raw and "Routes" not in raw else "Routes"
+    rt = parse_request(HostComputeRoute, raw, error=InvalidPolicy, what="route",
+                       fields=("ID", "HostComputeEndpoints", key))
+    settings = rt.setting if key == "Setting" else rt.routes
     out: Json = {
-        "ID": _field(InvalidPolicy, rt, "ID", guid_or_none),
-        "HostComputeEndpoints": _field(InvalidPolicy, rt, "HostComputeEndpoints",
-                                       lambda v: [_endpoint_ref(e) for e in as_list(v)], []),
-        "Routes": [_route_setting(r) for r in _field(InvalidPolicy, rt, key, as_list, [])],
+        "ID": rt.id,
+        "HostComputeEndpoints": rt.host_compute_endpoints or [],
+        "Routes": [_route_setting(r) for r in settings or []],
         "_key": key,
     }
     if not out["Routes"]:
@@ -132,8 +121,7 @@ def parse_policy_list(body: Any, profile: Profile) -> tuple[str, Json]:
     """A V1 policy list: ``("lb", load balancer)`` for ELB policies, ``("route", route)``
     for ROUTE policies."""
     pl = _obj(InvalidJson, body, "policy list")
-    refs = _field(InvalidPolicy, pl, "References",
-                  lambda v: [_endpoint_ref(e) for e in as_list(v)], [])
+    refs = _field(InvalidPolicy, pl, "References", endpoint_refs, [])
     policies = _field(InvalidPolicy, pl, "Policies", as_list, [])
     if not policies:
         raise InvalidPolicy(detail="a policy list needs policies")

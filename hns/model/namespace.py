@@ -5,36 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from hns.errors import (
-    InvalidArg,
-    InvalidJson,
-)
-from hns.model.common import (
-    NAMESPACE_TYPES,
-    Json,
-    _field,
-    _obj,
-)
-from hns.validate import (
-    as_bool,
-    enum_of,
-    guid_or_none,
-    uint,
-)
+from hns.errors import InvalidArg
+from hns.model.common import Json
+from hns.schema.namespace import HostComputeNamespace
+from hns.schema.request import parse_request
+from hns.schema.v1 import V1Namespace
 
 
 def parse_namespace(body: Any, *, v1: bool) -> Json:
-    ns = _obj(InvalidJson, body, "namespace")
-    kind = InvalidArg
-    out: Json = {"ID": _field(kind, ns, "ID", guid_or_none), "Resources": []}
+    """A create body through its typed model (``V1Namespace`` / ``HostComputeNamespace``);
+    every bad field is E_INVALIDARG, a body that is not an object E_INVALIDJSON."""
     if v1:
-        default = _field(kind, ns, "IsDefault", as_bool, False)
-        out["Type"] = "HostDefault" if default else "Host"
-    else:
-        out["Type"] = _field(kind, ns, "Type", enum_of(*NAMESPACE_TYPES, fold=True), "Host")
-        compartment = _field(kind, ns, "NamespaceId", uint(32), 0)
-        if compartment:
-            out["NamespaceId"] = compartment
+        old = parse_request(V1Namespace, body, error=InvalidArg, what="namespace")
+        return {"ID": old.id, "Resources": [],
+                "Type": "HostDefault" if old.is_default else "Host"}
+    ns = parse_request(HostComputeNamespace, body, error=InvalidArg, what="namespace")
+    out: Json = {"ID": ns.id, "Resources": [], "Type": ns.type or "Host"}
+    if ns.namespace_id:
+        out["NamespaceId"] = ns.namespace_id
     return out
 
 

@@ -1,11 +1,15 @@
 """Typed models (pydantic v2) of every HNS object, policy and answer body, under the names
 HNS writes.  What they describe is what hns/model/ and hns/policies.py accept and return;
-the API publishes them as its OpenAPI schemas (api/openapi.py).  The service still works on
-plain JSON: these models are the documented contract and the tests' oracle of its shape.
+the API publishes them as its OpenAPI schemas (api/openapi.py).  Namespace, load balancer
+and SDN route create bodies (V2, and V1 namespaces and policy lists) are parsed through
+them (request.py: each field's HNS check and HRESULT); networks and endpoints still go
+through hns/model/ by hand.  Elsewhere they are the documented contract and the tests'
+oracle of the wire shape.
 
-Modules: base (HnsModel), common (nested V2 types), policy (every policy type's settings),
-network, endpoint, loadbalancer, namespace, route (the V2 objects), v1 (the V1 shapes),
-errors (the V1 envelope and the V2 error record).
+Modules: base (HnsModel), request (parsing a request through a model), common (nested V2
+types), policy (every policy type's settings), network, endpoint, loadbalancer, namespace,
+route (the V2 objects), v1 (the V1 shapes), errors (the V1 envelope and the V2 error
+record).
 """
 
 from __future__ import annotations

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 
 from hns.schema.base import Guid, HnsModel
 from hns.schema.common import SchemaVersion
+from hns.schema.request import checked
+from hns.validate import enum_of, guid_or_none, uint
+
+NamespaceType = Literal["Host", "HostDefault", "Guest", "GuestDefault"]
 
 __all__ = ["HostComputeNamespace", "NamespaceResource"]
 
@@ -22,8 +26,11 @@ class NamespaceResource(HnsModel):
 class HostComputeNamespace(HnsModel):
     """A V2 network compartment; ``Type`` Host, HostDefault, Guest or GuestDefault."""
 
-    id: Guid | None = Field(None, alias="ID")
-    namespace_id: int | None = Field(None, ge=0, le=(1 << 32) - 1)
-    type: Literal["Host", "HostDefault", "Guest", "GuestDefault"] | None = None
+    # In a request (hns/schema/request.py) these are checked as HNS checks them; a
+    # failure is E_INVALIDARG (hns/model/namespace.py).
+    id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
+    namespace_id: Annotated[int | None, checked(uint(32))] = Field(None, ge=0, le=(1 << 32) - 1)
+    type: Annotated[NamespaceType | None,
+                    checked(enum_of(*get_args(NamespaceType), fold=True))] = None
     resources: list[NamespaceResource] | None = None
     schema_version: SchemaVersion | None = None

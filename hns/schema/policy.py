@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
+from hns.schema.request import checked
+from hns.validate import as_bool, as_ip, as_prefix
 
 __all__ = [
     "ENDPOINT_POLICY_MODELS",
@@ -171,10 +173,10 @@ class OutBoundNATSettings(HnsModel):
 
 
 class SDNRouteSettings(HnsModel):
-    destination_prefix: IpPrefix | None = None
-    next_hop: IpAddress | None = None
-    need_encap: bool | None = None
-    automatic_endpoint_monitor: bool | None = None
+    destination_prefix: Annotated[IpPrefix | None, checked(as_prefix)] = None
+    next_hop: Annotated[IpAddress | None, checked(as_ip)] = None
+    need_encap: Annotated[bool | None, checked(as_bool)] = None
+    automatic_endpoint_monitor: Annotated[bool | None, checked(as_bool)] = None
 
 
 class L4WfpProxySettings(HnsModel):

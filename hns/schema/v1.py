@@ -12,11 +12,13 @@ hcsshim writes for each.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
+from hns.schema.request import checked
+from hns.validate import as_bool, guid_or_none
 
 __all__ = [
     "V1_POLICY_MODELS",
@@ -193,8 +195,8 @@ class V1NamespaceResource(HnsModel):
 class V1Namespace(HnsModel):
     """A V1 namespace, also the ``Namespace`` of a V1 endpoint."""
 
-    id: Guid | None = Field(None, alias="ID")
-    is_default: bool | None = None
+    id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
+    is_default: Annotated[bool | None, checked(as_bool)] = None
     resource_list: list[V1NamespaceResource] | None = None
     compartment_id: int | None = Field(None, ge=0)
 

@@ -1,0 +1,127 @@
+"""Requests through the typed models (hns/schema/request.py): namespaces, load balancers and
+SDN routes are parsed into their ``hns.schema`` model, and each bad field gives the HNS
+error of its object (E_INVALIDARG for namespaces, HCN_E_INVALID_POLICY for load balancers
+and routes), with the field's path in the detail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hns.errors import HnsError, InvalidArg, InvalidJson, InvalidPolicy
+from hns.schema import HostComputeLoadBalancer, HostComputeNamespace
+from hns.schema.request import parse_request
+from hns.service import HnsService
+
+GUID = "5a0dd76a-e8c6-4bdd-8a5c-9d2a1b3f4e10"
+NET = {"Name": "n", "Type": "NAT",
+       "Ipams": [{"Subnets": [{"IpAddressPrefix": "10.0.0.0/24",
+                               "Routes": [{"NextHop": "10.0.0.1",
+                                           "DestinationPrefix": "0.0.0.0/0"}]}]}]}
+LB = {"FrontendVIPs": ["10.9.0.1"],
+      "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080}]}
+ROUTE = {"Setting": [{"DestinationPrefix": "10.1.0.0/16", "NextHop": "10.0.0.9"}]}
+
+
+@pytest.fixture
+def svc() -> Any:
+    service = HnsService()
+    yield service
+    service.close()
+
+
+def _refused(svc: HnsService, function: str, body: Any) -> HnsError:
+    with pytest.raises(HnsError) as info:
+        svc.hcn_call(function, None, json.dumps(body))
+    return info.value
+
+
+@pytest.mark.parametrize(("function", "body", "error", "where"), [
+    ("HcnCreateNamespace", {"ID": "not-a-guid"}, InvalidArg, "ID"),
+    ("HcnCreateNamespace", {"Type": "Hots"}, InvalidArg, "Type"),
+    ("HcnCreateNamespace", {"NamespaceId": -1}, InvalidArg, "NamespaceId"),
+    ("HcnCreateNamespace", {"NamespaceId": True}, InvalidArg, "NamespaceId"),
+    ("HcnCreateLoadBalancer", dict(LB, SourceVIP="10.0.0.300"), InvalidPolicy, "SourceVIP"),
+    ("HcnCreateLoadBalancer", dict(LB, FrontendVIPs="10.9.0.1"), InvalidPolicy, "FrontendVIPs"),
+    ("HcnCreateLoadBalancer", dict(LB, Flags=1.5), InvalidPolicy, "Flags"),
+    ("HcnCreateLoadBalancer", dict(LB, HostComputeEndpoints=["x"]), InvalidPolicy,
+     "HostComputeEndpoints"),
+    ("HcnCreateLoadBalancer", dict(LB, PortMappings=[{"Protocol": "6", "InternalPort": 80}]),
+     InvalidPolicy, "PortMappings.0.Protocol"),
+    ("HcnCreateLoadBalancer", dict(LB, PortMappings=[{"InternalPort": 70000}]),
+     InvalidPolicy, "PortMappings.0.InternalPort"),
+    ("HcnCreateLoadBalancer", dict(LB, PortMappings=["80"]), InvalidPolicy, "PortMappings.0"),
+    ("HcnCreateSdnRoute", {"Setting": [{"DestinationPrefix": "10.1.0.0"}]}, InvalidPolicy,
+     "Setting.0.DestinationPrefix"),
+    ("HcnCreateSdnRoute", {"Setting": [{"DestinationPrefix": "10.1.0.0/16", "NeedEncap": 1}]},
+     InvalidPolicy, "Setting.0.NeedEncap"),
+    ("HcnCreateSdnRoute", {"Routes": {"DestinationPrefix": "10.1.0.0/16"}}, InvalidPolicy,
+     "Routes"),
+])
+def test_bad_field_gives_its_objects_error_and_names_the_field(
+        svc: HnsService, function: str, body: Any, error: type[HnsError], where: str) -> None:
+    before = svc.dump()
+    err = _refused(svc, function, body)
+    assert type(err) is error
+    assert err.detail is not None
+    assert err.detail.startswith(f"{where}: ")
+    assert svc.dump() == before  # refused before anything was written
+
+
+@pytest.mark.parametrize("function", ["HcnCreateNamespace", "HcnCreateLoadBalancer",
+                                      "HcnCreateSdnRoute"])
+def test_body_that_is_not_an_object_is_invalid_json(svc: HnsService, function: str) -> None:
+    assert type(_refused(svc, function, ["not", "an", "object"])) is InvalidJson
+
+
+def test_request_checks_normalise_like_hns(svc: HnsService) -> None:
+    ns = svc.hcn_call("HcnCreateNamespace", None,
+                      json.dumps({"ID": "{" + GUID.upper() + "}", "Type": "hostdefault"}))
+    assert ns["ID"] == GUID.upper()
+    assert ns["Type"] == "HostDefault"
+    # An integral JSON number is an integer, as HNS's parser reads it.
+    lb = svc.hcn_call("HcnCreateLoadBalancer", None, json.dumps(
+        dict(LB, PortMappings=[{"Protocol": 6.0, "InternalPort": 80.0}])))
+    assert lb["PortMappings"] == [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]
+
+
+def test_fields_the_service_does_not_read_are_not_judged(svc: HnsService) -> None:
+    # HNS ignores what it does not deserialize; so does the typed path (nulls are absent).
+    svc.hcn_call("HcnCreateNamespace", None,
+                 json.dumps({"SchemaVersion": "two", "Resources": 5, "Type": None}))
+    svc.hcn_call("HcnCreateLoadBalancer", None, json.dumps(
+        dict(LB, SchemaVersion={"Major": "2"}, SourceVIP=None, Unknown=[1])))
+    svc.hcn_call("HcnCreateSdnRoute", None, json.dumps(dict(ROUTE, SchemaVersion="x")))
+
+
+def test_outside_a_request_the_models_keep_values_as_given() -> None:
+    # Answers and captures validate verbatim: braces, case and the zero GUID stay.
+    given = {"ID": "{" + GUID + "}", "Type": "Host"}
+    assert HostComputeNamespace.model_validate(given).dump()["ID"] == "{" + GUID + "}"
+    parsed = parse_request(HostComputeNamespace, given, error=InvalidArg, what="namespace")
+    assert parsed.id == GUID
+
+
+def test_parse_request_validates_only_the_named_fields() -> None:
+    body = dict(LB, SourceVIP="nonsense")
+    parsed = parse_request(HostComputeLoadBalancer, body, error=InvalidPolicy,
+                           what="load balancer", fields=("FrontendVIPs", "PortMappings"))
+    assert parsed.frontend_vips == ["10.9.0.1"]
+    assert parsed.source_vip is None
+    with pytest.raises(InvalidPolicy):
+        parse_request(HostComputeLoadBalancer, body, error=InvalidPolicy, what="load balancer")
+
+
+def test_v1_policy_lists_go_through_the_same_models(svc: HnsService) -> None:
+    net = svc.hcn_call("HcnCreateNetwork", None, json.dumps(NET))
+    ep = svc.hcn_call("HcnCreateEndpoint", None,
+                      json.dumps({"HostComputeNetwork": net["ID"]}))
+    with pytest.raises(InvalidPolicy) as info:
+        svc.hns_call("POST", "/policylists", json.dumps({
+            "References": [f"/endpoints/{ep['ID']}"],
+            "Policies": [{"Type": "ELB", "Protocol": 6, "InternalPort": "80",
+                          "ExternalPort": 80, "VIPs": ["10.9.0.1"]}]}))
+    assert info.value.detail is not None
+    assert info.value.detail.startswith("PortMappings.0.InternalPort: ")
