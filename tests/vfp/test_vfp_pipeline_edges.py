@@ -15,6 +15,7 @@ from scapy.packet import Raw
 from vfp_scenarios import Clock, ip
 
 from vfp import (
+    DEFAULT_ALLOW,
     IN,
     OUT,
     STATEFUL,
@@ -216,3 +217,25 @@ def test_a_flow_hit_step_allows_and_creates_nothing() -> None:
     assert step.rule is not None
     assert step.rule.id == "allow-out"
     assert t.allowed
+
+
+def test_steps_of_layer_defaults_and_drops() -> None:
+    """A default allow hands the packet on; a default block or a rule's drop hands on
+    nothing and creates no flow."""
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    port.add_layer(Layer("OPEN", 10, stateful=True, flags=DEFAULT_ALLOW))
+    port.add_layer(Layer("SHUT", 20, stateful=True))
+    t = trace(port, tcp(), OUT)
+    opened, shut = t.steps
+    assert (opened.decided_by, opened.allowed, opened.flow_created) == ("default", True, False)
+    assert opened.packet_after == t.input
+    assert (shut.decided_by, shut.allowed, shut.reason) == (
+        "default", False, DropReason.LAYER_DEFAULT)
+    assert (shut.packet_after, shut.flow_created) == (None, False)
+    port.get_layer("SHUT").add_group(Group("G", 1, OUT)).add_rule(
+        Rule("drop", 1, Block(), flags=TERMINATING | STATEFUL, ttl=60))
+    t = trace(port, tcp(), OUT, commit=True)
+    drop = t.steps[1]
+    assert (drop.decided_by, drop.allowed, drop.reason) == ("rule", False, DropReason.RULE_BLOCK)
+    assert (drop.packet_after, drop.flow_created) == (None, False)
+    assert port.get_layer("SHUT").flows == {}
