@@ -13,9 +13,17 @@ hypothesis profile without shrinking (``mutation``, tests/conftest.py), output d
 within a timeout. Nothing is written to the source tree, so runs never disturb a working
 copy.
 
+Only the targeted tests that execute the mutated line run against a mutant: the unmutated
+run traces which test runs which line of the module (a test that never reaches the line
+behaves exactly as against the original). Lines that run at import (module and class
+bodies, default values) run every targeted test; a line no test runs is a survivor
+without running anything. ``--no-select`` runs every targeted test for every mutant.
+
 A mutant is *killed* when a test fails, errors or times out, *survived* when every test
 passes, *equivalent* when bench/mutation.toml lists it (neither). Each module's tests must
-pass unmutated first (else the module is reported as broken and scores nothing).
+pass unmutated first (else the module is reported as broken and scores nothing). A
+function named in bench/mutation.toml that no longer exists, or an equivalent entry that
+matches no mutant, stops the run (the code moved: update the configuration).
 
 Prints one line per module and the surviving mutants, then ONE JSON object on its last
 line with:
@@ -24,8 +32,12 @@ line with:
 ``--quick`` runs a seeded sample of a few mutants per module within a budget of 110 s
 (``--budget S`` sets one for any run: what has not finished by then is reported as
 unfinished, never scored);
-``--module NAME`` limits the run; ``--jobs N`` forks N children at once (default 1: the
-machine is shared); ``--list`` prints the mutants without running them.
+``--module NAME`` limits the run (``--line N`` further, to the mutants of one source line);
+``--jobs N`` forks N children at once (default 1: the machine is shared); ``--list``
+prints the mutants (and which are marked equivalent) without running them.
+
+The tracked figure is the default invocation: every mutant of every module,
+``python3 bench/mutation.py --jobs 2``.
 """
 
 from __future__ import annotations
@@ -437,7 +449,9 @@ def main() -> None:
         if stop_at is not None and time.monotonic() >= stop_at:
             log(f"{mod.name}: not run (budget of {budget:.0f} s spent)")
             continue
-        run_baseline(mod, not args.no_select)
+        # Tracing costs one slower unmutated run per module: not worth it for --quick's
+        # few mutants.
+        run_baseline(mod, not args.no_select and not args.quick)
         baselined.add(mod.name)
         log(f"{mod.name}: targeted tests {'FAIL unmutated' if mod.broken else 'pass'} "
             f"in {mod.baseline:.1f} s")
