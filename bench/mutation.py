@@ -115,8 +115,9 @@ def _function_ranges(source: str, names: list[str]) -> dict[str, tuple[int, int]
                 visit(child, f"{qual}.")
 
     visit(tree, "")
-    if not names:
-        return {"<module>": (1, len(source.splitlines()))}
+    if not names:  # the whole module, each function by name (innermost first when nested)
+        whole = sorted(out.items(), key=lambda kv: kv[1][0] - kv[1][1])
+        return {**dict(whole), "<module>": (1, len(source.splitlines()))}
     missing = [n for n in names if n not in out]
     if missing:
         raise SystemExit(f"bench/mutation.toml names functions that do not exist: {missing}")
