@@ -12,7 +12,7 @@ import ipaddress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vfp.classifier import IndexedClassifier, LinearClassifier, Lookup, lpm_length
+from vfp.classifier import MAX_ATOMS, IndexedClassifier, LinearClassifier, Lookup, lpm_length
 from vfp.conditions import Conditions
 
 BASE = 0x0A000000
@@ -85,3 +85,15 @@ def test_a_tag_condition_is_checked_wherever_the_rule_is_kept() -> None:
                  else IndexedClassifier([tagged, catch_all], flat_max=flat_max))
             assert c.classify(Lookup(6, BASE + 1, BASE + 9, 1, 2), tags) is tagged
             assert c.classify(Lookup(6, BASE + 2, BASE + 9, 1, 2), tags) is catch_all
+
+
+def test_rules_of_more_than_max_atoms_atoms_are_left_out_of_the_index() -> None:
+    def scattered(n: int) -> _Rule:  # n single addresses, two apart: n /32 atoms
+        return _Rule(0, Conditions(dst_ips=tuple((BASE + 2 * i, BASE + 2 * i)
+                                                 for i in range(n))))
+
+    assert IndexedClassifier([scattered(MAX_ATOMS)], flat_max=0).shapes == 1  # (32, 0)
+    assert IndexedClassifier([scattered(MAX_ATOMS + 1)], flat_max=0).shapes == 0
+    k = Lookup(6, 1, BASE + 2 * MAX_ATOMS, 1, 2)  # the 65th address
+    rule = scattered(MAX_ATOMS + 1)
+    assert IndexedClassifier([rule]).classify(k) is rule
