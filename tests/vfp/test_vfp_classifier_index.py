@@ -97,3 +97,47 @@ def test_rules_of_more_than_max_atoms_atoms_are_left_out_of_the_index() -> None:
     k = Lookup(6, 1, BASE + 2 * MAX_ATOMS, 1, 2)  # the 65th address
     rule = scattered(MAX_ATOMS + 1)
     assert IndexedClassifier([rule]).classify(k) is rule
+
+
+# One condition the index does not hold (it is checked in full for an index candidate),
+# a packet that meets it and one that does not.
+UNINDEXED = {
+    "src_ports": (Conditions(src_ports=((1000, 1000),)), {"sport": 1000}, {"sport": 1001}),
+    "src_macs": (Conditions(src_macs=(0x00155D000001,)), {"src_mac": 0x00155D000001},
+                 {"src_mac": 0x00155D000002}),
+    "dst_macs": (Conditions(dst_macs=(0x00155D000002,)), {"dst_mac": 0x00155D000002},
+                 {"dst_mac": 0x00155D000001}),
+    "vnis": (Conditions(vnis=(4096,)), {"vni": 4096}, {"vni": 4097}),
+    "tcp_syn": (Conditions(tcp_syn=1), {"tcp_flags": 0x02}, {"tcp_flags": 0x10}),
+}
+
+
+def test_each_condition_outside_the_index_is_still_checked() -> None:
+    for name, (cond, meets, misses) in UNINDEXED.items():
+        rule = _Rule(0, cond)
+        catch_all = _Rule(1, Conditions())
+        catch_all.priority = 2
+        for c in (IndexedClassifier([rule, catch_all], flat_max=0),
+                  IndexedClassifier([rule, catch_all]), LinearClassifier([rule, catch_all])):
+            base = {"proto": 6, "src_ip": BASE + 1, "dst_ip": BASE + 2, "sport": 5,
+                    "dport": 6}
+            assert c.classify(Lookup(**{**base, **meets})) is rule, name
+            assert c.classify(Lookup(**{**base, **misses})) is catch_all, name
+
+
+def test_range_ends_are_inside_and_their_neighbours_outside() -> None:
+    src, dst, ports = (BASE + 4, BASE + 7), (BASE + 16, BASE + 31), (80, 90)
+    rule = _Rule(0, Conditions(protocols=(6,), src_ips=(src,), dst_ips=(dst,),
+                               dst_ports=(ports,)))
+    other = _Rule(1, Conditions(dst_ips=((BASE + 8, BASE + 8),)))  # keeps the index busy
+    for lpm in (False, True):
+        for flat_max in (0, 1000):
+            c = IndexedClassifier([rule, other], lpm=lpm, flat_max=flat_max)
+            for s in (src[0] - 1, src[0], src[1], src[1] + 1):
+                for d in (dst[0] - 1, dst[0], dst[1], dst[1] + 1):
+                    for port in (ports[0] - 1, ports[0], ports[1], ports[1] + 1):
+                        for proto in (6, 17):
+                            inside = (src[0] <= s <= src[1] and dst[0] <= d <= dst[1]
+                                      and ports[0] <= port <= ports[1] and proto == 6)
+                            got = c.classify(Lookup(proto, s, d, 1, port))
+                            assert (got is rule) == inside, (lpm, flat_max, s, d, port, proto)
