@@ -141,3 +141,13 @@ def test_range_ends_are_inside_and_their_neighbours_outside() -> None:
                                       and ports[0] <= port <= ports[1] and proto == 6)
                             got = c.classify(Lookup(proto, s, d, 1, port))
                             assert (got is rule) == inside, (lpm, flat_max, s, d, port, proto)
+
+
+def test_protocol_0_is_a_protocol_not_any() -> None:
+    """Protocol 0 (HOPOPT) is a value like any other; "any protocol" is no condition."""
+    hopopt = _Rule(0, Conditions(protocols=(0,), dst_ips=((BASE, BASE + 255),)))
+    for flat_max in (0, 1000):
+        for lpm in (False, True):
+            c = IndexedClassifier([hopopt], flat_max=flat_max, lpm=lpm)
+            assert c.classify(Lookup(0, BASE, BASE + 1, 0, 0)) is hopopt
+            assert c.classify(Lookup(6, BASE, BASE + 1, 0, 0)) is None
