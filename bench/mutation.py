@@ -71,7 +71,10 @@ from cosmic_ray.ast import ast_nodes, get_ast  # noqa: E402
 from cosmic_ray.mutating import mutate_code  # noqa: E402
 
 WARM = ("pytest", "hypothesis", "hypothesis.strategies", "fastapi", "fastapi.testclient",
-        "pydantic", "httpx", "uvicorn", "starlette", "sqlite3", "ipaddress", "zlib", "hashlib")
+        "pydantic", "httpx", "uvicorn", "starlette", "sqlite3", "ipaddress", "zlib", "hashlib",
+        # the byte oracle of the vxlan, vfp and compiler tests: about a second per child
+        "scapy.packet", "scapy.utils", "scapy.layers.l2", "scapy.layers.inet",
+        "scapy.layers.inet6", "scapy.layers.vxlan", "pytest_timeout")
 PROJECT = ("api", "hns", "vfp", "vxlan")
 
 
@@ -258,7 +261,7 @@ def _child(mod: Module, code: str | None, tests: list[str], report: str | None) 
     # --assert=plain: the assertion-rewriting import hook would otherwise load the hns
     # package (a pytest plugin, so rewritten) ahead of the mutant finder.
     status = pytest.main(["-x", "-q", "--assert=plain", "-p", "no:cacheprovider",
-                          "--timeout", "120", *tests], plugins=plugins)
+                          "-p", "no:xdist", "--timeout", "120", *tests], plugins=plugins)
     if code is None and report is not None:
         sys.settrace(None)
         Path(report).write_text(json.dumps({
