@@ -1,0 +1,241 @@
+"""The pipeline at the edges mutation testing found untested: a group condition gates only
+its own group, a cached drop stays a drop (with its own reason) on the fast path, layer
+flows and trace statuses at exactly their deadline, sweeps that release NAT ports, a NAT
+pool removed while its flows live, blocked and disabled ports in a trace, and the sweep
+that runs by itself every SWEEP_EVERY slow-path packets.
+
+Frames are built by scapy (an independent encoder)."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Raw
+from vfp_scenarios import Clock, ip
+
+from vfp import (
+    DEFAULT_ALLOW,
+    IN,
+    OUT,
+    STATEFUL,
+    TERMINATING,
+    Allow,
+    Block,
+    DropReason,
+    DynNat,
+    Group,
+    Layer,
+    NatRange,
+    Port,
+    Rule,
+    Switch,
+    conditions,
+    process,
+    trace,
+)
+from vfp.pipeline import SWEEP_EVERY, sweep
+
+SRC, DST = "10.0.0.5", "10.0.0.9"
+MACS = {"src": "00:15:5d:00:00:01", "dst": "00:15:5d:00:00:02"}
+
+
+def tcp(flags: str = "A", sport: int = 40000, *, reply: bool = False) -> bytes:
+    if reply:
+        return bytes(Ether(src=MACS["dst"], dst=MACS["src"]) / IP(src=DST, dst=SRC)
+                     / TCP(sport=80, dport=sport, flags=flags) / Raw(b"y"))
+    return bytes(Ether(**MACS) / IP(src=SRC, dst=DST) / TCP(sport=sport, dport=80, flags=flags)
+                 / Raw(b"x"))
+
+
+def udp(sport: int = 40000) -> bytes:
+    return bytes(Ether(**MACS) / IP(src=SRC, dst=DST) / UDP(sport=sport, dport=53) / Raw(b"q"))
+
+
+def icmp() -> bytes:
+    echo = b"\x08\x00\xf7\xff" + bytes(4)  # ICMP echo request, id 0, seq 0
+    return bytes(Ether(**MACS) / IP(src=SRC, dst=DST, proto=1) / Raw(echo))
+
+
+def stateful_port(clock: Clock, ttl: int = 60, action: Allow | DynNat | None = None) -> Port:
+    """Allow out (stateful, `ttl`), block in: replies get in only through the flow."""
+    port = Switch(clock=clock).add_port("p1", name="p1")
+    layer = port.add_layer(Layer("ACL", 10, stateful=True))
+    layer.add_group(Group("OUT", 1, OUT)).add_rule(
+        Rule("allow-out", 1, action or Allow(), flags=TERMINATING | STATEFUL, ttl=ttl))
+    layer.add_group(Group("IN", 1, IN)).add_rule(Rule("block-in", 1, Block()))
+    return port
+
+
+def test_a_group_condition_gates_only_its_own_group() -> None:
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    layer = port.add_layer(Layer("L", 10, stateful=False))  # default: block
+    layer.add_group(Group("UDP_ONLY", 1, OUT, conditions=conditions(proto="17"))).add_rule(
+        Rule("udp", 1, Allow()))
+    layer.add_group(Group("TCP_ONLY", 2, OUT, conditions=conditions(proto="6"))).add_rule(
+        Rule("tcp", 1, Allow()))
+    # a terminating winner ends the layer: UDP never reaches the second group
+    for frame, winner, skipped in ((tcp(), "tcp", [True, False]), (udp(), "udp", [False])):
+        t = trace(port, frame, OUT)
+        assert t.allowed
+        assert t.steps[0].rule is not None
+        assert t.steps[0].rule.id == winner
+        assert [g.skipped for g in t.steps[0].groups] == skipped
+    t = trace(port, icmp(), OUT)  # both groups skipped: the layer default decides
+    assert (t.allowed, t.reason) == (False, DropReason.LAYER_DEFAULT)
+    assert [g.skipped for g in t.steps[0].groups] == [True, True]
+
+
+@pytest.mark.parametrize(("rules", "reason"), [
+    ([], DropReason.LAYER_DEFAULT),
+    ([Rule("block", 1, Block())], DropReason.RULE_BLOCK),
+])
+def test_a_cached_drop_stays_a_drop_with_its_reason(rules: list[Rule],
+                                                    reason: DropReason) -> None:
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    group = port.add_layer(Layer("L", 10, stateful=False)).add_group(Group("G", 1, OUT))
+    for rule in rules:
+        group.add_rule(rule)
+    first = process(port, tcp(), OUT)
+    assert (first.allowed, first.reason, first.fast) == (False, reason, False)
+    for _ in range(2):
+        again = process(port, tcp(), OUT)
+        assert (again.allowed, again.output, again.reason, again.fast) == (False, None, reason,
+                                                                          True)
+    assert port.drops[OUT][reason] == 3
+    assert sum(port.drops[OUT].values()) == 3
+
+
+def test_a_layer_flow_ends_at_exactly_its_deadline() -> None:
+    clock = Clock()
+    port = stateful_port(clock, ttl=60)
+    assert process(port, tcp("S"), OUT).allowed  # SYN: never cached, flows only
+    clock.now += 60  # the deadline itself
+    got = process(port, tcp("SA", reply=True), IN)
+    assert (got.allowed, got.reason) == (False, DropReason.RULE_BLOCK)
+
+
+def test_a_trace_at_exactly_the_deadline_reports_expired() -> None:
+    clock = Clock()
+    port = stateful_port(clock, ttl=60)
+    assert process(port, tcp(), OUT).allowed
+    (entry,) = port.uft[OUT].values()
+    clock.now = entry.expires - 0.001
+    assert trace(port, tcp(), OUT).uft == "hit"
+    clock.now = entry.expires
+    assert trace(port, tcp(), OUT).uft == "expired"
+
+
+def _nat_port(clock: Clock) -> Port:
+    port = stateful_port(clock, ttl=60, action=DynNat("pool"))
+    port.add_nat_pool("pool", [NatRange(ip("192.168.50.1"), 5000, 5000)])  # one port
+    return port
+
+
+def test_a_sweep_at_exactly_the_deadline_releases_the_nat_port() -> None:
+    clock = Clock()
+    port = _nat_port(clock)
+    assert process(port, tcp(), OUT).allowed
+    assert process(port, tcp(sport=40001), OUT).reason == DropReason.NAT_EXHAUSTED
+    pool = port.nat_pools["pool"]
+    assert pool.in_use == {(ip("192.168.50.1"), 5000)}
+    clock.now += 60
+    sweep(port)
+    assert pool.in_use == set()
+    assert pool.allocations == {}
+    assert port.uft[OUT] == {}
+    assert port.get_layer("ACL").flows == {}
+    assert process(port, tcp(sport=40001), OUT).allowed  # the port is free again
+
+
+def test_flows_of_a_removed_nat_pool_still_expire() -> None:
+    """The compiler drops a pool when its OutBoundNAT policy goes (port.nat_pools.pop):
+    flows that used it expire and are swept without it."""
+    clock = Clock()
+    port = _nat_port(clock)
+    assert process(port, tcp("S"), OUT).allowed
+    port.nat_pools.pop("pool")
+    port.bump()
+    clock.now += 61
+    assert sweep(port) >= 2
+    assert port.get_layer("ACL").flows == {}
+    got = process(port, tcp("S", sport=40001), OUT)
+    assert (got.allowed, got.reason) == (False, DropReason.NAT_EXHAUSTED)
+    assert port.get_layer("ACL").flows == {}
+
+
+@pytest.mark.parametrize("state", [{"blocked": True}, {"enabled": False}])
+def test_a_blocked_or_disabled_port_drops_before_the_layers(state: dict[str, bool]) -> None:
+    port = stateful_port(Clock())
+    port.set_state(**state)
+    t = trace(port, tcp(), OUT)
+    assert (t.allowed, t.reason, t.steps) == (False, DropReason.PORT_BLOCKED, [])
+    assert port.drops[OUT][DropReason.PORT_BLOCKED] == 0  # a trace changes nothing
+    assert port.counters[OUT][0] == 0
+    slow = port.slow_packets
+    got = process(port, tcp(), OUT)
+    assert (got.allowed, got.reason) == (False, DropReason.PORT_BLOCKED)
+    assert port.drops[OUT][DropReason.PORT_BLOCKED] == 1
+    assert port.counters[OUT][:2] == [1, len(tcp())]
+    assert port.slow_packets == slow  # dropped at the port, not run through the slow path
+    assert port.get_layer("ACL").flows == {}
+
+
+def test_expired_flows_are_swept_every_sweep_every_slow_path_packets() -> None:
+    clock = Clock()
+    port = stateful_port(clock, ttl=60)
+    assert process(port, tcp("S"), OUT).allowed
+    flows = port.get_layer("ACL").flows
+    assert len(flows) == 2
+    clock.now += 61
+    arp = bytes(Ether(src=MACS["src"], dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=SRC, pdst=DST))
+    while port.slow_packets < SWEEP_EVERY - 1:
+        assert process(port, arp, OUT).allowed  # non-IP: passed, never cached
+    assert len(flows) == 2  # expired, harmless, not yet swept
+    assert process(port, arp, OUT).allowed
+    assert flows == {}
+
+
+def test_non_ip_frames_pass_and_count_only_when_sent() -> None:
+    port = stateful_port(Clock())
+    arp = bytes(Ether(src=MACS["src"], dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=SRC, pdst=DST))
+    t = trace(port, arp, OUT)
+    assert (t.allowed, t.output, t.reason) == (True, arp, None)
+    assert port.counters[OUT][:2] == [0, 0]  # a trace changes nothing
+    got = process(port, arp, OUT)
+    assert (got.allowed, got.output) == (True, arp)
+    assert port.counters[OUT][:2] == [1, len(arp)]
+
+
+def test_a_flow_hit_step_allows_and_creates_nothing() -> None:
+    port = stateful_port(Clock())
+    assert process(port, tcp("S"), OUT).allowed
+    t = trace(port, tcp("SA", reply=True), IN)
+    (step,) = t.steps
+    assert (step.decided_by, step.allowed, step.reason, step.flow_created) == (
+        "flow", True, None, False)
+    assert step.rule is not None
+    assert step.rule.id == "allow-out"
+    assert t.allowed
+
+
+def test_steps_of_layer_defaults_and_drops() -> None:
+    """A default allow hands the packet on; a default block or a rule's drop hands on
+    nothing and creates no flow."""
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    port.add_layer(Layer("OPEN", 10, stateful=True, flags=DEFAULT_ALLOW))
+    port.add_layer(Layer("SHUT", 20, stateful=True))
+    t = trace(port, tcp(), OUT)
+    opened, shut = t.steps
+    assert (opened.decided_by, opened.allowed, opened.flow_created) == ("default", True, False)
+    assert opened.packet_after == t.input
+    assert (shut.decided_by, shut.allowed, shut.reason) == (
+        "default", False, DropReason.LAYER_DEFAULT)
+    assert (shut.packet_after, shut.flow_created) == (None, False)
+    port.get_layer("SHUT").add_group(Group("G", 1, OUT)).add_rule(
+        Rule("drop", 1, Block(), flags=TERMINATING | STATEFUL, ttl=60))
+    t = trace(port, tcp(), OUT, commit=True)
+    drop = t.steps[1]
+    assert (drop.decided_by, drop.allowed, drop.reason) == ("rule", False, DropReason.RULE_BLOCK)
+    assert (drop.packet_after, drop.flow_created) == (None, False)
+    assert port.get_layer("SHUT").flows == {}
