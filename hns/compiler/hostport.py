@@ -21,8 +21,9 @@ it come from hns/compiler/hostrules.py (load balancers); this module programs th
 diffing per load balancer, deposits the port's two SNAT pools (HOST, HAIRPIN: a block of
 ports each, taken from the top of the port range so they never meet the pod ports'
 blocks, which count up from the bottom) and indexes what the vSwitch asks: which host
-port takes a frame to a host-side VIP (`route`), and which one an answer to one of its
-SNAT addresses belongs to, in which direction (`reply`).
+port takes a frame to a host-side VIP (`route`). Which port an answer belongs to, and
+which way it runs through it, the vSwitch knows from the flows it saw translated
+(hns/hosts/nat.py).
 """
 
 from __future__ import annotations
@@ -250,18 +251,6 @@ class HostPorts:
             st = self._state[key]
             if any(w in st.routes for w in wanted):
                 return st.port, any(w in st.hairpins for w in wanted)
-        return None
-
-    def reply(self, proto: int, ip: int, port: int) -> tuple[Port, str] | None:
-        """The host port one of whose SNAT pools holds (ip, port), and the direction the
-        answer runs through it (IN for its own traffic, OUT for hairpinned traffic)."""
-        if proto not in (6, 17):
-            return None
-        for st in self._state.values():
-            for kind, pool_ip in st.pools.values():
-                first = st.blocks[kind]
-                if pool_ip == ip and first <= port < first + SNAT_BLOCK:
-                    return st.port, OUT if kind == HAIRPIN_POOL else IN
         return None
 
 

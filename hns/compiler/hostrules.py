@@ -28,7 +28,8 @@ What the rules do (inferred; no public capture shows their data):
   back into the network (hairpin) instead of handing it to the host stack; the answer
   leaves OUT through the same port, un-NATed by that flow. Without a HairPin rule (every
   backend remote) the host forwards the frame: it goes OUT through `LB_HOST_`.
-The two pools are what tells the vSwitch which way an answer runs through the port.
+The vSwitch remembers which way each translated flow's answer runs through the port
+(hns/hosts/nat.py); the two pools keep the two kinds of flows in port blocks of their own.
 
 What this module owns: the rule and pool specs of one load balancer on one host port
 (`host_lb_items`), and `HostLbNat`, the action of those rules.
@@ -80,7 +81,7 @@ SLB_LB_OUT = "SLB_GROUP_LB_IPv4_OUT"
 SLB_HAIRPIN = "SLB_HAIRPIN_LAYER"
 HAIRPIN_IN = "SLB_GROUP_HAIRPIN_IPv4_IN"
 
-#: The two SNAT pools of a host port: answers to "HOST" flows run IN, to "HAIRPIN" OUT.
+#: The two SNAT pools of a host port: flows it creates going OUT, and hairpinned ones.
 HOST_POOL = "HOST"
 HAIRPIN_POOL = "HAIRPIN"
 

@@ -22,6 +22,7 @@ from hns.hosts.index import (
     ipv4_int,
     synthetic_mac,
 )
+from hns.hosts.nat import NatFlows
 from hns.hosts.results import Delivery, Hop
 from hns.profiles import DEFAULT_PROFILE
 from hns.service import HnsService
@@ -97,8 +98,8 @@ class HostBase:
         #: to what it sent with `send_from_host`)
         self.host_received: deque[bytes] = deque(maxlen=capture_limit)
         self._host_ip_cache: tuple[str, int | None] = ("", None)
-        #: (protocol, SNAT address, port or ICMP id) -> the endpoint whose frame left so
-        self._snat: dict[tuple[int, int, int], str] = {}
+        #: translated flows by their answer's 5-tuple: which port un-NATs the answer
+        self._nat = NatFlows()
         self._index = Index()
         self._guests: dict[str, vxlan.GuestStack] = {}
         self._received: dict[str, deque[bytes]] = {}

@@ -31,6 +31,7 @@ import vfp
 import vxlan
 from hns.hosts.arp import ArpMixin
 from hns.hosts.index import ETH_ARP, EpInfo, flow_key
+from hns.hosts.nat import NatOwner
 from hns.hosts.results import Delivery, Hop, InjectResult
 from vxlan.underlay import outer_destination
 
@@ -56,6 +57,7 @@ class VSwitch(ArpMixin):
             out.delivery = self._drop(f"{vfp.OUT}: {why}", frame)
             return out
         data = res.output
+        self._record_nat(frame, data, NatOwner(port, vfp.IN, ep.key))
         if self._is_vxlan(data) and not self._is_vxlan(frame):
             out.delivery = self._to_underlay(data)
             return out
@@ -82,10 +84,15 @@ class VSwitch(ArpMixin):
         if key is None or key.dst > 0xFFFFFFFF:
             self._external(frame)
             return Delivery("external", frame=frame)
-        back = self._host_reply(key)
-        if back is not None:
-            return self._to_host_side(back, frame, hops, trace)
-        dst = self._snat_owner(key) or self._index.local_for(key.dst, src.net if src else None)
+        owner = self._nat.owner(key, self.switch)
+        if owner is not None and src is not None and owner.endpoint == src.key and \
+                key.src != src.ip:
+            # the sender's own translated frame, to the very address it was translated to
+            # (a container pinging the host address it is SNATed to): not an answer
+            owner = None
+        if owner is not None:  # an answer to a translated flow: the port that un-NATs it
+            return self._to_owner(owner, frame, hops, trace)
+        dst = self._index.local_for(key.dst, src.net if src else None)
         if dst is None:
             dst = self._owner(key)
             if dst is not None and src is not None and dst.key == src.key and \
@@ -94,12 +101,6 @@ class VSwitch(ArpMixin):
                 # targets): it is not an answer to the sender, so not the owner's
                 dst = None
         if dst is None:
-            if src is not None and src.ip is not None and key.src != src.ip:
-                # SNATed on the way out: remember whose it was, so the answer to this
-                # (address, port or ICMP id) finds the port that un-NATs it
-                if len(self._snat) >= 65536:
-                    self._snat.clear()
-                self._snat[(key.protocol, key.src, key.src_port)] = src.key
             self._external(frame)
             if key.dst == self._host_ip_int():
                 self._host_stack(frame)
@@ -122,15 +123,13 @@ class VSwitch(ArpMixin):
         with self.service.lock:
             return key.dst == self._host_ip_int() or self.physical_mac(key.dst) is not None \
                 or self._owner(key) is not None or self._host_route(key) is not None \
-                or self._host_reply(key) is not None
+                or self._nat.owner(key, self.switch) is not None
 
     def _owner(self, key: vxlan.FlowKey) -> EpInfo | None:
-        """The local endpoint a frame to one of the host's own addresses belongs to (a
-        port mapping it publishes, or a reply to its SNATed traffic), as the compiler
-        knows it, or as this host saw it leave SNATed (any protocol, ICMP included)."""
-        seen = self._snat.get((key.protocol, key.dst, key.dst_port))
-        if seen is not None and seen in self._index.eps:
-            return self._index.eps[seen]
+        """The local endpoint that publishes (protocol, address, port) of one of the host's
+        own addresses, as the compiler knows it (`owner_of`: a port mapping, a load
+        balancer's NAT_ rule, the block of an OutBoundNAT pool); answers to flows this
+        host saw leave translated are found in `_nat` first."""
         owner_of = getattr(self.compiler, "owner_of", None)
         if owner_of is None:
             return None
@@ -139,12 +138,26 @@ class VSwitch(ArpMixin):
             return None
         return self._index.eps.get(str(ep_id).upper())
 
-    def _snat_owner(self, key: vxlan.FlowKey) -> EpInfo | None:
-        """The local endpoint whose load balancer SNATed a flow to (SourceVIP, port): the
-        answer belongs to its port, not to the endpoint that holds the SourceVIP."""
-        find = getattr(self.compiler, "pool_owner_of", None)
-        ep_id = None if find is None else find(key.protocol, key.dst, key.dst_port)
-        return None if ep_id is None else self._index.eps.get(str(ep_id).upper())
+    def _record_nat(self, before: bytes, after: bytes, owner: NatOwner) -> None:
+        """Remember who un-NATs the answer when a port rewrote the frame's source (the
+        inner frame's, when it left encapsulated)."""
+        inner = 50 if self._is_vxlan(after) and not self._is_vxlan(before) else 0
+        if after[inner + 26:inner + 30] == before[26:30] and \
+                after[inner + 34:inner + 36] == before[34:36]:
+            return  # the common case, read straight from bytes: source untouched
+        self._nat.record(flow_key(before), flow_key(after[inner:]), owner)
+
+    def _to_owner(self, owner: NatOwner, frame: bytes, hops: list[Hop],
+                  trace: bool) -> Delivery:
+        """An answer to a translated flow, to the port that translated it."""
+        if not owner.endpoint:
+            return self._to_host_side((owner.port, owner.direction), frame, hops, trace)
+        ep = self._index.eps.get(owner.endpoint)
+        if ep is None:
+            return self._drop("answer for a deleted endpoint", frame)
+        if frame[0:6] != ep.mac and not self._is_vxlan(frame):
+            frame = ep.mac + self._gateway_mac(ep) + frame[12:]
+        return self._to_container(ep, frame, hops, trace=trace)
 
     # -- from the host side (the physical network) ---------------------------------------
 
@@ -160,9 +173,9 @@ class VSwitch(ArpMixin):
             key = flow_key(frame)
             dst = None
             if key is not None and key.dst <= 0xFFFFFFFF:
-                back = self._host_reply(key)
-                if back is not None:  # an answer to what the host sent or forwarded
-                    out.delivery = self._to_host_side(back, frame, out.hops, trace=trace)
+                owner = self._nat.owner(key, self.switch)
+                if owner is not None:  # an answer to a flow a port here translated
+                    out.delivery = self._to_owner(owner, frame, out.hops, trace)
                     return out
                 dst = self._index.local_for(key.dst, None)
                 route = None if dst is not None else self._host_route(key)
@@ -205,6 +218,10 @@ class VSwitch(ArpMixin):
         key = flow_key(reply)
         dst = None
         if key is not None:
+            owner = self._nat.owner(key, self.switch)
+            if owner is not None:
+                self._to_owner(owner, reply, [], trace=False)
+                return
             dst = self._index.local_for(key.dst, None) or self._owner(key)
         if dst is None:
             self._external(reply)
@@ -238,10 +255,6 @@ class VSwitch(ArpMixin):
         ports = getattr(self.compiler, "host_ports", None)
         return None if ports is None else ports.route(key.protocol, key.dst, key.dst_port)
 
-    def _host_reply(self, key: vxlan.FlowKey) -> tuple[vfp.Port, str] | None:
-        ports = getattr(self.compiler, "host_ports", None)
-        return None if ports is None else ports.reply(key.protocol, key.dst, key.dst_port)
-
     def _host_lb(self, route: tuple[vfp.Port, bool], frame: bytes, hops: list[Hop], *,
                  trace: bool) -> Delivery:
         """A frame from outside to a host-side VIP: with a HairPin rule (a local backend)
@@ -251,19 +264,22 @@ class VSwitch(ArpMixin):
         if not hairpin:
             return self._through_host_port(port, frame, hops, trace)
         res = self._run_port(port, None, frame, vfp.IN, hops, trace)
-        return self._into_network(res, frame, hops, trace, vfp.IN)
+        return self._into_network(port, res, frame, hops, trace, vfp.IN)
 
     def _through_host_port(self, port: vfp.Port, frame: bytes, hops: list[Hop],
                            trace: bool) -> Delivery:
         res = self._run_port(port, None, frame, vfp.OUT, hops, trace)
-        return self._into_network(res, frame, hops, trace, vfp.OUT)
+        return self._into_network(port, res, frame, hops, trace, vfp.OUT)
 
-    def _into_network(self, res: vfp.Result, frame: bytes, hops: list[Hop], trace: bool,
-                      direction: str) -> Delivery:
+    def _into_network(self, port: vfp.Port, res: vfp.Result, frame: bytes, hops: list[Hop],
+                      trace: bool, direction: str) -> Delivery:
         if not res.allowed or res.output is None:
             why = res.reason.value if res.reason is not None else "blocked"
             return self._drop(f"host port {direction}: {why}", frame)
         data = res.output
+        # the answer runs back through the port the other way (hairpinned: OUT)
+        self._record_nat(frame, data, NatOwner(port, vfp.IN if direction == vfp.OUT
+                                               else vfp.OUT))
         if self._is_vxlan(data):
             return self._to_underlay(data)
         return self._forward_local(None, data, hops, trace)
@@ -308,10 +324,10 @@ class VSwitch(ArpMixin):
             return self._underlay_arp(d)
         if key is None or key.dst > 0xFFFFFFFF:
             return self._drop("underlay: inner frame is not IPv4", frame)
-        back = self._host_reply(key)
-        if back is not None:  # a remote backend answering the host port's SNAT address
-            return self._to_host_side(back, frame, hops, trace)
-        ep = self._snat_owner(key) or self._index.local_for_vni(d.vni, key.dst)
+        owner = self._nat.owner(key, self.switch)
+        if owner is not None:  # an answer to a flow a port here translated
+            return self._to_owner(owner, frame, hops, trace)
+        ep = self._index.local_for_vni(d.vni, key.dst)
         if ep is None:
             ep = self._published_for_vni(d.vni, key)
         if ep is None:
