@@ -186,7 +186,7 @@ def load_balancer_v2(lb: Json) -> Json:
 
 def load_balancer_v1(lb: Json, *, version: int) -> Json:
     out: Json = {"Flags": 0, "Health": {"LastErrorCode": 0, "LastUpdateTime": 0},
-                 "IsApplied": True, "State": 2, "Version": version}
+                 "IsApplied": False, "State": 2, "Version": version}
     out.update(lb.get("_v1", {}))
     policies = []
     for pm in lb["PortMappings"]:
@@ -223,7 +223,7 @@ def route_v2(route: Json) -> Json:
 
 
 def route_v1(route: Json, *, version: int) -> Json:
-    out: Json = {"Flags": 0, "IsApplied": True, "State": 2, "Version": version}
+    out: Json = {"Flags": 0, "IsApplied": False, "State": 2, "Version": version}
     out.update(route.get("_v1", {}))
     out["ID"] = route["ID"]
     out["Policies"] = [{"Type": "ROUTE", **r} for r in route["Routes"]]

@@ -194,3 +194,22 @@ def test_policy_list_references_are_lower_case(svc: HnsService) -> None:
                       "VIPs": ["10.96.0.2"]}]}))
     assert pl["ID"] == pl["ID"].upper()
     assert pl["References"] == [f"/endpoints/{ep['ID'].lower()}"]
+
+
+def test_policy_list_reads_back_as_the_real_sample_does(svc: HnsService) -> None:
+    # real/calico-8465-get-hnspolicylist-elb-dsr.txt: a healthy list (Health LastErrorCode
+    # 0, State 2) prints IsApplied False, Flags 0; so does every list the emulator keeps.
+    net = _l2bridge(svc)
+    ep = svc.hns_call("POST", "/endpoints/", json.dumps({"VirtualNetwork": net}))
+    svc.hns_call("POST", "/policylists/", json.dumps({
+        "References": [f"/endpoints/{ep['ID']}"],
+        "Policies": [{"Type": "ELB", "InternalPort": 55680, "ExternalPort": 55680,
+                      "Protocol": 6, "IsDSR": True, "SourceVIP": "10.244.178.2"}]}))
+    svc.hns_call("POST", "/policylists/", json.dumps({
+        "References": [f"/endpoints/{ep['ID']}"],
+        "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.0.0.0/8",
+                      "NeedEncap": True}]}))
+    lists = svc.hns_call("GET", "/policylists/")
+    assert len(lists) == 2
+    for pl in lists:
+        assert (pl["IsApplied"], pl["State"], pl["Flags"]) == (False, 2, 0)
