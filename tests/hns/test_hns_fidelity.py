@@ -213,3 +213,20 @@ def test_policy_list_reads_back_as_the_real_sample_does(svc: HnsService) -> None
     assert len(lists) == 2
     for pl in lists:
         assert (pl["IsApplied"], pl["State"], pl["Flags"]) == (False, 2, 0)
+
+
+def test_mac_addresses_read_back_in_the_case_the_client_wrote(svc: HnsService) -> None:
+    # kube-proxy and flannel write remote endpoint MACs as "<prefix>-%02x-..." (upper-case
+    # prefix, lower-case hex); real hosts print them as given:
+    # real/v1-remote-endpoint-overlay-pa.json ("0E-2A-0a-f4-02-8d"),
+    # real/calico-4682-get-hnsendpoint-overlay.partial.json.txt ("0E-2A-0a-01-12-43").
+    net = _l2bridge(svc)
+    v2 = _hcn(svc, "HcnCreateEndpoint", None, {
+        "HostComputeNetwork": net, "Flags": 1, "MacAddress": "0E-2A-0a-f4-02-8d",
+        "IpConfigurations": [{"IpAddress": "10.0.0.41"}], "SchemaVersion": V2})
+    assert v2["MacAddress"] == "0E-2A-0a-f4-02-8d"
+    v1 = svc.hns_call("GET", f"/endpoints/{v2['ID']}")
+    assert v1["MacAddress"] == "0E-2A-0a-f4-02-8d"
+    made = svc.hns_call("POST", "/endpoints/", json.dumps({
+        "VirtualNetwork": net, "IPAddress": "10.0.0.42", "MacAddress": "0E-2A-0a-01-12-43"}))
+    assert made["MacAddress"] == "0E-2A-0a-01-12-43"
