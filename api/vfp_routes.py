@@ -156,7 +156,8 @@ def layer_json(layer: Layer) -> dict[str, Any]:
     }
 
 
-def rule_json(rule: Rule, version: int) -> dict[str, Any]:
+def rule_json(rule: Rule, version: int, counts: list[int] | None = None) -> dict[str, Any]:
+    counts = rule.counter if counts is None else counts  # per port for a shared rule
     return {
         "Id": rule.id,
         "FriendlyName": rule.name,
@@ -167,8 +168,8 @@ def rule_json(rule: Rule, version: int) -> dict[str, Any]:
         "Conditions": dict(rule.conditions.describe(version)),
         "Data": rule.action.data_lines(),
         "FlowTTL": rule.ttl,
-        "Packets": rule.counter[0],
-        "Bytes": rule.counter[1],
+        "Packets": counts[0],
+        "Bytes": counts[1],
     }
 
 
@@ -185,7 +186,7 @@ def group_json(group: Group, *, rules: bool = False) -> dict[str, Any]:
     }
     if rules:
         ordered = sorted(group.rules.values(), key=lambda r: (r.priority, r.order))
-        out["Rules"] = [rule_json(r, group.version) for r in ordered]
+        out["Rules"] = [rule_json(r, group.version, group.counter_of(r)) for r in ordered]
     return out
 
 

@@ -134,7 +134,10 @@ def render_group(group: Group) -> list[str]:
     ]
 
 
-def render_rule(rule: Rule, version: int = 4, *, counters: bool = False) -> list[str]:
+def render_rule(rule: Rule, version: int = 4, *, counters: bool = False,
+                counts: list[int] | None = None) -> list[str]:
+    """`counts`: the rule's [packets, bytes] on this port (`Group.counter_of`); a rule
+    shared between ports counts per group."""
     lines = [
         f"    RULE : {rule.id}" if rule.id and not rule.anonymous else "    RULE :",
         f"        Friendly name : {rule.name}",
@@ -149,8 +152,8 @@ def render_rule(rule: Rule, version: int = 4, *, counters: bool = False) -> list
     if counters:
         lines += [
             "        RULE COUNTERS:",
-            f"            Matched packets : {rule.counter[0]}",
-            f"            Matched bytes : {rule.counter[1]}",
+            f"            Matched packets : {(counts or rule.counter)[0]}",
+            f"            Matched bytes : {(counts or rule.counter)[1]}",
         ]
     return [*lines, ""]
 
@@ -200,13 +203,13 @@ def render_port(switch: Switch, port: Port, index: int) -> list[str]:
     return [*lines, ""]
 
 
-def _rule_json(rule: Rule, version: int) -> dict[str, object]:
+def _rule_json(rule: Rule, version: int, counts: list[int]) -> dict[str, object]:
     return {
         "Id": rule.id, "FriendlyName": rule.name, "Priority": rule.priority,
         "Flags": rule.flags, "FlagNames": flag_names(rule.flags, RULE_FLAG_NAMES),
         "Type": rule.action.kind,
         "Conditions": dict(rule.conditions.describe(version)),
-        "FlowTTL": rule.ttl, "Packets": rule.counter[0], "Bytes": rule.counter[1],
+        "FlowTTL": rule.ttl, "Packets": counts[0], "Bytes": counts[1],
     }
 
 
@@ -218,7 +221,7 @@ def _group_json(g: Group, rules: bool) -> dict[str, object]:
         "MatchType": "LPM" if g.lpm else "Priority-based match",
     }
     if rules:
-        out["Rules"] = [_rule_json(r, g.version) for r in _rules_sorted(g)]
+        out["Rules"] = [_rule_json(r, g.version, g.counter_of(r)) for r in _rules_sorted(g)]
     return out
 
 
@@ -369,7 +372,7 @@ def _list_rules_impl(switch: Switch, args: _Args, as_json: bool, counters: bool)
             lines += render_group(g)
             rules = _rules_sorted(g) if wanted is None else [g.rules[wanted]]
             for r in rules:
-                lines += render_rule(r, g.version, counters=counters)
+                lines += render_rule(r, g.version, counters=counters, counts=g.counter_of(r))
     return [*lines, _done(verb)]
 
 

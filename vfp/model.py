@@ -72,6 +72,9 @@ DEFAULT_ALLOW = 1
 IN = "IN"
 OUT = "OUT"
 
+#: Insertion order of rules, switch-wide (see Group.add_rules).
+_ORDER = itertools.count(1)
+
 
 def flag_names(flags: int, names: dict[int, str]) -> list[str]:
     return [name for bit, name in sorted(names.items()) if flags & bit]
@@ -93,6 +96,13 @@ class Rule:
     #: HNS adds its NAT, load-balancer and PA-route rules without an id: vfpctrl prints
     #: "RULE :" with nothing after it (kubernetes#79359, VFP.psm1); `id` stays their key.
     anonymous: bool = False
+    #: One rule object may sit in the groups of many ports (the compiler shares them, see
+    #: hns/compiler/shared.py): it is then never mutated, and its counters are kept per
+    #: group (`Group.counter_of`), not in `counter`.
+    shared: bool = False
+    #: The IP version this rule was last validated for (0: not yet): a shared rule is
+    #: validated once, not once per port.
+    validated: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -127,6 +137,7 @@ class Rule:
             raise InvalidRule("id", "a rule needs an id or a friendly name")
         self.conditions.validate(version)
         self.action.validate()
+        self.validated = version
 
 
 class Group:
@@ -159,7 +170,8 @@ class Group:
         self.conditions.validate(version)
         self.lpm = lpm
         self.rules: dict[str, Rule] = {}
-        self._order = itertools.count()
+        #: this group's counters of shared rules (an unshared rule keeps its own)
+        self._counters: dict[Rule, list[int]] = {}
         self._classifier: IndexedClassifier | None = None
         self._on_change = on_change
 
@@ -180,19 +192,35 @@ class Group:
         """
         keys: set[str] = set()
         for rule in rules:
-            rule.validate(self.version)
+            if rule.validated != self.version:
+                rule.validate(self.version)
             key = rule.id or rule.name
             if key in self.rules or key in keys:
                 raise AlreadyExists("rule", key)
             keys.add(key)
         for rule in rules:
-            rule.order = next(self._order)
+            # Between equal priorities the rule added first wins.  One switch-wide sequence
+            # keeps that order in every group; a shared rule is numbered once, when first
+            # added anywhere, so it is never mutated behind another port's classifier.
+            if not rule.shared or not rule.order:
+                rule.order = next(_ORDER)
             self.rules[rule.id or rule.name] = rule
         self._changed()
 
     def remove_rule(self, rule_id: str) -> None:
-        _pop(self.rules, "rule", rule_id)
+        rule = _pop(self.rules, "rule", rule_id)
+        self._counters.pop(rule, None)
         self._changed()
+
+    def counter_of(self, rule: Rule) -> list[int]:
+        """[packets, bytes] of a rule of this group: its own cell, or, for a rule shared
+        between ports, this group's (each port counts its own hits)."""
+        if not rule.shared:
+            return rule.counter
+        found = self._counters.get(rule)
+        if found is None:
+            found = self._counters[rule] = [0, 0]
+        return found
 
     def get_rule(self, rule_id: str) -> Rule:
         return _get(self.rules, "rule", rule_id)
@@ -443,6 +471,19 @@ class Port(ActionContext):
         if not 0 <= mapping.mac < 1 << 48:
             raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
         space.mappings[mapping.ca] = mapping
+        self.bump()
+
+    def add_mappings(self, space_id: str, mappings: list[Mapping]) -> None:
+        """Add many mappings at once (one generation bump); all or nothing."""
+        space = self.spaces.get(space_id)
+        if space is None:
+            raise NotFound("space", space_id)
+        for mapping in mappings:
+            if not 0 <= mapping.vni < 1 << 24:
+                raise InvalidRule("VNI", f"{mapping.vni} is not a 24-bit VNI")
+            if not 0 <= mapping.mac < 1 << 48:
+                raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
+        space.mappings.update((m.ca, m) for m in mappings)
         self.bump()
 
     def remove_mapping(self, space_id: str, ca: int) -> None:

@@ -160,6 +160,15 @@ def evaluate_layer(
     return winner, steps
 
 
+def _rule_counter(rule: Rule, groups: list[GroupStep]) -> list[int]:
+    """The counter cell of the deciding rule on this port: a rule shared between ports
+    counts in the group that chose it (vfp/model.py)."""
+    if not rule.shared:
+        return rule.counter
+    group = next(s.group for s in reversed(groups) if s.rule is rule)
+    return group.counter_of(rule)
+
+
 def _ordered(port: Port, direction: str) -> list[Layer]:
     layers = port.sorted_layers()
     return layers if direction == OUT else layers[::-1]
@@ -332,7 +341,7 @@ def _simulate(
             continue
         decision: Decision = rule.action.decide(p, port)
         cells.append(layer.counter)
-        cells.append(rule.counter)
+        cells.append(_rule_counter(rule, groups))
         if not decision.allowed:
             t.steps.append(LayerStep(layer, "rule", rule, groups, False, decision.reason,
                                      IDENTITY, False, None))

@@ -98,7 +98,7 @@ from hns.compiler.view import (
 from hns.ports import port_id_of
 from hns.service import HnsService
 from hns.store.state import ObjectChange
-from vfp import DEFAULT_ALLOW, Group, Layer, NatRange, Port, Rule, Switch
+from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
 from vfp.errors import InvalidRule, VfpError
 
 Json = dict[str, Any]
@@ -147,7 +147,6 @@ class Compiler:
         self.errors: list[str] = []
         self._ports: dict[str, _PortState] = {}
         self._by_port_id: dict[str, str] = {}
-        self._holders: dict[Source, set[str]] = defaultdict(set)
         self._free_blocks: list[int] = []
         #: (proto, ip, port) -> endpoint key of a PortMapping; pool id -> (key, proto, ranges)
         self._portmaps: dict[tuple[int, int, int], str] = {}
@@ -298,7 +297,7 @@ class Compiler:
         with self.service.lock:
             self.view.host_ip = self.service.host_ip
             self.view.load(self.service.dump())
-            self._shared.clear()
+            self._shared.retain(self._exists)
             self._apply_vxlan_port()
             self.host_ports.sync(self.view.networks, self.view.host_ip)
             dirty = self._sync_ports(set(self._ports) | set(self.view.local_endpoints()),
@@ -344,7 +343,7 @@ class Compiler:
         for key in full:
             dirty[key] |= self._all_sources(key)
         for source in sources:
-            for key in self._holders.get(source, set()) | self._scope(source):
+            for key in self._holders(source) | self._scope(source):
                 dirty[key].add(source)
         self._recompute(dirty)
         # the host vNIC ports' load balancer rules (hns/compiler/hostport.py)
@@ -422,8 +421,6 @@ class Compiler:
         return self._next_block - 1
 
     def _remove_port(self, st: _PortState) -> None:
-        for source in st.contrib:
-            self._holders[source].discard(st.key)
         if self.switch.ports.get(st.port.id) is st.port:
             self.switch.remove_port(st.port.id)
         self._ports.pop(st.key, None)
@@ -507,30 +504,51 @@ class Compiler:
 
     # -- diff and apply ----------------------------------------------------------------------
     def _recompute(self, dirty: dict[str, set[Source]]) -> None:
+        self._shared.begin_pass()
+        shared_items = self._shared.items
+        view = self.view
         for key, sources in dirty.items():
             st = self._ports.get(key)
             if st is None:
                 continue
             target = Target(key, st.ep, st.snat_block)
+            contrib = st.contrib
             removed: list[Item] = []
             added: list[Item] = []
             for source in sources:
-                new = self._shared.items(source, target, self.view,
-                                         functools.partial(self._items, st, source, target))
-                old = st.contrib.get(source, {})
-                if new is old or new == old:
+                new = shared_items(source, target, view,
+                                   functools.partial(self._items, st, source, target))
+                old = contrib.get(source)
+                # At kube-proxy scale this loop runs for every (port, source) pair of a full
+                # sync: the shared contributions make "unchanged" an identity test.
+                if new is old:
                     continue
-                removed += [it for k, it in old.items() if new.get(k) != it]
-                added += [it for k, it in new.items() if old.get(k) != it]
-                if new:
-                    st.contrib[source] = new
-                    self._holders[source].add(key)
+                if old is None:
+                    if not new:
+                        continue
+                    added += new.values()
                 else:
-                    st.contrib.pop(source, None)
-                    self._holders[source].discard(key)
+                    if new == old:
+                        continue
+                    removed += [it for k, it in old.items() if new.get(k) != it]
+                    added += [it for k, it in new.items() if old.get(k) != it]
+                if new:
+                    contrib[source] = new
+                else:
+                    del contrib[source]
             if removed or added:
                 self._apply(st, removed, added)
                 self.recompiles[str(st.ep["ID"])] += 1
+
+    def _holders(self, source: Source) -> set[str]:
+        """The ports that hold a contribution of ``source``."""
+        return {key for key, st in self._ports.items() if source in st.contrib}
+
+    def _exists(self, source: Source) -> bool:
+        kind, key = source
+        if kind == "lb":
+            return key in self.view.lbs
+        return key in self.view.endpoints
 
     def _items(self, st: _PortState, source: Source,
                target: Target) -> tuple[dict[ItemKey, Item], bool]:
@@ -546,7 +564,7 @@ class Compiler:
             if isinstance(item, R.RuleSpec):
                 ldef = L.LAYER_BY_ID[item.layer]
                 group = next(g for g in ldef.groups if g.id == item.group)
-                item.build().validate(group.version)
+                item.rule.validate(group.version)
             elif isinstance(item, R.PoolSpec):
                 for _, lo, hi in item.ranges:
                     if not 0 <= lo <= hi <= 65535:
@@ -577,16 +595,26 @@ class Compiler:
             else:
                 deny_changed = True
         batches: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        mappings: list[Mapping] = []
+        # One pass per item of every new port at a full sync (millions at kube-proxy
+        # scale): exact type tests first, and the one shared rule or mapping per spec.
         for item in added:
-            self._index_owner(st.key, item)
-            if isinstance(item, R.RuleSpec):
-                batches[(item.layer, item.group)].append(item.build())
-            elif isinstance(item, R.MappingSpec):
-                port.add_mapping(L.VNET_SPACE, self._shared.mapping(item))
+            kind = type(item)
+            if kind is R.RuleSpec:
+                assert isinstance(item, R.RuleSpec)
+                if item.publish:
+                    self._index_owner(st.key, item)
+                batches[(item.layer, item.group)].append(item.rule)
+            elif kind is R.MappingSpec:
+                assert isinstance(item, R.MappingSpec)
+                mappings.append(item.mapping)
             elif isinstance(item, R.PoolSpec):
+                self._index_owner(st.key, item)
                 port.add_nat_pool(item.id, [NatRange(ip, lo, hi) for ip, lo, hi in item.ranges])
             else:
                 deny_changed = True
+        if mappings:
+            port.add_mappings(L.VNET_SPACE, mappings)
         for (layer_id, group_id), rules in batches.items():
             port.get_layer(layer_id).get_group(group_id).add_rules(rules)
         if deny_changed:

@@ -50,7 +50,7 @@ from hns.compiler.view import (
     vsid_of,
 )
 from hns.model import PM_ILB, subnets_of
-from vfp import IN, OUT, STATEFUL, TERMINATING, Conditions, Rule
+from vfp import IN, OUT, STATEFUL, TERMINATING, Conditions, Mapping, Rule
 from vfp.actions import (
     LB_PER_FLOW,
     LB_SOURCE_IP,
@@ -109,6 +109,15 @@ class RuleSpec:
         return Rule(self.id, self.priority, self.action, self.conditions, self.flags,
                     self.ttl, self.name, anonymous=self.layer in _ANONYMOUS_LAYERS)
 
+    @functools.cached_property
+    def rule(self) -> Rule:
+        """The one vfp rule of this spec, put in the group of every port the spec goes to
+        (a shared contribution hands the same spec to every port of a network): one object,
+        validated once, instead of one copy per port.  vfp keeps its counters per group."""
+        rule = self.build()
+        rule.shared = True
+        return rule
+
 
 @dataclass(frozen=True)
 class MappingSpec:
@@ -116,6 +125,12 @@ class MappingSpec:
     pa: int
     mac: int
     vni: int
+
+    @functools.cached_property
+    def mapping(self) -> Mapping:
+        """The one vfp mapping of this spec, held by every port the spec goes to (a
+        mapping has no counters and is never mutated)."""
+        return Mapping(self.ca, self.pa, self.mac, self.vni)
 
     @property
     def key(self) -> ItemKey:

@@ -23,23 +23,30 @@ never mutated, on every change), so a stale entry can never be served:
               port block of its own)
 
 A contribution with an item vfp refuses is never shared (each port records its error).
-Built ``vfp.Mapping`` objects (no counters, never mutated) are shared too; rules are not,
-since each port's rule keeps its own counters.
+What vfp is given is shared too: a spec builds its ``vfp.Rule`` and ``vfp.Mapping`` once
+(``RuleSpec.rule``, ``MappingSpec.mapping``), and every port holding the spec holds that one
+object (vfp keeps a shared rule's counters per group).  So a remote endpoint costs one rule
+and one mapping, not one per port.
+
+A compiler pass over many ports checks each shared contribution's inputs once per pass
+(``begin_pass``), and a full sync that re-reads equal objects keeps the equal contribution
+object itself, so the ports holding it see "unchanged" by identity, not by comparing items.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
-from hns.compiler.rules import Item, ItemKey, MappingSpec, Source, Target, encap_overhead
+from hns.compiler.rules import Item, ItemKey, Source, Target, encap_overhead
 from hns.compiler.view import View, lb_backends, network_key
-from vfp import Mapping
 
 __all__ = ["SharedContributions"]
 
 Contribution = dict[ItemKey, Item]
+
+
+_NEVER: frozenset[str] = frozenset({"\0never shared"})
 
 
 class SharedContributions:
@@ -48,71 +55,101 @@ class SharedContributions:
     def __init__(self) -> None:
         self._entries: dict[Source, dict[tuple[Any, ...],
                                          tuple[tuple[Any, ...], Contribution]]] = {}
-        self._mappings: weakref.WeakValueDictionary[MappingSpec, Mapping] = \
-            weakref.WeakValueDictionary()
         #: How many contributions were served from the cache (for tests and benches).
         self.hits = 0
+        #: How many contributions were computed (once per source and network when shared).
+        self.computed = 0
         self._last_port: tuple[Target, Any, tuple[str | None, Any, int, str]] | None = None
+        # What one compiler pass (one `begin_pass`) already checked, so that a pass over
+        # every (port, source) pair checks each shared contribution's inputs once, not once
+        # per port: (source, slot) -> contribution, and per load balancer the ports that
+        # compute it on their own (its backends; every port when it has a SourceVIP).
+        self._verified: dict[tuple[Source, tuple[Any, ...]], Contribution] = {}
+        self._own: dict[Source, frozenset[str]] = {}
 
     def clear(self) -> None:
         self._entries.clear()
+        self.begin_pass()
+
+    def begin_pass(self) -> None:
+        """Start a compiler pass: the view may have changed since the last one."""
+        self._verified.clear()
+        self._own.clear()
         self._last_port = None
+
+    def retain(self, alive: Callable[[Source], bool]) -> None:
+        """Forget the entries of sources that are gone (a full sync re-reads everything
+        but keeps what is still valid, so equal contributions stay the same objects)."""
+        for source in [s for s in self._entries if not alive(s)]:
+            del self._entries[source]
 
     def items(self, source: Source, t: Target, view: View,
               compute: Callable[[], tuple[Contribution, bool]]) -> Contribution:
         """The contribution of ``source`` to the port ``t``: shared when possible, else
         ``compute()`` (which returns the items and whether vfp took every one)."""
-        inputs = self._inputs(source, t, view)
-        if inputs is None:
+        kind = source[0]
+        if kind != "remote" and kind != "lb":
             return compute()[0]
-        slot, objects = inputs
+        net_key, net, mss, scope = self._port(t, view)
+        if kind == "lb":
+            own = self._own.get(source)
+            if own is None:
+                lb = view.lbs.get(source[1])
+                if lb is None:
+                    self._drop(source)
+                    return compute()[0]
+                # its own NAT rules on a backend; a SourceVIP SNAT pool per client port
+                own = _NEVER if lb.get("SourceVIP") else frozenset(lb_backends(lb))
+                self._own[source] = own
+            if own is _NEVER or t.key in own:
+                return compute()[0]
+            slot: tuple[Any, ...] = (net_key, scope)
+        else:
+            slot = (net_key, mss)
+        memo = (source, slot)
+        found = self._verified.get(memo)
+        if found is not None:
+            self.hits += 1
+            return found
+        objects = self._inputs(source, net, view)
+        if objects is None:
+            return compute()[0]
         slots = self._entries.setdefault(source, {})
         cached = slots.get(slot)
         if cached is not None and len(cached[0]) == len(objects) \
                 and all(a is b for a, b in zip(cached[0], objects, strict=True)):
             self.hits += 1
+            self._verified[memo] = cached[1]
             return cached[1]
         new, all_valid = compute()
+        self.computed += 1
+        if cached is not None and cached[1] == new:
+            # Inputs re-read (a full sync copies every object) but the same result: keep
+            # the one object, so every port holding it sees "unchanged" by identity.
+            new = cached[1]
         if all_valid:
             slots[slot] = (objects, new)
+            self._verified[memo] = new
         else:
             slots.pop(slot, None)
         return new
 
-    def mapping(self, spec: MappingSpec) -> Mapping:
-        """The one ``vfp.Mapping`` for equal specs (kept while any port holds it)."""
-        found = self._mappings.get(spec)
-        if found is None:
-            found = Mapping(spec.ca, spec.pa, spec.mac, spec.vni)
-            self._mappings[spec] = found
-        return found
-
-    def _inputs(self, source: Source, t: Target,
-                view: View) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
-        """(cache slot, the objects the contribution is computed from), or None when this
-        port's contribution is its own."""
+    def _inputs(self, source: Source, net: Any, view: View) -> tuple[Any, ...] | None:
+        """The objects a shared contribution is computed from (compared by identity), or
+        None when the source is gone."""
         kind, key = source
-        if kind != "remote" and kind != "lb":
-            return None
-        net_key, net, mss, scope = self._port(t, view)
         if kind == "remote":
             remote = view.endpoints.get(key)
             if remote is None:
                 self._drop(source)
                 return None
-            return ((net_key, mss), (remote, net, view.host_ip))
-        if kind == "lb":
-            lb = view.lbs.get(key)
-            if lb is None:
-                self._drop(source)
-                return None
-            backends = lb_backends(lb)
-            if t.key in backends or lb.get("SourceVIP"):
-                return None  # its own NAT rules; a SourceVIP SNAT pool per client port
-            objects = (lb, net, view.host_ip, view.dsr_keeps_vip,
-                       *(view.endpoints.get(b) for b in backends))
-            return ((net_key, scope), objects)
-        return None
+            return (remote, net, view.host_ip)
+        lb = view.lbs.get(key)
+        if lb is None:
+            self._drop(source)
+            return None
+        return (lb, net, view.host_ip, view.dsr_keeps_vip,
+                *(view.endpoints.get(b) for b in lb_backends(lb)))
 
     def _port(self, t: Target, view: View) -> tuple[str | None, Any, int, str]:
         """What a contribution reads of its port; the compiler builds one Target per

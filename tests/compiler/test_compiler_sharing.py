@@ -1,0 +1,103 @@
+"""Issue 11 (F4): what the ports of a network share is held once, and a full sync (service
+start, state load, restart) checks each shared contribution once per pass, not once per
+(port, source) pair.  Counted, never timed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hns.compiler import layers as L
+from hns.compiler import shared as shared_module
+from hns.host import Host
+from hns.service import HnsService
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "support"))
+import scale_node as node
+
+
+def _node(local: int, remote: int, lbs: int) -> tuple[HnsService, Host]:
+    svc = HnsService()
+    call = svc.hcn_call
+    net = call("HcnCreateNetwork", None, json.dumps(node.network()))["ID"]
+    loc = [call("HcnCreateEndpoint", None, json.dumps(node.local_endpoint(i, net)))["ID"]
+           for i in range(local)]
+    rem = [call("HcnCreateEndpoint", None, json.dumps(node.remote_endpoint(i, net)))["ID"]
+           for i in range(remote)]
+    for i in range(lbs):
+        call("HcnCreateLoadBalancer", None, json.dumps(node.load_balancer(i, loc, rem)))
+    return svc, Host(service=svc)
+
+
+def _endpoint_ports(host: Host) -> list[Any]:
+    return [p for p in host.switch.ports.values() if host.compiler.endpoint_of(p.id)]
+
+
+def _distinct_rules(host: Host, layer: str, group: str, prefix: str) -> tuple[int, int]:
+    """(rules held over all ports, distinct rule objects among them)."""
+    held = [r for p in _endpoint_ports(host) for r in
+            p.layers[layer].groups[group].rules.values() if r.id.startswith(prefix)]
+    return len(held), len({id(r) for r in held})
+
+
+@pytest.mark.parametrize("local", [3, 12])
+def test_one_rule_object_per_remote_endpoint_whatever_the_ports(local: int) -> None:
+    _svc, host = _node(local, 7, 0)
+    held, distinct = _distinct_rules(host, L.VNET_ENCAP, L.ENCAP_OUT, "MAP_ENCAP_")
+    assert held == 7 * local
+    assert distinct == 7  # not one copy per port
+
+
+def test_one_rule_object_per_load_balancer_on_its_client_ports() -> None:
+    _svc, host = _node(8, 6, 9)
+    held, distinct = _distinct_rules(host, L.SLB_LB, L.LB_OUT, "")
+    dsr_held, dsr_distinct = _distinct_rules(host, L.LB_DSR, L.DSR_OUT, "")
+    assert held + dsr_held == 9 * 8  # every LB (one DSR) on every port
+    # each LB's one local backend computes its own contribution (its client rule is
+    # equal, not the same object); every other port holds the one shared rule
+    assert distinct + dsr_distinct == 9 * 2
+
+
+def test_full_sync_checks_shared_inputs_once_per_source_not_per_port(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def checks(local: int) -> int:
+        svc, host = _node(local, 10, 6)
+        calls = []
+        real = shared_module.SharedContributions._inputs
+
+        def counting(self: Any, *args: Any) -> Any:
+            calls.append(1)
+            return real(self, *args)
+
+        monkeypatch.setattr(shared_module.SharedContributions, "_inputs", counting)
+        svc.restart_service()  # rehydrate: every port against every source
+        monkeypatch.setattr(shared_module.SharedContributions, "_inputs", real)
+        assert host.compiler.errors == []
+        return len(calls)
+
+    few, many = checks(3), checks(15)
+    assert few == many
+    assert few <= 10 + 6
+
+
+def test_a_restart_with_the_same_state_reapplies_no_port() -> None:
+    svc, host = _node(5, 10, 6)
+    before = dict(host.compiler.recompiles)
+    rules_before = {p.id: {g: dict(grp.rules) for lay in p.layers.values()
+                           for g, grp in lay.groups.items()} for p in _endpoint_ports(host)}
+    svc.restart_service()
+    assert dict(host.compiler.recompiles) == before
+    after = {p.id: {g: dict(grp.rules) for lay in p.layers.values()
+                    for g, grp in lay.groups.items()} for p in _endpoint_ports(host)}
+    assert after == rules_before  # the same rule objects, not equal copies
+
+
+def test_remote_mappings_are_one_object_per_remote_endpoint() -> None:
+    _svc, host = _node(6, 9, 0)
+    mappings = [m for p in _endpoint_ports(host) for m in p.spaces[L.VNET_SPACE].mappings.values()]
+    assert len(mappings) == 6 * 9
+    assert len({id(m) for m in mappings}) == 9
