@@ -24,6 +24,7 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -140,6 +141,41 @@ class Rule:
         self.validated = version
 
 
+class SharedRules:
+    """Shared rules checked once for groups of one IP version: validated, numbered, keyed
+    as a group keys them.  `Group.adopt` adds them in one step; nothing changes them."""
+
+    __slots__ = ("rules", "version")
+
+    def __init__(self, rules: list[Rule], version: int) -> None:
+        checked: dict[str, Rule] = {}
+        for rule in rules:
+            if not rule.shared:
+                raise InvalidRule("id", f"{rule.id or rule.name!r} is not a shared rule")
+            if rule.validated != version:
+                rule.validate(version)
+            key = rule.id or rule.name
+            if key in checked:
+                raise AlreadyExists("rule", key)
+            checked[key] = rule
+        for rule in rules:
+            if not rule.order:
+                rule.order = next(_ORDER)
+        self.rules: Mapping_[str, Rule] = checked
+        self.version = version
+
+    def without(self, keys: set[str]) -> SharedRules:
+        """The same checked rules but those keys (no rule is checked again)."""
+        if not keys:
+            return self
+        rules = dict(self.rules)
+        for key in keys:
+            rules.pop(key, None)
+        out = SharedRules([], self.version)
+        out.rules = rules
+        return out
+
+
 class Group:
     """Rules of one direction and address family; picks one winning rule per packet."""
 
@@ -205,6 +241,20 @@ class Group:
             if not rule.shared or not rule.order:
                 rule.order = next(_ORDER)
             self.rules[rule.id or rule.name] = rule
+        self._changed()
+
+    def adopt(self, rules: SharedRules) -> None:
+        """Add a checked set of shared rules at once (what the compiler hands every new
+        port of a network, hns/compiler/fresh.py): one dict update, not rule by rule.
+        All or nothing, like `add_rules`."""
+        if rules.version != self.version:
+            raise InvalidRule("type", f"IPv{rules.version} rules in an IPv{self.version} group")
+        if not rules.rules:
+            return
+        clash = self.rules.keys() & rules.rules.keys()
+        if clash:
+            raise AlreadyExists("rule", min(clash))
+        self.rules.update(rules.rules)
         self._changed()
 
     def remove_rule(self, rule_id: str) -> None:
@@ -311,6 +361,31 @@ class Mapping:
     mac: int = 0
     vni: int = 0
     flags: int = 0
+
+
+class SharedMappings:
+    """CA -> PA mappings checked once (`Port.adopt_mappings` adds them in one step)."""
+
+    __slots__ = ("mappings",)
+
+    def __init__(self, mappings: list[Mapping]) -> None:
+        for mapping in mappings:
+            _check_mapping(mapping)
+        self.mappings: Mapping_[int, Mapping] = {m.ca: m for m in mappings}
+
+    def without(self, cas: set[int]) -> SharedMappings:
+        if not cas:
+            return self
+        out = SharedMappings([])
+        out.mappings = {ca: m for ca, m in self.mappings.items() if ca not in cas}
+        return out
+
+
+def _check_mapping(mapping: Mapping) -> None:
+    if not 0 <= mapping.vni < 1 << 24:
+        raise InvalidRule("VNI", f"{mapping.vni} is not a 24-bit VNI")
+    if not 0 <= mapping.mac < 1 << 48:
+        raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
 
 
 @dataclass
@@ -466,24 +541,19 @@ class Port(ActionContext):
         space = self.spaces.get(space_id)
         if space is None:
             raise NotFound("space", space_id)
-        if not 0 <= mapping.vni < 1 << 24:
-            raise InvalidRule("VNI", f"{mapping.vni} is not a 24-bit VNI")
-        if not 0 <= mapping.mac < 1 << 48:
-            raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
+        _check_mapping(mapping)
         space.mappings[mapping.ca] = mapping
         self.bump()
 
-    def add_mappings(self, space_id: str, mappings: list[Mapping]) -> None:
-        """Add many mappings at once (one generation bump); all or nothing."""
+    def add_mappings(self, space_id: str, mappings: list[Mapping] | SharedMappings) -> None:
+        """Add many mappings at once (one generation bump); all or nothing.  Checked
+        `SharedMappings` are added in one dict update."""
         space = self.spaces.get(space_id)
         if space is None:
             raise NotFound("space", space_id)
-        for mapping in mappings:
-            if not 0 <= mapping.vni < 1 << 24:
-                raise InvalidRule("VNI", f"{mapping.vni} is not a 24-bit VNI")
-            if not 0 <= mapping.mac < 1 << 48:
-                raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
-        space.mappings.update((m.ca, m) for m in mappings)
+        if not isinstance(mappings, SharedMappings):
+            mappings = SharedMappings(mappings)
+        space.mappings.update(mappings.mappings)
         self.bump()
 
     def remove_mapping(self, space_id: str, ca: int) -> None:

@@ -81,6 +81,7 @@ from typing import Any
 
 from hns.compiler import layers as L
 from hns.compiler import rules as R
+from hns.compiler.fresh import Template, build_template
 from hns.compiler.hostport import HostPorts
 from hns.compiler.rules import Item, ItemKey, Source, Target
 from hns.compiler.shared import SharedContributions
@@ -507,11 +508,15 @@ class Compiler:
         self._shared.begin_pass()
         shared_items = self._shared.items
         view = self.view
+        templates: dict[tuple[str | None, int, str], Template | None] = {}
         for key, sources in dirty.items():
             st = self._ports.get(key)
             if st is None:
                 continue
             target = Target(key, st.ep, st.snat_block)
+            adopted = False
+            if len(sources) > 1:
+                sources, adopted = self._adopt(st, target, sources, templates)
             contrib = st.contrib
             removed: list[Item] = []
             added: list[Item] = []
@@ -536,9 +541,40 @@ class Compiler:
                     contrib[source] = new
                 else:
                     del contrib[source]
-            if removed or added:
+            if removed or added or adopted:
                 self._apply(st, removed, added)
                 self.recompiles[str(st.ep["ID"])] += 1
+
+    def _adopt(self, st: _PortState, target: Target, sources: set[Source],
+               templates: dict[tuple[str | None, int, str], Template | None]
+               ) -> tuple[set[Source], bool]:
+        """A port with nothing from any source yet takes its slot's shared contributions
+        in one step (hns/compiler/fresh.py), and a port that already holds them skips
+        them; returns the sources still to compute and whether anything was taken."""
+        slot = self._shared.slot(target, self.view)
+        if slot not in templates:
+            # As a port that is no load balancer's backend (no key): what is shared.
+            anyone = Target("", st.ep, st.snat_block)
+            errors = list(self.errors)
+            templates[slot] = build_template(sources, lambda source: self._shared.lookup(
+                source, anyone, self.view, functools.partial(self._items, st, source, anyone)))
+            self.errors[:] = errors  # a port records its own refusals, as before
+        template = templates[slot]
+        if template is None or not template.contrib:
+            return sources, False
+        own = {("lb", lb) for lb in self.view.lbs_of_ep.get(st.key, ())}
+        if st.contrib:
+            return sources - template.unchanged(st.contrib, own), False
+        if not template.contrib.keys() <= sources:
+            return sources, False
+        contrib, rules, mappings = template.start(own)
+        port = st.port
+        for (layer_id, group_id), group_rules in rules.items():
+            port.get_layer(layer_id).get_group(group_id).adopt(group_rules)
+        if mappings.mappings:
+            port.add_mappings(L.VNET_SPACE, mappings)
+        st.contrib = contrib
+        return sources - contrib.keys(), True
 
     def _holders(self, source: Source) -> set[str]:
         """The ports that hold a contribution of ``source``."""

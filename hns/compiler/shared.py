@@ -87,9 +87,15 @@ class SharedContributions:
               compute: Callable[[], tuple[Contribution, bool]]) -> Contribution:
         """The contribution of ``source`` to the port ``t``: shared when possible, else
         ``compute()`` (which returns the items and whether vfp took every one)."""
+        return self.lookup(source, t, view, compute)[0]
+
+    def lookup(self, source: Source, t: Target, view: View,
+               compute: Callable[[], tuple[Contribution, bool]]
+               ) -> tuple[Contribution, bool]:
+        """(the contribution, whether it is the one shared by every port of its slot)."""
         kind = source[0]
         if kind != "remote" and kind != "lb":
-            return compute()[0]
+            return compute()[0], False
         net_key, net, mss, scope = self._port(t, view)
         if kind == "lb":
             own = self._own.get(source)
@@ -97,12 +103,12 @@ class SharedContributions:
                 lb = view.lbs.get(source[1])
                 if lb is None:
                     self._drop(source)
-                    return compute()[0]
+                    return compute()[0], False
                 # its own NAT rules on a backend; a SourceVIP SNAT pool per client port
                 own = _NEVER if lb.get("SourceVIP") else frozenset(lb_backends(lb))
                 self._own[source] = own
             if own is _NEVER or t.key in own:
-                return compute()[0]
+                return compute()[0], False
             slot: tuple[Any, ...] = (net_key, scope)
         else:
             slot = (net_key, mss)
@@ -110,17 +116,17 @@ class SharedContributions:
         found = self._verified.get(memo)
         if found is not None:
             self.hits += 1
-            return found
+            return found, True
         objects = self._inputs(source, net, view)
         if objects is None:
-            return compute()[0]
+            return compute()[0], False
         slots = self._entries.setdefault(source, {})
         cached = slots.get(slot)
         if cached is not None and len(cached[0]) == len(objects) \
                 and all(a is b for a, b in zip(cached[0], objects, strict=True)):
             self.hits += 1
             self._verified[memo] = cached[1]
-            return cached[1]
+            return cached[1], True
         new, all_valid = compute()
         self.computed += 1
         if cached is not None and cached[1] == new:
@@ -132,7 +138,7 @@ class SharedContributions:
             self._verified[memo] = new
         else:
             slots.pop(slot, None)
-        return new
+        return new, all_valid
 
     def _inputs(self, source: Source, net: Any, view: View) -> tuple[Any, ...] | None:
         """The objects a shared contribution is computed from (compared by identity), or
@@ -150,6 +156,11 @@ class SharedContributions:
             return None
         return (lb, net, view.host_ip, view.dsr_keeps_vip,
                 *(view.endpoints.get(b) for b in lb_backends(lb)))
+
+    def slot(self, t: Target, view: View) -> tuple[str | None, int, str]:
+        """What of a port its shared contributions depend on (hns/compiler/fresh.py)."""
+        net_key, _, mss, scope = self._port(t, view)
+        return net_key, mss, scope
 
     def _port(self, t: Target, view: View) -> tuple[str | None, Any, int, str]:
         """What a contribution reads of its port; the compiler builds one Target per

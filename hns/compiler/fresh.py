@@ -1,0 +1,104 @@
+"""What a new port of a network starts with: the contributions every port of that network
+shares, copied as whole dicts instead of source by source.
+
+At kube-proxy scale a new port (every port, at service start, state load or restart) has
+~15,000 sources (10,000 remote endpoints, 5,000 load balancers), and all but a few dozen
+contribute exactly what they contribute to every other port of the network
+(hns/compiler/shared.py).  Walking them per port is 1.65M (port, source) steps per full
+sync.  A :class:`Template` holds, once per compiler pass and port slot (network, encap
+overhead, HostComputeNetwork), the shared contributions and the vfp rules and mappings they
+amount to, grouped by layer and group; a new port takes copies of those dicts (C speed),
+drops what it must compute itself (the load balancers it is a backend of), and the
+compiler computes the rest (its own endpoint, its network, SourceVIP load balancers,
+routes) as before.
+
+A template holds only what the compiler would have put on the port anyway: shared
+contributions (the very objects ``SharedContributions.lookup`` hands every port of the
+slot), of rule and mapping items only, with no item key twice; otherwise there is no
+template and the port is compiled source by source.  The compiler tests compare both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from hns.compiler import layers as L
+from hns.compiler.rules import Item, ItemKey, MappingSpec, RuleSpec, Source
+from vfp import Mapping, Rule
+from vfp.errors import VfpError
+from vfp.model import SharedMappings, SharedRules
+
+__all__ = ["Template", "build_template"]
+
+Contribution = dict[ItemKey, Item]
+
+
+@dataclass
+class Template:
+    """The shared start of every new port of one slot."""
+
+    contrib: dict[Source, Contribution] = field(default_factory=dict)
+    rules: dict[tuple[str, str], SharedRules] = field(default_factory=dict)
+    mappings: SharedMappings = field(default_factory=lambda: SharedMappings([]))
+
+    def start(self, own: set[Source]) -> tuple[dict[Source, Contribution],
+                                               dict[tuple[str, str], SharedRules],
+                                               SharedMappings]:
+        """What one port takes: copies without the sources it computes on its own."""
+        contrib = dict(self.contrib)
+        drop: dict[tuple[str, str], set[str]] = {}
+        cas: set[int] = set()
+        for source in own:
+            items = contrib.pop(source, None)
+            for item in (items or {}).values():
+                if isinstance(item, RuleSpec):
+                    rule = item.rule
+                    drop.setdefault((item.layer, item.group), set()).add(rule.id or rule.name)
+                elif isinstance(item, MappingSpec):
+                    cas.add(item.ca)
+        rules = {where: group.without(drop.get(where, set()))
+                 for where, group in self.rules.items()}
+        return contrib, rules, self.mappings.without(cas)
+
+    def unchanged(self, contrib: dict[Source, Contribution], own: set[Source]) -> set[Source]:
+        """The sources whose shared contribution a port already holds (by identity)."""
+        get = contrib.get
+        return {s for s, c in self.contrib.items() if get(s) is c} - own
+
+
+def build_template(
+        sources: Iterable[Source],
+        lookup: Callable[[Source], tuple[Contribution, bool]]) -> Template | None:
+    """The template of the shared contributions among ``sources`` (``lookup`` answers
+    one source as ``SharedContributions.lookup`` does for a port that is no load
+    balancer's backend), or None when the port must be compiled source by source."""
+    t = Template()
+    seen: set[ItemKey] = set()
+    rules: dict[tuple[str, str], list[Rule]] = {}
+    mappings: list[Mapping] = []
+    for source in sources:
+        if source[0] != "remote" and source[0] != "lb":
+            continue
+        items, shared = lookup(source)
+        if not shared or not items:
+            continue  # the port computes it itself (as it always did)
+        for key, item in items.items():
+            if key in seen:
+                return None  # two sources claim one key: let vfp refuse it as before
+            seen.add(key)
+            if type(item) is RuleSpec and not item.publish:
+                rules.setdefault((item.layer, item.group), []).append(item.rule)
+            elif type(item) is MappingSpec:
+                mappings.append(item.mapping)
+            else:
+                return None  # pools, default-deny, published rules: the port's own
+        t.contrib[source] = items
+    try:
+        for (layer, group), listed in rules.items():
+            version = next(g.version for g in L.LAYER_BY_ID[layer].groups if g.id == group)
+            t.rules[(layer, group)] = SharedRules(listed, version)
+        t.mappings = SharedMappings(mappings)
+    except (VfpError, KeyError, StopIteration):
+        return None  # vfp refuses something: the port meets it source by source
+    return t
