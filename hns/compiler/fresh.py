@@ -20,7 +20,9 @@ template and the port is compiled source by source.  The compiler tests compare 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from hns.compiler import layers as L
@@ -29,7 +31,7 @@ from vfp import Mapping, Rule
 from vfp.errors import VfpError
 from vfp.model import SharedMappings, SharedRules
 
-__all__ = ["Template", "build_template"]
+__all__ = ["Template", "build_template", "collector_paused"]
 
 Contribution = dict[ItemKey, Item]
 
@@ -61,10 +63,19 @@ class Template:
                  for where, group in self.rules.items()}
         return contrib, rules, self.mappings.without(cas)
 
-    def unchanged(self, contrib: dict[Source, Contribution], own: set[Source]) -> set[Source]:
-        """The sources whose shared contribution a port already holds (by identity)."""
+    def unchanged(self, contrib: dict[Source, Contribution],
+                  own: set[Source]) -> Iterable[Source]:
+        """The sources whose shared contribution a port already holds (the same object,
+        or an equal one: either way the compiler would find nothing to change)."""
+        shared = self.contrib
+        if not own.isdisjoint(shared):
+            shared = dict(shared)
+            for source in own:
+                shared.pop(source, None)
+        if shared.items() <= contrib.items():  # C speed; values compare by identity first
+            return shared.keys()
         get = contrib.get
-        return {s for s, c in self.contrib.items() if get(s) is c} - own
+        return {s for s, c in shared.items() if get(s) is c}
 
 
 def build_template(
@@ -102,3 +113,23 @@ def build_template(
     except (VfpError, KeyError, StopIteration):
         return None  # vfp refuses something: the port meets it source by source
     return t
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a full sync runs.
+
+    A full sync allocates hundreds of thousands of containers; each time the youngest
+    generations fill, a collection runs, and every so often a full one walks every live
+    object (seconds at kube-proxy scale), stopping every thread, the server's event loop
+    included (health checks stalled for 3.4 s).  Nothing a sync builds is cyclic garbage,
+    so collection waits until it ends; the server then moves what it built out of the
+    collector's reach (gc.freeze in api/)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

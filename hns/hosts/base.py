@@ -144,7 +144,7 @@ class HostBase:
                     self._received.pop(change.key, None)
 
     def _reindex(self) -> None:
-        objects = self.service.dump()["Objects"]
+        objects = self.service.stored()  # read only; no deep copy (issue 11)
         self._index.clear()
         for net in objects.get("network", []):
             self._index.put_net(net, str(net["ID"]).upper())
