@@ -83,6 +83,7 @@ from hns.compiler import layers as L
 from hns.compiler import rules as R
 from hns.compiler.fresh import Template, build_template, collector_paused
 from hns.compiler.hostport import HostPorts
+from hns.compiler.owners import OwnerIndex
 from hns.compiler.rules import Item, ItemKey, Source, Target
 from hns.compiler.shared import SharedContributions
 from hns.compiler.view import (
@@ -149,9 +150,8 @@ class Compiler:
         self._ports: dict[str, _PortState] = {}
         self._by_port_id: dict[str, str] = {}
         self._free_blocks: list[int] = []
-        #: (proto, ip, port) -> endpoint key of a PortMapping; pool id -> (key, proto, ranges)
-        self._portmaps: dict[tuple[int, int, int], str] = {}
-        self._pools: dict[str, tuple[str, int, tuple[tuple[int, int, int], ...]]] = {}
+        #: who owns which host address and port (publishing rules, NAT pools)
+        self._owners = OwnerIndex()
         self._next_block = 0
         self._default_vxlan_port = switch.vxlan_port
         self._closed = False
@@ -233,15 +233,11 @@ class Compiler:
         goes to the endpoint with a NAT flow to `src` (any, when `src` is not given)."""
         value = int(ipaddress.IPv4Address(ip)) if isinstance(ip, str) else ip
         with self.service.lock:
-            key = self._portmaps.get((proto, value, port))
+            key = self._owners.portmaps.get((proto, value, port))
             if key is None and proto == 1:
                 key = self._icmp_owner(value, src)
             elif key is None:
-                for owner, pool_proto, ranges in self._pools.values():
-                    if pool_proto == proto and any(
-                            a == value and lo <= port <= hi for a, lo, hi in ranges):
-                        key = owner
-                        break
+                key = self._owners.pool_owner(proto, value, port)
             st = None if key is None else self._ports.get(key)
             return None if st is None else str(st.ep["ID"])
 
@@ -249,20 +245,15 @@ class Compiler:
         """The local endpoint whose load balancer SNATs to (ip, port) from a SourceVIP pool
         (None for every other address, the host's OutBoundNAT pools included)."""
         with self.service.lock:
-            for pool, (owner, pool_proto, ranges) in self._pools.items():
-                if pool_proto == proto and "_SVIP_" in pool and any(
-                        a == ip and lo <= port <= hi for a, lo, hi in ranges):
-                    st = self._ports.get(owner)
-                    return None if st is None else str(st.ep["ID"])
-        return None
+            owner = self._owners.pool_owner(proto, ip, port, svip_only=True)
+            st = None if owner is None else self._ports.get(owner)
+            return None if st is None else str(st.ep["ID"])
 
     def _icmp_owner(self, ip: int, src: str | int | None) -> str | None:
         want_dst = ip.to_bytes(4, "big")
         want_src = None if src is None else \
             int(ipaddress.IPv4Address(src) if isinstance(src, str) else src).to_bytes(4, "big")
-        for owner, pool_proto, ranges in self._pools.values():
-            if pool_proto != 1 or not any(a == ip for a, _, _ in ranges):
-                continue
+        for owner in self._owners.icmp_pool_owners(ip):
             st = self._ports.get(owner)
             layer = None if st is None else st.port.layers.get(L.SLB_NAT)
             if layer is None:
@@ -433,29 +424,7 @@ class Compiler:
         self._free_blocks.append(st.snat_block)
         for items in st.contrib.values():
             for item in items.values():
-                self._unindex_owner(st.key, item)
-
-    def _index_owner(self, key: str, item: Item) -> None:
-        if isinstance(item, R.PoolSpec):
-            self._pools[item.id] = (key, item.proto, item.ranges)
-        elif isinstance(item, R.RuleSpec) and item.publish:
-            c = item.conditions
-            for proto in c.protocols:
-                for lo, _ in c.dst_ips:
-                    for port, _ in c.dst_ports:
-                        self._portmaps[(proto, lo, port)] = key
-
-    def _unindex_owner(self, key: str, item: Item) -> None:
-        if isinstance(item, R.PoolSpec):
-            if self._pools.get(item.id, ("",))[0] == key:
-                del self._pools[item.id]
-        elif isinstance(item, R.RuleSpec) and item.publish:
-            c = item.conditions
-            for proto in c.protocols:
-                for lo, _ in c.dst_ips:
-                    for port, _ in c.dst_ports:
-                        if self._portmaps.get((proto, lo, port)) == key:
-                            del self._portmaps[(proto, lo, port)]
+                self._owners.unindex(st.key, item)
 
     def _all_sources(self, key: str) -> set[Source]:
         st = self._ports.get(key)
@@ -584,21 +553,14 @@ class Compiler:
                 source, anyone, self.view, functools.partial(self._items, st, source, anyone)))
             self.errors[:] = errors  # a port records its own refusals, as before
         template = templates[slot]
-        if template is None or not template.contrib:
+        if template is None:
             return sources, False
         own = {("lb", lb) for lb in self.view.lbs_of_ep.get(st.key, ())}
-        if st.contrib:
-            return sources.difference(template.unchanged(st.contrib, own)), False
-        if not template.contrib.keys() <= sources:
+        sources, taken = template.apply_to(st.port, st.contrib, sources, own)
+        if taken is None:
             return sources, False
-        contrib, rules, mappings = template.start(own)
-        port = st.port
-        for (layer_id, group_id), group_rules in rules.items():
-            port.get_layer(layer_id).get_group(group_id).adopt(group_rules)
-        if mappings.mappings:
-            port.add_mappings(L.VNET_SPACE, mappings)
-        st.contrib = contrib
-        return sources.difference(contrib), True  # (a dict argument: C speed)
+        st.contrib = taken
+        return sources, True
 
     def _holders(self, source: Source) -> set[str]:
         """The ports that hold a contribution of ``source``."""
@@ -642,7 +604,7 @@ class Compiler:
         port = st.port
         deny_changed = False
         for item in removed:
-            self._unindex_owner(st.key, item)
+            self._owners.unindex(st.key, item)
             if isinstance(item, R.RuleSpec):
                 port.get_layer(item.layer).get_group(item.group).remove_rule(item.id)
             elif isinstance(item, R.MappingSpec):
@@ -663,13 +625,13 @@ class Compiler:
             if kind is R.RuleSpec:
                 assert isinstance(item, R.RuleSpec)
                 if item.publish:
-                    self._index_owner(st.key, item)
+                    self._owners.index(st.key, item)
                 batches[(item.layer, item.group)].append(item.rule)
             elif kind is R.MappingSpec:
                 assert isinstance(item, R.MappingSpec)
                 mappings.append(item.mapping)
             elif isinstance(item, R.PoolSpec):
-                self._index_owner(st.key, item)
+                self._owners.index(st.key, item)
                 port.add_nat_pool(item.id, [NatRange(ip, lo, hi) for ip, lo, hi in item.ranges])
             else:
                 deny_changed = True

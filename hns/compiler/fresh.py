@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from hns.compiler import layers as L
 from hns.compiler.rules import Item, ItemKey, MappingSpec, RuleSpec, Source
-from vfp import Mapping, Rule
+from vfp import Mapping, Port, Rule
 from vfp.errors import VfpError
 from vfp.model import SharedMappings, SharedRules
 
@@ -62,6 +62,24 @@ class Template:
         rules = {where: group.without(drop.get(where, set()))
                  for where, group in self.rules.items()}
         return contrib, rules, self.mappings.without(cas)
+
+    def apply_to(self, port: Port, contrib: dict[Source, Contribution], sources: set[Source],
+                 own: set[Source]) -> tuple[set[Source], dict[Source, Contribution] | None]:
+        """On a port holding nothing yet, program the template (minus `own`) and return
+        (the sources still to compute, the port's new contributions); on a port holding
+        contributions, the sources whose shared contribution it does not hold yet, None."""
+        if not self.contrib:
+            return sources, None
+        if contrib:
+            return sources.difference(self.unchanged(contrib, own)), None
+        if not self.contrib.keys() <= sources:
+            return sources, None
+        taken, rules, mappings = self.start(own)
+        for (layer_id, group_id), group_rules in rules.items():
+            port.get_layer(layer_id).get_group(group_id).adopt(group_rules)
+        if mappings.mappings:
+            port.add_mappings(L.VNET_SPACE, mappings)
+        return sources.difference(taken), taken  # (a dict argument: C speed)
 
     def unchanged(self, contrib: dict[Source, Contribution],
                   own: set[Source]) -> Iterable[Source]:

@@ -101,3 +101,59 @@ def test_remote_mappings_are_one_object_per_remote_endpoint() -> None:
     mappings = [m for p in _endpoint_ports(host) for m in p.spaces[L.VNET_SPACE].mappings.values()]
     assert len(mappings) == 6 * 9
     assert len({id(m) for m in mappings}) == 9
+
+
+def _guid(kind: int, i: int) -> str:
+    return f"{kind:08x}-0000-4000-8000-{i:012x}"
+
+
+def _objects(svc: HnsService, local: int, remote: int, lbs: int) -> None:
+    """A node with fixed ids: SourceVIP and DSR load balancers, an endpoint ACL."""
+    def create(function: str, body: dict[str, Any], ident: str) -> str:
+        return str(svc.hcn_call(function, ident, json.dumps({**body, "ID": ident}))["ID"])
+
+    net = create("HcnCreateNetwork", node.network(), _guid(1, 0))
+    loc = []
+    for i in range(local):
+        body = {**node.local_endpoint(i, net), "MacAddress": f"00-15-5D-00-01-{i:02X}"}
+        if i == 1:
+            body["Policies"] = [{"Type": "ACL", "Settings": {
+                "Action": "Allow", "Direction": "In", "Priority": 100, "Protocols": "6"}}]
+        loc.append(create("HcnCreateEndpoint", body, _guid(2, i)))
+    rem = [create("HcnCreateEndpoint", node.remote_endpoint(i, net), _guid(3, i))
+           for i in range(remote)]
+    for i in range(lbs):
+        body = node.load_balancer(i, loc, rem)
+        if i % 4 == 1:
+            body["SourceVIP"] = "10.244.1.250"
+        create("HcnCreateLoadBalancer", body, _guid(4, i))
+
+
+def _compiled(host: Host) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for port in host.switch.ports.values():
+        out[port.name] = (
+            {lid: (layer.flags, {gid: sorted((r.id, r.name, r.priority, repr(r.action),
+                                              repr(r.conditions), r.flags, r.ttl, r.anonymous)
+                                             for r in group.rules.values())
+                                 for gid, group in layer.groups.items()})
+             for lid, layer in port.layers.items()},
+            {sid: sorted((m.ca, m.pa, m.mac, m.vni) for m in space.mappings.values())
+             for sid, space in port.spaces.items()},
+            sorted((name, repr(pool)) for name, pool in port.nat_pools.items()))
+    return out
+
+
+def test_new_ports_taking_the_template_compile_what_port_by_port_compiles() -> None:
+    # one object at a time: ports exist before the sources (no template at work)
+    svc_inc = HnsService()
+    incremental = Host(service=svc_inc)
+    _objects(svc_inc, 6, 8, 12)
+    # every object first, then the compiler: every port is new (the template at work)
+    svc_new = HnsService()
+    _objects(svc_new, 6, 8, 12)
+    at_once = Host(service=svc_new)
+    assert _compiled(at_once) == _compiled(incremental)
+    assert at_once.compiler.errors == incremental.compiler.errors
+    svc_new.restart_service()  # rehydrate: the ports holding the template skip it
+    assert _compiled(at_once) == _compiled(incremental)
