@@ -91,7 +91,7 @@ class Template:
             for source in own:
                 shared.pop(source, None)
         if shared.items() <= contrib.items():  # C speed; values compare by identity first
-            return shared.keys()
+            return shared  # (a dict: set.difference takes its keys at C speed)
         get = contrib.get
         return {s for s, c in shared.items() if get(s) is c}
 
