@@ -2,9 +2,9 @@
 HNS writes.  What they describe is what hns/model/ and hns/policies.py accept and return;
 the API publishes them as its OpenAPI schemas (api/openapi.py).  Requests are parsed
 through them (request.py: each field's HNS check and HRESULT): namespace, load balancer and
-SDN route creates (V2, and V1 namespaces and policy lists), networks and endpoints (the
-fields V1 and V2 share, and every V2 field but the policies), DNS and subnet modify
-requests.  Still by hand in hns/model/: V1's own network and endpoint fields; every
+SDN route creates (V2, and V1 namespaces and policy lists), endpoints (V1 and V2), networks
+(V2, and the fields V1 shares), DNS and subnet modify requests.  Still by hand in
+hns/model/: V1's own network fields (MacPools, Subnets, DNS, the flat policy fields); every
 policy's settings in hns/policies.py.  Elsewhere the models are
 the documented contract and the tests' oracle of the wire shape.
 

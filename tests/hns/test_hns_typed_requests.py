@@ -214,3 +214,38 @@ def test_endpoint_fields_give_the_error_of_the_object_they_are_in(
     assert err.detail is not None
     assert err.detail.startswith(f"{where}: ")
     assert svc.dump()["Objects"]["endpoint"] == []
+
+
+@pytest.mark.parametrize(("extra", "error", "where"), [
+    ({"IPAddress": "10.0.0.300"}, InvalidEndpoint, "IPAddress"),
+    ({"IPAddress": "10.0.0.5", "PrefixLength": "24"}, InvalidPrefix, "PrefixLength"),
+    ({"IPAddress": "10.0.0.5", "PrefixLength": 33}, InvalidPrefix, "PrefixLength"),
+    ({"IPv6Address": "fd00::5", "IPv6PrefixLength": 129}, InvalidPrefix, "IPv6PrefixLength"),
+    ({"DNSServerList": ["10.0.0.10"]}, InvalidEndpoint, "DNSServerList"),
+    ({"GatewayAddress": "gw"}, InvalidEndpoint, "GatewayAddress"),
+    ({"IsRemoteEndpoint": "true"}, InvalidEndpoint, "IsRemoteEndpoint"),
+    ({"MacAddress": 5}, InvalidEndpoint, "MacAddress"),
+])
+def test_v1_endpoint_fields_go_through_v1endpoint(
+        svc: HnsService, extra: dict[str, Any], error: type[HnsError], where: str) -> None:
+    net = svc.hns_call("POST", "/networks", json.dumps(
+        {"Name": "v1", "Type": "NAT", "Subnets": [{"AddressPrefix": "10.0.0.0/24",
+                                                   "GatewayAddress": "10.0.0.1"}]}))
+    with pytest.raises(HnsError) as info:
+        svc.hns_call("POST", "/endpoints", json.dumps({"VirtualNetwork": net["ID"], **extra}))
+    assert type(info.value) is error
+    assert info.value.detail is not None
+    assert info.value.detail.startswith(f"{where}: ")
+
+
+def test_v1_endpoint_reads_a_prefix_only_beside_its_address_and_a_name_only_without_an_id(
+        svc: HnsService) -> None:
+    net = svc.hns_call("POST", "/networks", json.dumps(
+        {"Name": "v1", "Type": "NAT", "Subnets": [{"AddressPrefix": "10.0.0.0/24",
+                                                   "GatewayAddress": "10.0.0.1"}]}))
+    ep = svc.hns_call("POST", "/endpoints", json.dumps(
+        {"VirtualNetwork": net["ID"], "VirtualNetworkName": 5, "PrefixLength": "x",
+         "IPv6PrefixLength": "y"}))
+    assert ep["VirtualNetwork"] == net["ID"]
+    by_name = svc.hns_call("POST", "/endpoints", json.dumps({"VirtualNetworkName": "v1"}))
+    assert by_name["VirtualNetwork"] == net["ID"]
