@@ -19,13 +19,12 @@ from hns.model.common import (
     EP_REMOTE,
     STATE_CREATED,
     Json,
-    _field,
     _obj,
 )
 from hns.model.network import (
-    _dns,
+    _dns_from,
     _public,
-    _route,
+    _route_from,
     network_v1_type,
 )
 from hns.policies import (
@@ -35,16 +34,10 @@ from hns.policies import (
 )
 from hns.ports import endpoint_resources
 from hns.profiles import Profile
-from hns.validate import (
-    as_bool,
-    as_int,
-    as_ip,
-    as_list,
-    as_mac,
-    as_str,
-    guid_or_none,
-    uint,
-)
+from hns.schema.common import IpConfig
+from hns.schema.endpoint import HostComputeEndpoint
+from hns.schema.request import parse_request
+from hns.schema.v1 import V1Endpoint
 
 ENDPOINT_V1_KEYS = frozenset({"VirtualNetwork", "VirtualNetworkName", "IPAddress",
                               "IsRemoteEndpoint", "PrefixLength", "GatewayAddress",
@@ -57,11 +50,20 @@ _ENDPOINT_V1_MODELED = frozenset({
     "EnableLowMetric", "Namespace", "SharedContainers", "State", "HostComputeNetwork"})
 
 
-def _ip_config(value: Any) -> Json:
-    body = _obj(InvalidEndpoint, value, "IpConfiguration")
-    ip = _field(InvalidEndpoint, body, "IpAddress", as_ip)
+#: The fields of a create body that go through ``HostComputeEndpoint`` (V1 / V2).
+_TYPED_V1 = ("ID", "Name", "VirtualNetwork", "MacAddress", "IPAddress", "IPv6Address",
+             "DNSSuffix", "DNSServerList", "DNSDomain", "GatewayAddress", "GatewayAddressV6",
+             "DisableICC", "IsRemoteEndpoint", "EnableLowMetric")
+_TYPED_V2 = ("ID", "Name", "HostComputeNetwork", "IpConfigurations", "Dns", "Routes",
+             "MacAddress", "Flags")
+
+
+def _ip_config(config: IpConfig) -> Json:
+    ip = config.ip_address
     limit = 128 if ip and ":" in ip else 32
-    plen = _field(InvalidPrefix, body, "PrefixLength", lambda v: as_int(v, 0, limit), 0)
+    plen = config.prefix_length or 0
+    if plen > limit:
+        raise InvalidPrefix(detail=f"PrefixLength: {plen} is out of range 0..{limit}")
     out: Json = {}
     if ip:
         out["IpAddress"] = ip
@@ -73,79 +75,77 @@ def _ip_config(value: Any) -> Json:
 def parse_endpoint(body: Any, profile: Profile, *, v1: bool,
                    network_by_name: Callable[[str], str | None]) -> Json:
     """Endpoint create settings (V1 or V2 JSON) in stored form; ``ID`` may be None and
-    ``HostComputeNetwork`` may be None (the caller checks it exists)."""
+    ``HostComputeNetwork`` may be None (the caller checks it exists).  The fields go through
+    the typed model (``V1Endpoint`` / ``HostComputeEndpoint``), every policy through
+    hns/policies.py."""
     ep = _obj(InvalidJson, body, "endpoint")
-    kind = InvalidEndpoint
-    out: Json = {"ID": _field(kind, ep, "ID", guid_or_none),
-                 "Name": _field(kind, ep, "Name", as_str, "")}
-    if v1:
-        network = _field(kind, ep, "VirtualNetwork", guid_or_none)
-        if network is None and ep.get("VirtualNetworkName") is not None:
-            network = network_by_name(_field(kind, ep, "VirtualNetworkName", as_str))
-        out["HostComputeNetwork"] = network
-        out["Policies"] = parse_policies(ep.get("Policies"), ENDPOINT_POLICY_TYPES, profile,
-                                         v1=True)
-        configs = []
-        ip4 = _field(kind, ep, "IPAddress", as_ip)
-        if ip4:
-            limit = 128 if ":" in ip4 else 32
-            plen = _field(InvalidPrefix, ep, "PrefixLength", lambda v: as_int(v, 0, limit), 0)
-            configs.append({"IpAddress": ip4, **({"PrefixLength": plen} if plen else {})})
-        ip6 = _field(kind, ep, "IPv6Address", as_ip)
-        if ip6:
-            plen6 = _field(InvalidPrefix, ep, "IPv6PrefixLength", lambda v: as_int(v, 0, 128), 0)
-            configs.append({"IpAddress": ip6, **({"PrefixLength": plen6} if plen6 else {})})
-        out["IpConfigurations"] = configs
-        dns: Json = {}
-        suffix = _field(kind, ep, "DNSSuffix", as_str)
-        if suffix:
-            dns["Search"] = [s for s in suffix.split(",") if s]
-        domain = _field(kind, ep, "DNSDomain", as_str)
-        if domain:
-            dns["Domain"] = domain
-        servers = _field(kind, ep, "DNSServerList", as_str)
-        if servers:
-            dns["ServerList"] = [s for s in servers.split(",") if s]
-        out["Dns"] = dns
-        routes = []
-        for key, default in (("GatewayAddress", "0.0.0.0/0"), ("GatewayAddressV6", "::/0")):
-            gateway = _field(kind, ep, key, as_ip)
-            if gateway:
-                routes.append({"NextHop": gateway, "DestinationPrefix": default})
-        out["Routes"] = routes
-        out["MacAddress"] = _field(kind, ep, "MacAddress", as_mac)
-        flags = 0
-        if _field(kind, ep, "IsRemoteEndpoint", as_bool, False):
-            flags |= EP_REMOTE
-        if _field(kind, ep, "DisableICC", as_bool, False):
-            flags |= EP_DISABLE_ICC
-        if _field(kind, ep, "EnableLowMetric", as_bool, False):
-            flags |= EP_LOW_METRIC
-        out["Flags"] = flags
-        extras = {k: v for k, v in ep.items() if k not in _ENDPOINT_V1_MODELED}
-        if extras:
-            out["_v1"] = extras
-        state = ep.get("State")
-        if isinstance(state, int) and not isinstance(state, bool) and 0 <= state <= 6:
-            out["_v1state"] = state
-    else:
-        if ep.get("HostComputeNamespace"):
-            raise InvalidEndpoint(detail="HostComputeNamespace is read only")
-        out["HostComputeNetwork"] = _field(kind, ep, "HostComputeNetwork", guid_or_none)
-        out["Policies"] = parse_policies(ep.get("Policies"), ENDPOINT_POLICY_TYPES, profile,
-                                         v1=False)
-        out["IpConfigurations"] = [_ip_config(c) for c in
-                                   _field(kind, ep, "IpConfigurations", as_list, [])]
-        out["Dns"] = _dns(ep.get("Dns") or {}, kind)
-        out["Routes"] = [_route(r, kind) for r in _field(kind, ep, "Routes", as_list, [])]
-        out["MacAddress"] = _field(kind, ep, "MacAddress", as_mac)
-        out["Flags"] = _field(kind, ep, "Flags", uint(32), 0)
+    out = _endpoint_v1_fields(ep, network_by_name) if v1 else _endpoint_v2_fields(ep)
+    out["Policies"] = parse_policies(ep.get("Policies"), ENDPOINT_POLICY_TYPES, profile, v1=v1)
     families = [":" in c["IpAddress"] for c in out["IpConfigurations"] if "IpAddress" in c]
     if len(set(families)) > 1 and not profile.supports("IPv6DualStack"):
         raise RequestUnsupported(detail="dual-stack endpoints need HNS 11.10")
     for config in out["IpConfigurations"]:
         if config.get("PrefixLength") == 32 and not profile.supports("Slash32EndpointPrefixes"):
             raise RequestUnsupported(detail="/32 endpoint prefixes need Slash32EndpointPrefixes")
+    return out
+
+
+def _endpoint_v2_fields(ep: Json) -> Json:
+    if ep.get("HostComputeNamespace"):
+        raise InvalidEndpoint(detail="HostComputeNamespace is read only")
+    typed = parse_request(HostComputeEndpoint, ep, error=InvalidEndpoint, what="endpoint",
+                          fields=_TYPED_V2)
+    return {"ID": typed.id, "Name": typed.name or "",
+            "HostComputeNetwork": typed.host_compute_network,
+            "IpConfigurations": [_ip_config(c) for c in typed.ip_configurations or []],
+            "Dns": _dns_from(typed.dns), "Routes": [_route_from(r) for r in typed.routes or []],
+            "MacAddress": typed.mac_address, "Flags": typed.flags or 0}
+
+
+def _endpoint_v1_fields(ep: Json, network_by_name: Callable[[str], str | None]) -> Json:
+    # A prefix length is read only beside its address, a network name only without an id.
+    fields = [*_TYPED_V1,
+              *(["PrefixLength"] if ep.get("IPAddress") is not None else []),
+              *(["IPv6PrefixLength"] if ep.get("IPv6Address") is not None else [])]
+    typed = parse_request(V1Endpoint, ep, error=InvalidEndpoint, what="endpoint",
+                          fields=fields)
+    network = typed.virtual_network
+    if network is None and ep.get("VirtualNetworkName") is not None:
+        named = parse_request(V1Endpoint, ep, error=InvalidEndpoint, what="endpoint",
+                              fields=["VirtualNetworkName"])
+        network = network_by_name(named.virtual_network_name or "")
+    out: Json = {"ID": typed.id, "Name": typed.name or "", "HostComputeNetwork": network}
+    configs = []
+    for ip, plen, v6 in ((typed.ip_address, typed.prefix_length, False),
+                         (typed.ipv6_address, typed.ipv6_prefix_length, True)):
+        if not ip:
+            continue
+        limit = 128 if v6 or ":" in ip else 32
+        if plen is not None and plen > limit:
+            raise InvalidPrefix(detail=f"PrefixLength: {plen} is out of range 0..{limit}")
+        configs.append({"IpAddress": ip, **({"PrefixLength": plen} if plen else {})})
+    out["IpConfigurations"] = configs
+    dns: Json = {}
+    if typed.dns_suffix:
+        dns["Search"] = [s for s in typed.dns_suffix.split(",") if s]
+    if typed.dns_domain:
+        dns["Domain"] = typed.dns_domain
+    if typed.dns_server_list:
+        dns["ServerList"] = [s for s in typed.dns_server_list.split(",") if s]
+    out["Dns"] = dns
+    out["Routes"] = [{"NextHop": gateway, "DestinationPrefix": default}
+                     for gateway, default in ((typed.gateway_address, "0.0.0.0/0"),
+                                              (typed.gateway_address_v6, "::/0")) if gateway]
+    out["MacAddress"] = typed.mac_address
+    out["Flags"] = ((EP_REMOTE if typed.is_remote_endpoint else 0)
+                    | (EP_DISABLE_ICC if typed.disable_icc else 0)
+                    | (EP_LOW_METRIC if typed.enable_low_metric else 0))
+    extras = {k: v for k, v in ep.items() if k not in _ENDPOINT_V1_MODELED}
+    if extras:
+        out["_v1"] = extras
+    state = ep.get("State")
+    if isinstance(state, int) and not isinstance(state, bool) and 0 <= state <= 6:
+        out["_v1state"] = state
     return out
 
 

@@ -10,7 +10,6 @@ from hns.errors import (
     HnsError,
     InvalidJson,
     InvalidNetwork,
-    InvalidNetworkType,
     InvalidPrefix,
     InvalidSubnet,
     RequestUnsupported,
@@ -18,7 +17,6 @@ from hns.errors import (
 from hns.model.common import (
     DEFAULT_EXTENSIONS,
     NET_DISABLE_HOST_PORT,
-    NETWORK_TYPES,
     Json,
     _field,
     _obj,
@@ -32,6 +30,9 @@ from hns.policies import (
 )
 from hns.ports import network_resources
 from hns.profiles import Profile
+from hns.schema.common import Dns, MacPool, Route, Subnet
+from hns.schema.network import HostComputeNetwork
+from hns.schema.request import parse_request
 from hns.validate import (
     Bad,
     as_dict,
@@ -40,10 +41,7 @@ from hns.validate import (
     as_mac,
     as_prefix,
     as_str,
-    as_str_list,
-    enum_of,
     guid_or_none,
-    uint,
 )
 
 NETWORK_V1_KEYS = frozenset({"Subnets", "MacPools", "NetworkAdapterName", "SourceMac",
@@ -64,11 +62,9 @@ _NETWORK_V1_FIELDS = {
 }
 
 
-def _network_type(value: Any) -> str:
-    try:
-        return str(enum_of(*NETWORK_TYPES, fold=True)(value))
-    except Bad as exc:
-        raise InvalidNetworkType(detail=str(exc)) from None
+#: The fields of a create body that go through ``HostComputeNetwork`` (V1 / V2).
+_TYPED_V1 = ("ID", "Name", "Type", "Flags")
+_TYPED_V2 = ("ID", "Name", "Type", "Flags", "MacPool", "Dns", "Ipams")
 
 
 def _mac_pool(ranges: Any) -> list[Json]:
@@ -96,46 +92,64 @@ def int_to_mac(value: int) -> str:
 
 
 def _dns(value: Any, kind: type[HnsError]) -> Json:
-    body = _obj(kind, value, "Dns")
-    out: Json = {}
-    for key, check in (("Domain", as_str), ("Search", as_str_list),
-                       ("ServerList", as_str_list), ("Options", as_str_list)):
-        got = _field(kind, body, key, check)
-        if got:
-            out[key] = got
-    return out
+    """DNS settings (of a network, an endpoint, a DNS modify) through the ``Dns`` model;
+    a bad field is ``kind``."""
+    return _dns_from(parse_request(Dns, value, error=kind, not_object=kind, what="Dns"))
+
+
+def _dns_from(dns: Dns | None) -> Json:
+    if dns is None:
+        return {}
+    return {key: value for key, value in (
+        ("Domain", dns.domain), ("Search", dns.search), ("ServerList", dns.server_list),
+        ("Options", dns.options)) if value}
 
 
 def _route(value: Any, kind: type[HnsError]) -> Json:
-    body = _obj(kind, value, "Route")
-    out: Json = {}
-    nh = _field(kind, body, "NextHop", as_ip)
-    if nh:
-        out["NextHop"] = nh
-    dest = _field(InvalidPrefix, body, "DestinationPrefix", as_prefix)
-    if dest:
-        out["DestinationPrefix"] = dest
-    metric = _field(kind, body, "Metric", uint(16))
-    if metric:
-        out["Metric"] = metric
-    return out
+    """A route (of an endpoint) through the ``Route`` model; a bad prefix is
+    HCN_E_INVALID_PREFIX, any other bad field ``kind``."""
+    return _route_from(parse_request(Route, value, error=kind, not_object=kind, what="Route"))
+
+
+def _route_from(route: Route) -> Json:
+    return {key: value for key, value in (
+        ("NextHop", route.next_hop), ("DestinationPrefix", route.destination_prefix),
+        ("Metric", route.metric)) if value}
 
 
 def _subnet_v2(value: Any, profile: Profile) -> Json:
-    body = _obj(InvalidSubnet, value, "Subnet")
-    prefix = _field(InvalidPrefix, body, "IpAddressPrefix", as_prefix)
-    routes = [_route(r, InvalidSubnet) for r in _field(InvalidSubnet, body, "Routes", as_list, [])]
+    """A V2 subnet (a Subnet modify) through the ``Subnet`` model."""
+    subnet = parse_request(Subnet, value, error=InvalidSubnet, not_object=InvalidSubnet,
+                           what="Subnet")
+    return _subnet_from(subnet, value, profile)
+
+
+def _subnet_from(subnet: Subnet, body: Json, profile: Profile) -> Json:
+    """The stored form of a parsed subnet; its policies (in ``body``) go through
+    hns/policies.py."""
     policies = parse_policies(body.get("Policies"), SUBNET_POLICY_TYPES, profile, v1=False)
-    out: Json = {"ID": _field(InvalidSubnet, body, "ID", guid_or_none) or new_guid(upper=True)}
-    if prefix:
-        out["IpAddressPrefix"] = prefix
+    out: Json = {"ID": subnet.id or new_guid(upper=True)}
+    if subnet.ip_address_prefix:
+        out["IpAddressPrefix"] = subnet.ip_address_prefix
     out["Policies"] = policies
-    out["Routes"] = routes
-    flags = _field(InvalidSubnet, body, "Flags", uint(32), 0)
-    if flags:
-        out["Flags"] = flags
+    out["Routes"] = [_route_from(r) for r in subnet.routes or []]
+    if subnet.flags:
+        out["Flags"] = subnet.flags
     if isinstance(body.get("IpSubnets"), list):
         out["IpSubnets"] = body["IpSubnets"]
+    return out
+
+
+def _mac_ranges(pool: MacPool | None) -> list[Json]:
+    out = []
+    for item in (pool.ranges if pool is not None else None) or []:
+        start, end = item.start_mac_address, item.end_mac_address
+        if start is None or end is None:
+            raise InvalidNetwork(detail="MacPool: a range needs StartMacAddress and "
+                                        "EndMacAddress")
+        if mac_to_int(start) > mac_to_int(end):
+            raise InvalidNetwork(detail="MacPool: MAC pool start is after its end")
+        out.append({"StartMacAddress": start, "EndMacAddress": end})
     return out
 
 
@@ -162,14 +176,16 @@ def _subnet_v1(value: Any, profile: Profile) -> Json:
 def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
     """Network create settings (V1 or V2 JSON) in stored form; ``ID`` may be None."""
     net = _obj(InvalidJson, body, "network")
-    name = _field(InvalidNetwork, net, "Name", as_str, "")
+    # Through the typed model: the fields V1 and V2 share, and V2's MAC pool, DNS and
+    # address plan; V1's own shape and every policy by hand (hns/policies.py).
+    typed = parse_request(HostComputeNetwork, net, error=InvalidNetwork, what="network",
+                          fields=_TYPED_V1 if v1 else _TYPED_V2)
+    name = typed.name or ""
     raw_type = net.get("Type")
-    ntype = "NAT" if raw_type is None or raw_type == "" else _network_type(raw_type)
-    flags = _field(InvalidNetwork, net, "Flags", uint(32), 0)
+    flags = typed.flags or 0
     if flags & NET_DISABLE_HOST_PORT and not profile.supports("DisableHostPort"):
         raise RequestUnsupported(detail="DisableHostPort needs HNS 15.1")
-    out: Json = {"ID": _field(InvalidNetwork, net, "ID", guid_or_none), "Name": name,
-                 "Type": ntype, "Flags": flags}
+    out: Json = {"ID": typed.id, "Name": name, "Type": typed.type or "NAT", "Flags": flags}
     if v1:
         policies = parse_policies(net.get("Policies"), NETWORK_POLICY_TYPES, profile, v1=True)
         for ptype, (key, setting) in _NETWORK_V1_FIELDS.items():
@@ -197,17 +213,14 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
     else:
         out["Policies"] = parse_policies(net.get("Policies"), NETWORK_POLICY_TYPES, profile,
                                          v1=False)
-        pool = _obj(InvalidNetwork, net.get("MacPool") or {}, "MacPool")
-        out["MacPool"] = {"Ranges": _mac_pool(pool.get("Ranges") or [])}
-        out["Dns"] = _dns(net.get("Dns") or {}, InvalidNetwork)
+        out["MacPool"] = {"Ranges": _mac_ranges(typed.mac_pool)}
+        out["Dns"] = _dns_from(typed.dns)
         ipams = []
-        for ipam in _field(InvalidNetwork, net, "Ipams", as_list, []):
-            ipam_body = _obj(InvalidNetwork, ipam, "Ipam")
-            itype = _field(InvalidNetwork, ipam_body, "Type",
-                           enum_of("Static", "Dhcp", "DHCP", fold=True), "Static")
-            subnets = [_subnet_v2(s, profile)
-                       for s in _field(InvalidNetwork, ipam_body, "Subnets", as_list, [])]
-            ipams.append({"Type": itype, "Subnets": subnets})
+        for ipam, raw_ipam in zip(typed.ipams or [], net.get("Ipams") or [], strict=True):
+            raw_subnets = raw_ipam.get("Subnets") or []
+            subnets = [_subnet_from(s, raw, profile)
+                       for s, raw in zip(ipam.subnets or [], raw_subnets, strict=True)]
+            ipams.append({"Type": ipam.type or "Static", "Subnets": subnets})
         out["Ipams"] = ipams
     if not name:
         raise InvalidNetwork(detail="a network needs a Name")

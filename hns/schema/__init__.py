@@ -1,10 +1,12 @@
 """Typed models (pydantic v2) of every HNS object, policy and answer body, under the names
 HNS writes.  What they describe is what hns/model/ and hns/policies.py accept and return;
-the API publishes them as its OpenAPI schemas (api/openapi.py).  Namespace, load balancer
-and SDN route create bodies (V2, and V1 namespaces and policy lists) are parsed through
-them (request.py: each field's HNS check and HRESULT); networks and endpoints still go
-through hns/model/ by hand.  Elsewhere they are the documented contract and the tests'
-oracle of the wire shape.
+the API publishes them as its OpenAPI schemas (api/openapi.py).  Requests are parsed
+through them (request.py: each field's HNS check and HRESULT): namespace, load balancer and
+SDN route creates (V2, and V1 namespaces and policy lists), endpoints (V1 and V2), networks
+(V2, and the fields V1 shares), DNS and subnet modify requests.  Still by hand in
+hns/model/: V1's own network fields (MacPools, Subnets, DNS, the flat policy fields); every
+policy's settings in hns/policies.py.  Elsewhere the models are
+the documented contract and the tests' oracle of the wire shape.
 
 Modules: base (HnsModel), request (parsing a request through a model), common (nested V2
 types), policy (every policy type's settings), network, endpoint, loadbalancer, namespace,

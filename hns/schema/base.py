@@ -10,10 +10,12 @@ kept verbatim, a capture reads back as it was given.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_pascal
+
+from hns.errors import HnsError
 
 __all__ = ["Guid", "HnsModel", "IpAddress", "IpPrefix", "MacAddress"]
 
@@ -25,6 +27,9 @@ class HnsModel(BaseModel):
     # trip cannot change a value's type behind the caller's back.
     model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True,
                               extra="allow", strict=True)
+    #: The HNS error of a bad field inside an object of this kind nested in a request
+    #: (a subnet in a network); None: its parent's (hns/schema/request.py).
+    request_error: ClassVar[type[HnsError] | None] = None
 
     def dump(self) -> dict[str, Any]:
         """The object as HNS writes it."""

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from hns.errors import HnsError, InvalidPrefix, InvalidSubnet
 from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
 from hns.schema.policy import SubnetPolicy
+from hns.schema.request import checked
+from hns.validate import (
+    as_int,
+    as_ip,
+    as_list,
+    as_mac,
+    as_prefix,
+    as_str,
+    as_str_list,
+    enum_of,
+    guid_or_none,
+    uint,
+)
+
+
+def _falsy_is_absent(check: Any) -> Any:
+    """HNS reads ``"Dns": ""`` or ``"Ranges": []`` as no value at all."""
+    return lambda value: check(value) if value else None
 
 __all__ = [
     "Dns",
@@ -32,52 +51,61 @@ class SchemaVersion(HnsModel):
 class Route(HnsModel):
     """A route on a subnet or an endpoint (hcn.Route)."""
 
-    next_hop: IpAddress | None = None
-    destination_prefix: IpPrefix | None = None
-    metric: int | None = Field(None, ge=0, le=65535)
+    # In a request: a bad prefix is HCN_E_INVALID_PREFIX, anything else the error of the
+    # object the route is on (network subnet, endpoint).
+    next_hop: Annotated[IpAddress | None, checked(as_ip)] = None
+    destination_prefix: Annotated[IpPrefix | None, checked(as_prefix, InvalidPrefix)] = None
+    metric: Annotated[int | None, checked(uint(16))] = Field(None, ge=0, le=65535)
 
 
 class Subnet(HnsModel):
     """A V2 subnet inside an Ipam (hcn.Subnet); ``ID`` and ``IpSubnets`` are what HNS adds."""
 
-    id: Guid | None = Field(None, alias="ID")
-    ip_address_prefix: IpPrefix | None = None
+    # In a request a bad field is HCN_E_INVALID_SUBNET, a bad prefix HCN_E_INVALID_PREFIX;
+    # the policies are hns/policies.py's to check.
+    request_error: ClassVar[type[HnsError] | None] = InvalidSubnet
+
+    id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
+    ip_address_prefix: Annotated[IpPrefix | None, checked(as_prefix, InvalidPrefix)] = None
     policies: list[SubnetPolicy] | None = None
-    routes: list[Route] | None = None
-    flags: int | None = Field(None, ge=0)
+    routes: Annotated[list[Route] | None, checked(as_list)] = None
+    flags: Annotated[int | None, checked(uint(32))] = Field(None, ge=0)
     ip_subnets: list[dict[str, Any]] | None = None
 
 
 class Ipam(HnsModel):
     """An address plan (hcn.Ipam): ``Static`` or ``DHCP`` with its subnets."""
 
-    type: str | None = None
-    subnets: list[Subnet] | None = None
+    type: Annotated[str | None, checked(enum_of("Static", "Dhcp", "DHCP", fold=True))] = None
+    subnets: Annotated[list[Subnet] | None, checked(as_list)] = None
 
 
 class MacRange(HnsModel):
-    start_mac_address: MacAddress | None = None
-    end_mac_address: MacAddress | None = None
+    start_mac_address: Annotated[MacAddress | None, checked(as_mac)] = None
+    end_mac_address: Annotated[MacAddress | None, checked(as_mac)] = None
 
 
 class MacPool(HnsModel):
-    ranges: list[MacRange] | None = None
+    ranges: Annotated[list[MacRange] | None, checked(_falsy_is_absent(as_list))] = None
 
 
 class Dns(HnsModel):
     """DNS settings of a network or an endpoint (hcn.Dns)."""
 
-    domain: str | None = None
-    search: list[str] | None = None
-    server_list: list[str] | None = None
-    options: list[str] | None = None
+    domain: Annotated[str | None, checked(as_str)] = None
+    search: Annotated[list[str] | None, checked(as_str_list)] = None
+    server_list: Annotated[list[str] | None, checked(as_str_list)] = None
+    options: Annotated[list[str] | None, checked(as_str_list)] = None
 
 
 class IpConfig(HnsModel):
     """One endpoint address (hcn.IpConfig)."""
 
-    ip_address: IpAddress | None = None
-    prefix_length: int | None = Field(None, ge=0, le=128)
+    # In a request a bad prefix length is HCN_E_INVALID_PREFIX (its limit, 32 or 128,
+    # depends on the address: hns/model/endpoint.py checks that).
+    ip_address: Annotated[IpAddress | None, checked(as_ip)] = None
+    prefix_length: Annotated[int | None, checked(lambda v: as_int(v, 0, 128), InvalidPrefix)] = \
+        Field(None, ge=0, le=128)
 
 
 class Health(HnsModel):

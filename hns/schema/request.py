@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
@@ -57,14 +57,66 @@ def checked(check: Callable[[Any], Any], error: type[HnsError] | None = None) ->
     return Checked(run, error=error)
 
 
-def _field_errors(model: type[BaseModel]) -> dict[str, type[HnsError] | None]:
-    """Alias -> error class override, for every checked field of ``model``."""
-    out: dict[str, type[HnsError] | None] = {}
+def _checks(model: type[BaseModel]) -> dict[str, tuple[str, Checked]]:
+    """Alias -> (attribute name, marker) for every checked field of ``model``."""
+    out: dict[str, tuple[str, Checked]] = {}
     for name, info in model.model_fields.items():
         marks = [m for m in info.metadata if isinstance(m, Checked)]
         if marks:
-            out[info.alias or name] = marks[0].error
+            out[info.alias or name] = (name, marks[0])
     return out
+
+
+def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model a field holds (itself, in a list, or optional), if any."""
+    todo: list[Any] = [model.model_fields[name].annotation]
+    while todo:
+        tp = todo.pop()
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            return tp
+        todo.extend(get_args(tp))
+    return None
+
+
+def _project(model: type[BaseModel], data: dict[str, Any],
+             fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """``data`` cut down to what the service reads: the checked fields, nulls dropped, and
+    the same in every nested object (a value of the wrong shape is kept, to be refused)."""
+    checks = _checks(model)
+    out: dict[str, Any] = {}
+    for key in (checks if fields is None else fields):
+        value = data.get(key)
+        if value is None or key not in checks:
+            continue
+        inner = _nested_model(model, checks[key][0])
+        if inner is not None and isinstance(value, dict):
+            value = _project(inner, value)
+        elif inner is not None and isinstance(value, list):
+            value = [_project(inner, v) if isinstance(v, dict) else v for v in value]
+        out[key] = value
+    return out
+
+
+def _error_at(model: type[BaseModel], loc: tuple[int | str, ...],
+              default: type[HnsError]) -> type[HnsError]:
+    """The HnsError of a failure at ``loc``: the deepest error named on the way, by a
+    field's marker or by a nested model's ``request_error`` (an object of its own kind,
+    such as a subnet inside a network)."""
+    cls: type[HnsError] = default
+    cursor: type[BaseModel] | None = model
+    for at, part in enumerate(loc):
+        if isinstance(part, int) or cursor is None:
+            continue
+        found = _checks(cursor).get(part)
+        if found is None:
+            break
+        name, mark = found
+        cls = mark.error or cls
+        cursor = _nested_model(cursor, name)
+        own = getattr(cursor, "request_error", None)
+        if own is not None and at < len(loc) - 1:  # the failure is inside that object
+            cls = own
+    return cls
 
 
 def parse_request(model: type[M], body: Any, *, error: type[HnsError], what: str,
@@ -72,17 +124,15 @@ def parse_request(model: type[M], body: Any, *, error: type[HnsError], what: str
                   not_object: type[HnsError] = InvalidJson) -> M:
     """``body`` (JSON already decoded) as a ``model``: its ``fields`` (aliases; default every
     checked field) validated in request mode, nulls as absent.  A body that is not an object
-    raises ``not_object``; a field that fails raises its own error class or ``error``."""
+    raises ``not_object``; a field that fails raises the error named for it (its marker, or
+    the nested object's ``request_error``) or ``error``."""
     if not isinstance(body, dict):
         raise not_object(detail=f"{what} must be a JSON object")
-    errors = _field_errors(model)
-    wanted = list(errors) if fields is None else list(fields)
-    data = {key: body[key] for key in wanted if body.get(key) is not None}
+    data = _project(model, body, fields)
     try:
         return model.model_validate(data, context=REQUEST, by_alias=True, by_name=False)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        loc = first["loc"]
-        cls = errors.get(str(loc[0])) if loc else None
+        loc = tuple(first["loc"])
         where = ".".join(str(part) for part in loc)
-        raise (cls or error)(detail=f"{where}: {first['msg']}") from None
+        raise _error_at(model, loc, error)(detail=f"{where}: {first['msg']}") from None

@@ -16,9 +16,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from hns.errors import InvalidPrefix
 from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
 from hns.schema.request import checked
-from hns.validate import as_bool, guid_or_none
+from hns.validate import as_bool, as_int, as_ip, as_mac, as_str, guid_or_none
+
+
+def _prefix_len(value: Any) -> int:
+    return as_int(value, 0, 128)
 
 __all__ = [
     "V1_POLICY_MODELS",
@@ -204,25 +209,31 @@ class V1Namespace(HnsModel):
 class V1Endpoint(HnsModel):
     """A V1 endpoint (HNSEndpoint)."""
 
-    id: Guid | None = Field(None, alias="ID")
-    name: str | None = None
-    virtual_network: Guid | None = None
-    virtual_network_name: str | None = None
+    # In a request (hns/schema/request.py) a bad field is HCN_E_INVALID_ENDPOINT, a bad
+    # prefix length HCN_E_INVALID_PREFIX (hns/model/endpoint.py); policies are
+    # hns/policies.py's to check.
+    id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
+    name: Annotated[str | None, checked(as_str)] = None
+    virtual_network: Annotated[Guid | None, checked(guid_or_none)] = None
+    virtual_network_name: Annotated[str | None, checked(as_str)] = None
     policies: list[V1Policy] | None = None
-    mac_address: MacAddress | None = None
-    ip_address: IpAddress | None = Field(None, alias="IPAddress")
-    ipv6_address: IpAddress | None = Field(None, alias="IPv6Address")
-    dns_suffix: str | None = Field(None, alias="DNSSuffix")
-    dns_server_list: str | None = Field(None, alias="DNSServerList")
-    dns_domain: str | None = Field(None, alias="DNSDomain")
-    gateway_address: IpAddress | None = None
-    gateway_address_v6: IpAddress | None = Field(None, alias="GatewayAddressV6")
+    mac_address: Annotated[MacAddress | None, checked(as_mac)] = None
+    ip_address: Annotated[IpAddress | None, checked(as_ip)] = Field(None, alias="IPAddress")
+    ipv6_address: Annotated[IpAddress | None, checked(as_ip)] = Field(None, alias="IPv6Address")
+    dns_suffix: Annotated[str | None, checked(as_str)] = Field(None, alias="DNSSuffix")
+    dns_server_list: Annotated[str | None, checked(as_str)] = Field(None, alias="DNSServerList")
+    dns_domain: Annotated[str | None, checked(as_str)] = Field(None, alias="DNSDomain")
+    gateway_address: Annotated[IpAddress | None, checked(as_ip)] = None
+    gateway_address_v6: Annotated[IpAddress | None, checked(as_ip)] = \
+        Field(None, alias="GatewayAddressV6")
     enable_internal_dns: bool | None = Field(None, alias="EnableInternalDNS")
-    disable_icc: bool | None = Field(None, alias="DisableICC")
-    prefix_length: int | None = Field(None, ge=0, le=128)
-    ipv6_prefix_length: int | None = Field(None, alias="IPv6PrefixLength", ge=0, le=128)
-    is_remote_endpoint: bool | None = None
-    enable_low_metric: bool | None = None
+    disable_icc: Annotated[bool | None, checked(as_bool)] = Field(None, alias="DisableICC")
+    prefix_length: Annotated[int | None, checked(_prefix_len, InvalidPrefix)] = \
+        Field(None, ge=0, le=128)
+    ipv6_prefix_length: Annotated[int | None, checked(_prefix_len, InvalidPrefix)] = \
+        Field(None, alias="IPv6PrefixLength", ge=0, le=128)
+    is_remote_endpoint: Annotated[bool | None, checked(as_bool)] = None
+    enable_low_metric: Annotated[bool | None, checked(as_bool)] = None
     namespace: V1Namespace | None = None
     encap_overhead: int | None = Field(None, ge=0, le=65535)
     shared_containers: list[str] | None = None

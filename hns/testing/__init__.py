@@ -1,11 +1,13 @@
-"""The harness users install: a pytest plugin and hypothesis strategies for HNS code.
+"""The harness users install: hypothesis strategies for HNS code and the emulator server
+the pytest plugin (``api.testing.plugin``) starts.
 
 Division of labour:
     server      EmulatorServer: one ``hns-emulator serve`` child process on a free
                 loopback port (start, reset, restart on the same state file, stop).
-    plugin      the pytest plugin (``pytest11`` entry point ``hns``): fixtures
-                ``hns_host``, ``hns_server``, ``hns_client``, ``hns_cluster``; the marker
-                ``hns_profile``; the options ``--hns-url`` / ``--hns-token``.
+    plugin      the old name of the pytest plugin, which lives in ``api.testing.plugin``
+                (``pytest11`` entry point ``hns``; it hands out the HTTP client, so it
+                sits above api/): fixtures ``hns_host``, ``hns_server``, ``hns_client``,
+                ``hns_cluster``; the marker ``hns_profile``; ``--hns-url`` / ``--hns-token``.
     strategies  hypothesis strategies for valid HNS objects (each accepted by the
                 emulator) and invalid ones (each paired with the HRESULT HNS answers).
 

@@ -1,7 +1,10 @@
-"""Requests through the typed models (hns/schema/request.py): namespaces, load balancers and
-SDN routes are parsed into their ``hns.schema`` model, and each bad field gives the HNS
-error of its object (E_INVALIDARG for namespaces, HCN_E_INVALID_POLICY for load balancers
-and routes), with the field's path in the detail."""
+"""Requests through the typed models (hns/schema/request.py): namespaces, load balancers,
+SDN routes, networks and endpoints (their own fields, MAC pool, DNS, address plan, IP
+configurations, routes; policies are hns/policies.py's) are parsed into their
+``hns.schema`` model, and each bad field gives the HNS error of the object it is in
+(E_INVALIDARG for namespaces, HCN_E_INVALID_POLICY for load balancers and routes,
+HCN_E_INVALID_NETWORK / _SUBNET / _PREFIX inside a network, HCN_E_INVALID_ENDPOINT /
+_PREFIX inside an endpoint), with the field's path in the detail."""
 
 from __future__ import annotations
 
@@ -10,7 +13,17 @@ from typing import Any
 
 import pytest
 
-from hns.errors import HnsError, InvalidArg, InvalidJson, InvalidPolicy
+from hns.errors import (
+    HnsError,
+    InvalidArg,
+    InvalidEndpoint,
+    InvalidJson,
+    InvalidNetwork,
+    InvalidNetworkType,
+    InvalidPolicy,
+    InvalidPrefix,
+    InvalidSubnet,
+)
 from hns.schema import HostComputeLoadBalancer, HostComputeNamespace
 from hns.schema.request import parse_request
 from hns.service import HnsService
@@ -125,3 +138,114 @@ def test_v1_policy_lists_go_through_the_same_models(svc: HnsService) -> None:
                           "ExternalPort": 80, "VIPs": ["10.9.0.1"]}]}))
     assert info.value.detail is not None
     assert info.value.detail.startswith("PortMappings.0.InternalPort: ")
+
+
+def _subnets(*subnets: Any) -> dict[str, Any]:
+    return {"Name": "n", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": list(subnets)}]}
+
+
+@pytest.mark.parametrize(("body", "error", "where"), [
+    ({"Name": "n", "Type": "Bogus"}, InvalidNetworkType, "Type"),
+    ({"Name": 5}, InvalidNetwork, "Name"),
+    ({"Name": "n", "Flags": -1}, InvalidNetwork, "Flags"),
+    ({"Name": "n", "Ipams": [{"Type": "Foo"}]}, InvalidNetwork, "Ipams.0.Type"),
+    ({"Name": "n", "Ipams": ["Static"]}, InvalidNetwork, "Ipams.0"),
+    (_subnets({"IpAddressPrefix": "10.0.0.0"}), InvalidPrefix,
+     "Ipams.0.Subnets.0.IpAddressPrefix"),
+    (_subnets("10.0.0.0/24"), InvalidSubnet, "Ipams.0.Subnets.0"),
+    (_subnets({"IpAddressPrefix": "10.0.0.0/24", "Flags": "1"}), InvalidSubnet,
+     "Ipams.0.Subnets.0.Flags"),
+    (_subnets({"IpAddressPrefix": "10.0.0.0/24", "Routes": [{"NextHop": "x"}]}),
+     InvalidSubnet, "Ipams.0.Subnets.0.Routes.0.NextHop"),
+    (_subnets({"IpAddressPrefix": "10.0.0.0/24", "Routes": [{"DestinationPrefix": "x"}]}),
+     InvalidPrefix, "Ipams.0.Subnets.0.Routes.0.DestinationPrefix"),
+    ({"Name": "n", "MacPool": {"Ranges": [{"StartMacAddress": "zz"}]}}, InvalidNetwork,
+     "MacPool.Ranges.0.StartMacAddress"),
+    ({"Name": "n", "MacPool": "pool"}, InvalidNetwork, "MacPool"),
+    ({"Name": "n", "Dns": {"ServerList": "10.0.0.10"}}, InvalidNetwork, "Dns.ServerList"),
+])
+def test_network_fields_give_the_error_of_the_object_they_are_in(
+        svc: HnsService, body: Any, error: type[HnsError], where: str) -> None:
+    err = _refused(svc, "HcnCreateNetwork", body)
+    assert type(err) is error
+    assert err.detail is not None
+    assert err.detail.startswith(f"{where}: ")
+    assert svc.dump()["Objects"]["network"] == []
+
+
+def test_network_empty_values_read_as_absent_and_types_fold(svc: HnsService) -> None:
+    net = svc.hcn_call("HcnCreateNetwork", None, json.dumps(
+        dict(NET, Type="nat", MacPool=[], Dns="", Ipams=[dict(NET["Ipams"][0], Type="dhcp")])))
+    assert net["MacPool"]["Ranges"]  # HNS's default pool
+    stored = svc.dump()["Objects"]["network"][0]
+    assert stored["Type"] == "NAT"
+    assert stored["Ipams"][0]["Type"] == "DHCP"
+    assert stored["Dns"] == {}
+    svc.hcn_call("HcnCreateNetwork", None, json.dumps({"Name": "m", "Type": ""}))
+    assert svc.dump()["Objects"]["network"][1]["Type"] == "NAT"
+
+
+def test_a_mac_range_needs_both_ends(svc: HnsService) -> None:
+    err = _refused(svc, "HcnCreateNetwork", {"Name": "n", "MacPool": {"Ranges": [
+        {"StartMacAddress": "00-15-5D-00-10-00"}]}})
+    assert type(err) is InvalidNetwork
+
+
+@pytest.mark.parametrize(("extra", "error", "where"), [
+    ({"Name": ["x"]}, InvalidEndpoint, "Name"),
+    ({"MacAddress": "00-15-5D"}, InvalidEndpoint, "MacAddress"),
+    ({"IpConfigurations": [{"IpAddress": "10.0.0.300"}]}, InvalidEndpoint,
+     "IpConfigurations.0.IpAddress"),
+    ({"IpConfigurations": [{"IpAddress": "10.0.0.5", "PrefixLength": 129}]}, InvalidPrefix,
+     "IpConfigurations.0.PrefixLength"),
+    ({"IpConfigurations": [{"IpAddress": "10.0.0.5", "PrefixLength": 33}]}, InvalidPrefix,
+     "PrefixLength"),
+    ({"IpConfigurations": "10.0.0.5"}, InvalidEndpoint, "IpConfigurations"),
+    ({"Routes": [{"DestinationPrefix": "0.0.0.0"}]}, InvalidPrefix,
+     "Routes.0.DestinationPrefix"),
+    ({"Routes": [{"NextHop": 7}]}, InvalidEndpoint, "Routes.0.NextHop"),
+    ({"Dns": {"Domain": 1}}, InvalidEndpoint, "Dns.Domain"),
+])
+def test_endpoint_fields_give_the_error_of_the_object_they_are_in(
+        svc: HnsService, extra: dict[str, Any], error: type[HnsError], where: str) -> None:
+    net = svc.hcn_call("HcnCreateNetwork", None, json.dumps(NET))
+    err = _refused(svc, "HcnCreateEndpoint", {"HostComputeNetwork": net["ID"], **extra})
+    assert type(err) is error
+    assert err.detail is not None
+    assert err.detail.startswith(f"{where}: ")
+    assert svc.dump()["Objects"]["endpoint"] == []
+
+
+@pytest.mark.parametrize(("extra", "error", "where"), [
+    ({"IPAddress": "10.0.0.300"}, InvalidEndpoint, "IPAddress"),
+    ({"IPAddress": "10.0.0.5", "PrefixLength": "24"}, InvalidPrefix, "PrefixLength"),
+    ({"IPAddress": "10.0.0.5", "PrefixLength": 33}, InvalidPrefix, "PrefixLength"),
+    ({"IPv6Address": "fd00::5", "IPv6PrefixLength": 129}, InvalidPrefix, "IPv6PrefixLength"),
+    ({"DNSServerList": ["10.0.0.10"]}, InvalidEndpoint, "DNSServerList"),
+    ({"GatewayAddress": "gw"}, InvalidEndpoint, "GatewayAddress"),
+    ({"IsRemoteEndpoint": "true"}, InvalidEndpoint, "IsRemoteEndpoint"),
+    ({"MacAddress": 5}, InvalidEndpoint, "MacAddress"),
+])
+def test_v1_endpoint_fields_go_through_v1endpoint(
+        svc: HnsService, extra: dict[str, Any], error: type[HnsError], where: str) -> None:
+    net = svc.hns_call("POST", "/networks", json.dumps(
+        {"Name": "v1", "Type": "NAT", "Subnets": [{"AddressPrefix": "10.0.0.0/24",
+                                                   "GatewayAddress": "10.0.0.1"}]}))
+    with pytest.raises(HnsError) as info:
+        svc.hns_call("POST", "/endpoints", json.dumps({"VirtualNetwork": net["ID"], **extra}))
+    assert type(info.value) is error
+    assert info.value.detail is not None
+    assert info.value.detail.startswith(f"{where}: ")
+
+
+def test_v1_endpoint_reads_a_prefix_only_beside_its_address_and_a_name_only_without_an_id(
+        svc: HnsService) -> None:
+    net = svc.hns_call("POST", "/networks", json.dumps(
+        {"Name": "v1", "Type": "NAT", "Subnets": [{"AddressPrefix": "10.0.0.0/24",
+                                                   "GatewayAddress": "10.0.0.1"}]}))
+    ep = svc.hns_call("POST", "/endpoints", json.dumps(
+        {"VirtualNetwork": net["ID"], "VirtualNetworkName": 5, "PrefixLength": "x",
+         "IPv6PrefixLength": "y"}))
+    assert ep["VirtualNetwork"] == net["ID"]
+    by_name = svc.hns_call("POST", "/endpoints", json.dumps({"VirtualNetworkName": "v1"}))
+    assert by_name["VirtualNetwork"] == net["ID"]
