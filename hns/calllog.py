@@ -23,6 +23,10 @@ noted, and every later request has the recorded values replaced by the replayed 
 it is sent.  "Equal" for results and states means equal after that renaming, which must
 stay one-to-one (two recorded ids never map to one new id and back); everything else
 (names, IP addresses, prefixes, ports, flags, policies, states) must be equal exactly.
+One-to-one holds while the values are in use: a GUID is never handed out twice, but a MAC
+is (a network's random MAC pool, once the network is gone, may be drawn again, and in one
+run and not the other), so after a call that can free objects a pair whose replayed MAC
+no longer occurs in the replayed state is forgotten, and the recorded MAC may pair anew.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ _MAC = r"(?:[0-9A-Fa-f]{2}[-:]){5}[0-9A-Fa-f]{2}"
 # ("Container NIC 6c50381c", real/v1-post-networks-nat-response.json): generated too.
 _PORT_NAME_ID = r"(?<=Container NIC )[0-9A-Fa-f]{8}\b"
 _TOKEN = re.compile(f"({_GUID}|{_MAC}|{_PORT_NAME_ID})")
+_MAC_ONLY = re.compile(_MAC)
 
 
 def _norm(token: str) -> str:
@@ -103,6 +108,13 @@ class Renaming:
         self.forward[a] = b
         self._back[b] = a
         return True
+
+    def forget_freed_macs(self, live: set[str]) -> None:
+        """Drop the pairs whose replayed MAC is not among ``live`` (normalised tokens)."""
+        for recorded, replayed in list(self.forward.items()):
+            if replayed not in live and _MAC_ONLY.fullmatch(replayed):
+                del self.forward[recorded]
+                del self._back[replayed]
 
     def strings_equal(self, recorded: str, replayed: str) -> bool:
         parts_a = _TOKEN.split(recorded)
@@ -241,6 +253,8 @@ def replay(service: HnsService, recording: str | Path | dict[str, Any]) -> Repla
             report.mismatch_count += _note(report, report.mismatches, seq, "HResult",
                                            [("HResult", want, got)])
             continue
+        if err is None and _may_free(entry):
+            _forget_freed_macs(service, names)
         if err is None and entry.get("Api") in ("V1", "V2"):
             found: list[tuple[str, Any, Any]] = []
             _compare(entry.get("Result"), result, "$", names, found)
@@ -255,6 +269,26 @@ def replay(service: HnsService, recording: str | Path | dict[str, Any]) -> Repla
                                             found)
     report.renamed = dict(names.forward)
     return report
+
+
+def _may_free(entry: dict[str, Any]) -> bool:
+    """Whether a call can remove objects or values: an emulator event (a restart drops
+    non-persistent networks, a load replaces everything), a V1 call other than a read, a
+    V2 delete or modify.  Creates and reads cannot, and are most of a long recording."""
+    api = entry.get("Api")
+    if api == "V1":
+        return entry.get("Method") != "GET"
+    if api == "V2":
+        return str(entry.get("Function")).startswith(("HcnDelete", "HcnModify"))
+    return True
+
+
+def _forget_freed_macs(service: HnsService, names: Renaming) -> None:
+    try:
+        objects = service.dump()["Objects"]
+    except HnsError:
+        return  # stopped: nothing changes until it starts, an event that comes here again
+    names.forget_freed_macs({_norm(m) for m in _MAC_ONLY.findall(json.dumps(objects))})
 
 
 def _replay_one(service: HnsService, entry: dict[str, Any], names: Renaming
