@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from loopback import dead_url
 
 from api import cli, hnsdiag, vfpctrl
 from hns.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-DEAD = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+DEAD = f"http://127.0.0.1:{free_port()}"  # for what never connects; else dead_url()
 
 
 def _env() -> dict[str, str]:
@@ -138,9 +139,10 @@ def test_bad_flags_are_named_in_one_line_with_exit_2() -> None:
 
 def test_unreachable_server_is_one_line_for_the_tools() -> None:
     err = io.StringIO()
-    assert hnsdiag.main(["list", "networks", "--url", DEAD], err=err) == 1
+    with dead_url() as dead:
+        assert hnsdiag.main(["list", "networks", "--url", dead], err=err) == 1
     assert _one_line(err.getvalue()) == (
-        f"hnsdiag: cannot reach the HNS emulator at {DEAD}: ConnectError")
+        f"hnsdiag: cannot reach the HNS emulator at {dead}: ConnectError")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
