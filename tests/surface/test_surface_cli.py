@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -180,8 +179,5 @@ def test_banner_waits_for_the_socket() -> None:
             [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--state",
              ":memory:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=_env())
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate()  # it exits; pytest-timeout bounds a child that does not
     assert "listening on" not in out
