@@ -21,7 +21,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api import emulator_bodies as eb
+from api import hcn_bodies as hb
 from api import vfp_bodies as vb
+from api.ui import bodies as ub
+from api.wire import DEFAULT_QUERY
 from hns import schema
 from hns.capture import extract_json
 from hns.schema import policy as policy_schema
@@ -202,7 +205,11 @@ def _v2_operation(op_id: str, op: Json, ex: dict[str, Any]) -> None:
     action, kind = op_id.removeprefix("hcn_").split("_", 1)
     model = _ref(_V2[kind].__name__)
     example = ex["loadbalancer"] if kind == "loadbalancers" else None
-    if action == "create":
+    if action in ("enumerate", "query"):
+        _query_parameter(op)
+    if action == "enumerate":
+        _set_response(op, "200", _ref(hb.HcnIdList.__name__))
+    elif action == "create":
         _set_request(op, model, example)
         _set_response(op, "201", model, example)
     elif action == "query":
@@ -210,6 +217,16 @@ def _v2_operation(op_id: str, op: Json, ex: dict[str, Any]) -> None:
     elif action == "modify":
         _set_request(op, _ref("ModifySettingRequest"))
     _set_errors(op, _ref("HnsErrorRecord"), ex["error"])
+
+
+def _query_parameter(op: Json) -> None:
+    """``?query=``: a string holding a HostComputeQuery's JSON (JSON Schema's
+    contentMediaType/contentSchema, so generators still pass a string)."""
+    for param in op.get("parameters", []):
+        if param.get("name") == "query" and param.get("in") == "query":
+            param["schema"] = {"type": "string", "contentMediaType": "application/json",
+                               "contentSchema": _ref(hb.HostComputeQuery.__name__)}
+            param["example"] = DEFAULT_QUERY
 
 
 def _v1_operation(op_id: str, method: str, path: str, op: Json, ex: dict[str, Any]) -> None:
@@ -313,7 +330,8 @@ def own_route_models() -> dict[tuple[str, str], tuple[type[BaseModel] | None, st
 
 
 def _own_components() -> dict[str, Json]:
-    _, top = models_json_schema([(m, "validation") for m in own_models()], ref_template=REF)
+    models = own_models() + hb.MODELS + ub.MODELS
+    _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     return dict(top.get("$defs", {}))
 
 
@@ -382,6 +400,8 @@ def describe(doc: Json) -> Json:
                 _set_errors(op, _ref("HnsErrorRecord"), ex["error"])
             elif (method, path) in _OWN:
                 _own_operation(method, path, op)
+            elif op_id == "ui_overview":
+                _set_response(op, "200", _ref(ub.UiOverview.__name__))
     return doc
 
 

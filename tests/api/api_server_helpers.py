@@ -1,8 +1,9 @@
 """Helpers for the api tests: a real ``hns-emulator serve`` child process.
 
-``ServerProcess.start`` runs ``python -m api.cli serve`` on a free loopback port (the same
-code path as the ``hns-emulator`` console script) and waits until it answers; ``stop``
-ends it.
+``ServerProcess.start`` runs ``python -m api.cli serve`` (the same code path as the
+``hns-emulator`` console script) on a loopback port it picks itself and returns once its
+banner says it listens; ``stop`` ends it. ``ThreadedServer`` serves an app built in the
+test process.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-import httpx
+from loopback import served_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,46 +39,47 @@ def free_port() -> int:
 
 @dataclass
 class ServerProcess:
-    """One ``hns-emulator serve`` child process."""
+    """One ``hns-emulator serve`` child process.
+
+    It serves on ``--port 0`` and the port is read from its banner (tests/loopback.py):
+    a port picked here and bound seconds later by a child slow to start on a loaded
+    machine could meanwhile belong to another test's server, and a health check would
+    answer for that one. Its stderr goes to a file, not a pipe nobody reads, so a chatty
+    server (one WARNING line per refused call) never blocks on a full pipe.
+    """
 
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
+    port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+    _drain: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self) -> ServerProcess:
         env = {**os.environ, **self.env}
-        cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), *self.args]
+        cmd = [sys.executable, "-m", "api.cli", "serve", "--port", "0", *self.args]
+        self._log = tempfile.TemporaryFile(prefix="hns-serve-")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=self._log,
         )
-        deadline = time.monotonic() + timeout
-        headers = (
-            {"Authorization": f"Bearer {self.env['HNS_EMULATOR_TOKEN']}"}
-            if "HNS_EMULATOR_TOKEN" in self.env
-            else {}
-        )
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                stderr = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {stderr}")
-            try:
-                if (
-                    httpx.get(
-                        self.url + "/_emulator/health", headers=headers, timeout=1.0
-                    ).status_code
-                    == 200
-                ):
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("server did not answer in time")
+        try:
+            url = served_url(self.proc)
+        except RuntimeError as exc:
+            self._log.seek(0)
+            log = self._log.read().decode(errors="replace")
+            self.stop()
+            raise RuntimeError(f"{exc}{log}") from None
+        self.port = int(url.rsplit(":", 1)[1])
+        # Whatever it prints after the banner is read away, so stdout never fills up.
+        assert self.proc.stdout is not None
+        self._drain = threading.Thread(target=self.proc.stdout.read, daemon=True)
+        self._drain.start()
+        return self
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -85,20 +89,31 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
+        if self._drain is not None:
+            self._drain.join(timeout=10)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        if self._log is not None:
+            self._log.close()
 
 
 class ThreadedServer:
     """A real uvicorn server for an app built in the test process (so the test can shape
-    the switch behind it), on a free loopback port in a daemon thread."""
+    the switch behind it), in a daemon thread.
+
+    The listening socket is bound here (port 0) and handed to uvicorn: no window in which
+    another process could take a port picked ahead, and a client may connect as soon as
+    ``start`` returns (the kernel queues it until uvicorn accepts), so nothing waits on a
+    wall-clock deadline for the thread to come up.
+    """
 
     def __init__(self, app: object) -> None:
-        import threading
-
         import uvicorn
 
-        self.port = free_port()
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(128)
+        self.port = int(self.socket.getsockname()[1])
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
             host="127.0.0.1",
@@ -108,21 +123,19 @@ class ThreadedServer:
             lifespan="off",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ThreadedServer:
+    def start(self) -> ThreadedServer:
         self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("threaded server did not start")
-            time.sleep(0.02)
         return self
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.socket.close()

@@ -209,8 +209,10 @@ def test_unknown_command_prints_usage_and_fails(argv: list[str]) -> None:
 
 def test_unreachable_server_is_one_stderr_line_exit_1() -> None:
     out, err = io.StringIO(), io.StringIO()
-    # Port 9 (discard) on loopback: nothing listens there in CI.
-    code = main(["list", "all", "--url", "http://127.0.0.1:9"], out=out, err=err)
+    from loopback import dead_url
+
+    with dead_url() as url:  # held closed for the test (port 9 was only assumed closed)
+        code = main(["list", "all", "--url", url], out=out, err=err)
     assert code == 1
     assert out.getvalue() == ""
     assert len(err.getvalue().splitlines()) == 1

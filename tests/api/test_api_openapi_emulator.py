@@ -168,3 +168,52 @@ def test_request_examples_validate_against_their_models() -> None:
         example = extra.get("example") if isinstance(extra, dict) else None
         if example is not None and issubclass(model, BaseModel):
             model.model_validate(example)
+
+
+def test_overview_and_id_lists_answer_their_documented_models(http: TestClient) -> None:
+    """GET /ui/api/overview validates against UiOverview and every HcnEnumerate* answer
+    against HcnIdList, with an object of every kind (so every nested row model is used)."""
+    from uuid import UUID
+
+    from hcn_builders import lb_body, network_v2
+
+    from api.hcn_bodies import HcnIdList
+    from api.ui.bodies import UiOverview
+
+    http.post("/_emulator/reset")
+    net = http.post("/hcn/networks", json=network_v2(
+        "ov-net", "172.28.0.0/24", "172.28.0.1", "Overlay", Policies=[
+            {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "192.168.1.10"}}])).json()
+    local = http.post("/hcn/endpoints", json={
+        "Name": "ov-ep", "HostComputeNetwork": net["ID"], "SchemaVersion": {"Major": 2, "Minor": 0},
+        "IpConfigurations": [{"IpAddress": "172.28.0.7"}]}).json()
+    remote = http.post("/hcn/endpoints", json={
+        "Name": "ov-remote", "HostComputeNetwork": net["ID"], "Flags": 1,
+        "SchemaVersion": {"Major": 2, "Minor": 0}, "MacAddress": "02-11-22-33-44-55",
+        "IpConfigurations": [{"IpAddress": "172.28.0.9", "PrefixLength": 24}],
+        "Policies": [{"Type": "ProviderAddress",
+                      "Settings": {"ProviderAddress": "192.168.1.20"}}]})
+    assert remote.status_code == 201, remote.text
+    assert http.post("/hcn/loadbalancers", content=lb_body([local["ID"]])).status_code == 201
+    ns = http.post("/hcn/namespaces", json={
+        "Type": "HostDefault", "SchemaVersion": {"Major": 2, "Minor": 0}}).json()
+    assert http.post(f"/hcn/namespaces/{ns['ID']}/modify", json={
+        "ResourceType": "Endpoint", "RequestType": "Add",
+        "Settings": {"EndpointId": local["ID"]}}).status_code == 204
+    route = http.post("/hcn/sdnroutes", json={
+        "HostComputeEndpoints": [local["ID"]], "SchemaVersion": {"Major": 2, "Minor": 0},
+        "Routes": [{"NextHop": "172.28.0.1", "DestinationPrefix": "10.0.0.0/8"}]})
+    assert route.status_code == 201, route.text
+
+    response = http.get("/ui/api/overview")
+    assert response.status_code == 200
+    overview = UiOverview.model_validate(response.json())
+    for rows in (overview.networks, overview.load_balancers, overview.namespaces,
+                 overview.routes, overview.tunnels):
+        assert rows
+    assert {e.remote for e in overview.endpoints} == {True, False}
+    for kind in ("networks", "endpoints", "loadbalancers", "namespaces", "sdnroutes"):
+        ids = HcnIdList.model_validate(http.get(f"/hcn/{kind}").json()).root
+        assert ids, kind
+        for ident in ids:
+            UUID(ident)  # the documented format: a GUID

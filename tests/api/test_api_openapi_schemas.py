@@ -78,8 +78,6 @@ def test_every_hns_route_references_named_schemas(doc: dict[str, Any]) -> None:
             op_id = op.get("operationId", "")
             if not (op_id.startswith(("v1_", "hcn_")) or op_id in ("hnscall", "hcncall")):
                 continue
-            if "enumerate" in op_id:
-                continue  # a list of id strings
             checked += 1
             responses = op["responses"]
             ok = next(s for s in responses if s.startswith("2"))
@@ -119,6 +117,49 @@ def test_every_emulator_vfp_and_bridge_route_describes_its_bodies(doc: dict[str,
                 if status.startswith(("4", "5")):
                     assert _refs(answer) == {errors[family]}, (where, status)
     assert checked >= 36
+
+
+def test_every_route_in_the_document_describes_its_answer_and_body(
+        doc: dict[str, Any]) -> None:
+    """Every operation, whatever its family (HCN enumerate id lists and /ui/api/overview
+    included): a 2xx answer other than 204 references a named schema, and a POST or PUT
+    without a described body is one that reads none."""
+    checked = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            checked += 1
+            where = (method, path)
+            for status, answer in op["responses"].items():
+                if status.startswith("2") and status != "204":
+                    assert _refs(answer), (where, status)
+            if method in ("post", "put") and where not in _BODYLESS:
+                assert "requestBody" in op, where
+                assert _refs(op["requestBody"]), where
+    assert checked > 70
+
+
+def test_hcn_query_parameter_is_a_described_host_compute_query(doc: dict[str, Any]) -> None:
+    """``?query=`` of every V2 enumerate and query route: a string holding the JSON of
+    the HostComputeQuery component, which takes what real clients send."""
+    from api.hcn_bodies import HostComputeQuery
+
+    checked = 0
+    for path, item in doc["paths"].items():
+        for op in item.values():
+            if not str(op.get("operationId", "")).startswith(("hcn_enumerate_", "hcn_query_")):
+                continue
+            [param] = [p for p in op.get("parameters", []) if p["name"] == "query"]
+            assert param["schema"]["type"] == "string", path
+            assert _refs(param["schema"]) == {"HostComputeQuery"}, path
+            checked += 1
+    assert checked == 10
+    assert "HostComputeQuery" in doc["components"]["schemas"]
+    # hcsshim (Flags left out when 0), hns.v2.psm1 (Filter "{}"), the reference's example.
+    for text in ('{"SchemaVersion":{"Major":2,"Minor":0}}',
+                 '{"SchemaVersion":{"Major":2,"Minor":0},"Flags":1,"Filter":"{}"}',
+                 '{"SchemaVersion":{"Major":2,"Minor":0},"Flags":0,'
+                 '"Filter":"{\\"Name\\":\\"cbr0\\"}"}'):
+        HostComputeQuery.model_validate_json(text)
 
 
 def test_examples_are_the_real_captures(doc: dict[str, Any]) -> None:

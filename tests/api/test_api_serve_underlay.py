@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -187,26 +188,41 @@ def test_serve_underlay_stops_cleanly_on_sigterm() -> None:
         s.bind((HOST_PA, port))  # the underlay socket was closed
 
 
-def test_serve_underlay_stops_cleanly_on_sigint_in_process() -> None:
-    """``serve`` in this process (main thread), interrupted the way Ctrl-C does it."""
-    port, http_port = _free_udp_port(), free_port()
+class _Banner(io.StringIO):
+    """A stdout that says when ``serve`` printed its banner (it listens from then on)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = threading.Event()
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if "listening on" in self.getvalue():
+            self.up.set()
+        return written
+
+
+def test_serve_underlay_stops_cleanly_on_sigint_in_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``serve`` in this process (main thread), interrupted the way Ctrl-C does it.
+
+    The interrupt waits for the banner (printed once the server holds its socket, on
+    ``--port 0``): a port picked ahead could be another test's server answering a health
+    poll, and a poll that gave up after a fixed time sent SIGINT before our handler."""
+    port = _free_udp_port()
     interrupted: list[bool] = []
+    banner = _Banner()
+    monkeypatch.setattr(sys, "stdout", banner)
 
     def interrupt_when_up() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{http_port}/_emulator/health",
-                             timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        banner.up.wait()
         interrupted.append(True)
         os.kill(os.getpid(), signal.SIGINT)
 
     before = signal.getsignal(signal.SIGINT)
     threading.Thread(target=interrupt_when_up, daemon=True).start()
-    code = cli_main(["serve", "--state", ":memory:", "--port", str(http_port),
+    code = cli_main(["serve", "--state", ":memory:", "--port", "0",
                      "--underlay", f"udp:{HOST_PA}:{port}"], err=io.StringIO())
     assert interrupted == [True]
     assert code == 0
@@ -297,9 +313,8 @@ def test_two_serve_processes_form_one_overlay_and_ping_across(
     answer = httpx.post(f"{a.url}/vfp/ports/c-a/inject",
                         json={"Frame": request.hex(), "Direction": "OUT"}, timeout=10).json()
     assert answer["Delivery"] == {**answer["Delivery"], "Where": "underlay", "Target": PEER_PA}
-    deadline = time.monotonic() + 10
     replies: list[vxlan.Frame] = []
-    while not replies and time.monotonic() < deadline:
+    while not replies:  # over the real UDP underlay; pytest-timeout bounds the wait
         frames = httpx.get(f"{a.url}/vfp/ports/c-a/received", timeout=10).json()["FramesHex"]
         replies = [f for f in (vxlan.decode_frame(bytes.fromhex(x)) for x in frames)
                    if isinstance(f.l4, vxlan.ICMPv4) and f.l4.type == vxlan.ICMPv4.ECHO_REPLY]

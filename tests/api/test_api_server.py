@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -267,7 +266,10 @@ def test_hnsdiag_detailed_delete_and_reset_against_server(server: ServerProcess)
 
 
 def test_hnsdiag_unreachable_server_one_line_exit_1() -> None:
-    result = _run_process("api.hnsdiag", "list", "all", "--url", "http://127.0.0.1:9")
+    from loopback import dead_url
+
+    with dead_url() as url:  # port 9 was only assumed closed (CI runs as root)
+        result = _run_process("api.hnsdiag", "list", "all", "--url", url)
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1
     assert "Traceback" not in result.stderr
@@ -319,35 +321,31 @@ def test_cli_load_dump_into_running_server_via_url(
 def test_readme_serve_command_console_script_serves(tmp_path: Path) -> None:
     """``hns-emulator serve --state ./hns-state.sqlite`` (the README's run command)."""
     import httpx
-    from api_server_helpers import console_script, free_port
+    from api_server_helpers import console_script
+    from loopback import served_url
 
     exe = console_script("hns-emulator")
     if exe is None:
         pytest.skip("the hns-emulator console script is not installed (pip install -e .)")
-    port = free_port()
+    # --port 0 and the banner: a port picked here could be another test's server by the
+    # time a slow child binds it, and a 20 s poll was a clock a loaded machine can overrun.
     proc = subprocess.Popen(
-        [exe, "serve", "--state", "./hns-state.sqlite", "--port", str(port)],
+        [exe, "serve", "--state", "./hns-state.sqlite", "--port", "0"],
         cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(400):
-            try:
-                if httpx.get(f"{url}/globals/version", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.05)
+        url = served_url(proc)
         answer = httpx.get(f"{url}/globals/version", timeout=5).json()
         assert answer["Success"] is True
         assert (tmp_path / "hns-state.sqlite").exists()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def test_serve_unknown_profile_is_one_line_exit_2() -> None:

@@ -249,11 +249,11 @@ def test_vfpctrl_command_prints_server_text_and_exit_code(
 
 
 def test_vfpctrl_unreachable_server_is_one_line_and_exit_1() -> None:
-    from api_server_helpers import free_port
+    from loopback import dead_url
 
     out, err = io.StringIO(), io.StringIO()
-    code = vfpctrl.main(["--url", f"http://127.0.0.1:{free_port()}", "/list-vmswitch-port"],
-                        out=out, err=err)
+    with dead_url() as url:
+        code = vfpctrl.main(["--url", url, "/list-vmswitch-port"], out=out, err=err)
     assert code == 1
     assert out.getvalue() == ""
     assert err.getvalue().startswith("vfpctrl: cannot reach the HNS emulator")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,12 +23,6 @@ from hcn_builders import lb_body as lb_settings  # noqa: F401
 from hns.service import HnsService
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def make_app(service: HnsService) -> Any:
     """The api app over ``service`` with the /_emulator fault routes (registered here until
     api/app.py calls ``api.emulator.register`` itself)."""
@@ -44,21 +37,24 @@ def make_app(service: HnsService) -> Any:
 
 @contextmanager
 def live_server(service: HnsService) -> Iterator[str]:
-    """A real uvicorn server over ``service`` on a free loopback port, in a thread."""
-    port = free_port()
+    """A real uvicorn server over ``service`` on a loopback port, in a thread.
+
+    The socket is bound and listening before uvicorn gets it, so no other process can
+    take the port first and clients may connect at once (the backlog holds them until
+    uvicorn accepts): no wall-clock wait for the thread to start."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(make_app(service), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         service.faults.clear()  # no request may stay hung past the test
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()

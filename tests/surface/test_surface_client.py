@@ -13,12 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from loopback import dead_url
 
 from api import clientdoc
 from api.client import HnsClient, ServerUnavailable
 from hns.errors import HnsError, RpcServerUnavailable
 from hns.hosts import Host
-from hns.testing.server import EmulatorServer, free_port
+from hns.testing.server import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,8 +39,7 @@ def _assert_unavailable(exc: BaseException, cause: type[Exception]) -> None:
 
 
 def test_connection_refused_is_an_hns_error() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with HnsClient(url) as client, pytest.raises(ServerUnavailable) as caught:
+    with dead_url() as url, HnsClient(url) as client, pytest.raises(ServerUnavailable) as caught:
         client.list_networks()
     _assert_unavailable(caught.value, httpx.ConnectError)
     assert url in str(caught.value.detail)
@@ -94,9 +94,8 @@ def test_connection_reset_and_timeout_are_hns_errors(rude_server: Any) -> None:
 
 
 def test_retry_loop_written_for_hns_errors_sees_a_stopped_server() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
     codes: list[int] = []
-    with HnsClient(url) as client:
+    with dead_url() as url, HnsClient(url) as client:
         for _ in range(3):
             try:
                 client.list_networks()
@@ -117,8 +116,8 @@ def test_plugin_fails_the_session_in_one_line_on_a_dead_hns_url(
             hns_client.list_networks()
         """
     )
-    dead = f"http://127.0.0.1:{free_port()}"
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--hns-url={dead}")
+    with dead_url() as dead:
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--hns-url={dead}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.strip()]
     assert len(errors) == 1, result.stderr.lines

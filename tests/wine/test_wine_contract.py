@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback import dead_url
 from wine_helpers import RunExe
 
-from hns.testing.server import EmulatorServer, free_port
+from hns.testing.server import EmulatorServer
 
 pytestmark = pytest.mark.usefixtures("wine_tools")
 
@@ -53,7 +54,8 @@ def test_every_call_is_in_the_call_log(contract_exe: Path, run_exe: RunExe,
 
 
 def test_emulator_down_is_rpc_server_unavailable(contract_exe: Path, run_exe: RunExe) -> None:
-    _ok(run_exe(contract_exe, "down", url=f"http://127.0.0.1:{free_port()}"))
+    with dead_url() as url:
+        _ok(run_exe(contract_exe, "down", url=url))
 
 
 def test_wrong_token_is_access_denied(contract_exe: Path, run_exe: RunExe) -> None:
