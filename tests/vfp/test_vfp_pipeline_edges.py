@@ -26,6 +26,7 @@ from vfp import (
     DynNat,
     Group,
     Layer,
+    Nat,
     NatRange,
     Port,
     Rule,
@@ -239,3 +240,76 @@ def test_steps_of_layer_defaults_and_drops() -> None:
     assert (drop.decided_by, drop.allowed, drop.reason) == ("rule", False, DropReason.RULE_BLOCK)
     assert (drop.packet_after, drop.flow_created) == (None, False)
     assert port.get_layer("SHUT").flows == {}
+
+
+def test_a_group_without_a_match_hands_on_to_the_next_group() -> None:
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    layer = port.add_layer(Layer("L", 10, stateful=False))
+    layer.add_group(Group("UDP", 1, OUT)).add_rule(
+        Rule("udp", 1, Allow(), conditions=conditions(proto="17")))
+    layer.add_group(Group("TCP", 2, OUT)).add_rule(
+        Rule("tcp", 1, Allow(), conditions=conditions(proto="6")))
+    t = trace(port, tcp(), OUT)
+    assert t.allowed
+    assert t.steps[0].rule is not None
+    assert t.steps[0].rule.id == "tcp"
+    assert [g.rule.id if g.rule else None for g in t.steps[0].groups] == [None, "tcp"]
+
+
+def test_flows_need_a_stateful_rule_in_a_stateful_layer() -> None:
+    """A rule without the stateful flag lets its packet through and remembers nothing:
+    the reply meets the rules (here, block in). A stateful rule in a stateless layer
+    creates no flow either."""
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    acl = port.add_layer(Layer("ACL", 10, stateful=True))
+    acl.add_group(Group("OUT", 1, OUT)).add_rule(Rule("allow-out", 1, Allow()))
+    acl.add_group(Group("IN", 1, IN)).add_rule(Rule("block-in", 1, Block()))
+    plain = port.add_layer(Layer("PLAIN", 20, stateful=False))
+    plain.add_group(Group("OUT", 1, OUT)).add_rule(
+        Rule("stateful-out", 1, Allow(), flags=TERMINATING | STATEFUL, ttl=60))
+    plain.add_group(Group("IN", 1, IN)).add_rule(Rule("allow-in", 1, Allow()))
+    t = trace(port, tcp("S"), OUT, commit=True)
+    assert t.allowed
+    assert [s.flow_created for s in t.steps] == [False, False]
+    assert acl.flows == {}
+    assert plain.flows == {}
+    got = process(port, tcp("SA", reply=True), IN)
+    assert (got.allowed, got.reason) == (False, DropReason.RULE_BLOCK)
+
+
+@pytest.mark.parametrize("cleanup", ["packet", "sweep"])
+def test_a_flow_pair_whose_reply_key_was_taken_over_is_cleaned_up_alone(cleanup: str) -> None:
+    """An endpoint's own connection from port 80 to E:3000 (pair A), then E:3000 reaching
+    it through a port mapping (pair B): B's reply key is A's forward key, which B takes
+    over. When A expires, deleting A (on its next packet) or sweeping its orphaned reply
+    flow leaves B intact: B's replies still leave from the mapped address."""
+    clock = Clock()
+    ep, host, ext = ip(SRC), "192.168.1.4", "10.9.9.9"
+    port = Switch(clock=clock).add_port("p1", name="p1")
+    layer = port.add_layer(Layer("NAT", 10, stateful=True))
+    layer.add_group(Group("OUT", 1, OUT)).add_rule(
+        Rule("allow-out", 1, Allow(), flags=TERMINATING | STATEFUL, ttl=60))
+    layer.add_group(Group("IN", 1, IN)).add_rule(
+        Rule("portmap", 1, Nat(ep, 80), conditions=conditions(dst_ip=host, dst_port="8080"),
+             flags=TERMINATING | STATEFUL, ttl=60))
+
+    def frame(src: str, sport: int, dst: str, dport: int, flags: str) -> bytes:
+        return bytes(Ether(**MACS) / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport,
+                                                                flags=flags) / Raw(b"z"))
+
+    assert process(port, frame(SRC, 80, ext, 3000, "S"), OUT).allowed  # pair A
+    clock.now += 30
+    assert process(port, frame(ext, 3000, host, 8080, "S"), IN).allowed  # pair B
+    assert len(layer.flows) == 3  # B's reply flow has replaced A's forward flow
+    clock.now += 30  # A's deadline exactly: A has expired, B has not
+    if cleanup == "packet":  # A's reply direction, expired: A is deleted
+        dropped = process(port, frame(ext, 3000, SRC, 80, "A"), IN)
+        assert (dropped.allowed, dropped.reason) == (False, DropReason.LAYER_DEFAULT)
+    else:
+        sweep(port)
+    assert len(layer.flows) == 2  # B's pair, nothing of A's
+    back = process(port, frame(SRC, 80, ext, 3000, "SA"), OUT)
+    assert back.allowed
+    assert back.output is not None
+    out = IP(back.output[14:])
+    assert (out.src, out.sport) == (host, 8080)  # un-NATed by B's reply flow
