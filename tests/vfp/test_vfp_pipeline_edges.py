@@ -20,6 +20,7 @@ from vfp import (
     OUT,
     STATEFUL,
     TERMINATING,
+    TRACK_TCP,
     Allow,
     Block,
     DropReason,
@@ -313,3 +314,43 @@ def test_a_flow_pair_whose_reply_key_was_taken_over_is_cleaned_up_alone(cleanup:
     assert back.output is not None
     out = IP(back.output[14:])
     assert (out.src, out.sport) == (host, 8080)  # un-NATed by B's reply flow
+
+
+def test_an_rst_ends_only_a_tracked_connection() -> None:
+    """Without TCP tracking (rule flag 8) the flags are not looked at: an RST leaves the
+    flow pair in place, and the reply still gets in through it."""
+    for tracked in (False, True):
+        port = Switch(clock=Clock()).add_port("p1", name="p1")
+        layer = port.add_layer(Layer("ACL", 10, stateful=True))
+        flags = TERMINATING | STATEFUL | (TRACK_TCP if tracked else 0)
+        layer.add_group(Group("OUT", 1, OUT)).add_rule(
+            Rule("allow-out", 1, Allow(), flags=flags, ttl=60))
+        layer.add_group(Group("IN", 1, IN)).add_rule(Rule("block-in", 1, Block()))
+        assert process(port, tcp("S"), OUT).allowed
+        assert process(port, tcp("R"), OUT).allowed
+        assert len(layer.flows) == (0 if tracked else 2)
+        assert process(port, tcp("SA", reply=True), IN).allowed == (not tracked)
+
+
+@pytest.mark.parametrize(("flags", "cached"), [
+    ("S", False), ("F", False), ("R", False), ("FA", False), ("RA", False), ("A", True),
+    ("PA", True),
+])
+def test_only_packets_that_leave_the_tcp_state_alone_are_cached(flags: str,
+                                                                 cached: bool) -> None:
+    port = stateful_port(Clock())  # allow out, stateful
+    assert process(port, tcp(flags), OUT).allowed
+    assert len(port.uft[OUT]) == (1 if cached else 0)
+
+
+def test_nothing_is_cached_without_unified_flows_or_a_flow_key() -> None:
+    port = stateful_port(Clock())
+    port.settings.unified_flows = False
+    assert process(port, tcp(), OUT).allowed
+    assert port.uft[OUT] == {}
+    port = stateful_port(Clock())
+    fragment = bytes(Ether(**MACS) / IP(src=SRC, dst=DST, flags="MF")
+                     / TCP(sport=40000, dport=80, flags="A") / Raw(b"x"))
+    assert trace(port, fragment, OUT).uft == "not cacheable"
+    assert process(port, fragment, OUT).allowed
+    assert port.uft[OUT] == {}
