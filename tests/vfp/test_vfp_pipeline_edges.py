@@ -8,9 +8,12 @@ Frames are built by scapy (an independent encoder)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
+from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
 from vfp_scenarios import Clock, ip
 
@@ -23,6 +26,7 @@ from vfp import (
     TRACK_TCP,
     Allow,
     Block,
+    Decap,
     DropReason,
     DynNat,
     Group,
@@ -30,13 +34,15 @@ from vfp import (
     Nat,
     NatRange,
     Port,
+    RouteEncap,
     Rule,
     Switch,
     conditions,
     process,
     trace,
 )
-from vfp.pipeline import SWEEP_EVERY, sweep
+from vfp.pipeline import SWEEP_EVERY, _compose, sweep
+from vxlan import serialize
 
 SRC, DST = "10.0.0.5", "10.0.0.9"
 MACS = {"src": "00:15:5d:00:00:01", "dst": "00:15:5d:00:00:02"}
@@ -354,3 +360,44 @@ def test_nothing_is_cached_without_unified_flows_or_a_flow_key() -> None:
     assert trace(port, fragment, OUT).uft == "not cacheable"
     assert process(port, fragment, OUT).allowed
     assert port.uft[OUT] == {}
+
+
+def _vxlan_in(vni: int = 4096) -> bytes:
+    inner = Ether(src="00:15:5d:00:00:09", dst=MACS["src"]) / IP(src=DST, dst=SRC) / TCP(
+        sport=80, dport=40000, flags="SA") / Raw(b"i")
+    return bytes(Ether(src="00:15:5d:aa:aa:aa", dst="00:15:5d:bb:bb:bb")
+                 / IP(src="192.168.1.20", dst="192.168.1.10") / UDP(sport=50000, dport=4789)
+                 / VXLAN(vni=vni, flags=0x08) / inner)
+
+
+def _encap(vni: int = 4096) -> RouteEncap:
+    return RouteEncap(ip("192.168.1.10"), ip("192.168.1.20"), vni,
+                      inner_dst_mac=0x0E2A00000099, outer_dst_mac=0x00155DAAAAAA)
+
+
+def _layered(direction: str, *actions: Allow | Decap | Nat | RouteEncap) -> Port:
+    """One stateless layer per action, walked in the given order in `direction`."""
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    for i, action in enumerate(actions):
+        priority = 10 * (i + 1) if direction == OUT else 100 - 10 * i
+        layer = port.add_layer(Layer(f"L{i}", priority, stateful=False))
+        layer.add_group(Group("G", 1, direction)).add_rule(Rule(f"r{i}", 1, action))
+    return port
+
+
+@pytest.mark.parametrize(("direction", "frame", "actions"), [
+    (OUT, lambda: tcp("S"), (_encap(),)),  # push
+    (IN, _vxlan_in, (Decap(4096), Nat(ip("10.0.0.7"), 8080))),  # pop, then a rewrite
+    (OUT, lambda: tcp("S"), (_encap(), Decap(4096))),  # push, then pop: no outer change
+    (IN, _vxlan_in, (Decap(4096), _encap(4097))),  # pop, then push another outer
+    (IN, _vxlan_in, (Allow(),)),  # transit: the outer stays
+    (OUT, tcp, (Nat(ip("10.0.0.7"), 8080), Nat(ip("10.0.0.8")))),  # the last rewrite wins
+], ids=["push", "pop-nat", "push-pop", "pop-push", "transit", "nat-nat"])
+def test_the_composed_transposition_turns_the_input_into_the_output(
+        direction: str, frame: Any, actions: tuple[Allow | Decap | Nat | RouteEncap, ...]) -> None:
+    """What a trace reports as the composed transposition turns the input into the bytes
+    the layers produced one after another."""
+    t = trace(_layered(direction, *actions), frame(), direction)
+    assert t.allowed, t.reason
+    assert t.input is not None
+    assert serialize(_compose(t.steps).apply(t.input)) == t.output
