@@ -1,6 +1,6 @@
 """PortMapping policies without a usable InternalPort (left out, or 0: what hcsshim's
-omitempty uint16 leaves out) program nothing, and the endpoint's other port mappings are
-programmed all the same."""
+omitempty uint16 leaves out) or with an IPv6 VIP (the NAT rules are IPv4) program
+nothing, and the endpoint's other port mappings are programmed all the same."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from compiler_helpers import Rig
 @pytest.mark.parametrize("first", [
     {"InternalPort": 0, "ExternalPort": 8080, "Protocol": 6},
     {"ExternalPort": 8081, "Protocol": 6},
+    {"InternalPort": 81, "ExternalPort": 8082, "Protocol": 6, "VIP": "fd00::4"},
 ])
-def test_a_mapping_without_internal_port_is_skipped_alone(first: dict[str, int]) -> None:
+def test_an_unusable_mapping_is_skipped_alone(first: dict[str, object]) -> None:
     rig = Rig()
     net = rig.network()
     ep = rig.endpoint(net, "10.0.0.5", policies=[
