@@ -331,6 +331,8 @@ def run_mutants(todo: list[tuple[Module, Mutant]], jobs: int, timeout: float | N
     killed nor survived, so a short run never inflates the score."""
     running: dict[int, tuple[Module, Mutant, float]] = {}
     queue = list(todo)
+    done = 0
+    started = time.monotonic()
     while queue or running:
         if stop_at is not None and time.monotonic() >= stop_at:
             for pid, (_mod, m, _deadline) in running.items():
@@ -370,6 +372,9 @@ def run_mutants(todo: list[tuple[Module, Mutant]], jobs: int, timeout: float | N
             else:
                 continue
             del running[pid]
+            done += 1
+            if done % 50 == 0:
+                log(f"  ... {done} of {len(todo)} mutants run, {time.monotonic() - started:.0f} s")
             if m.outcome == "survived":
                 log(f"  SURVIVED {mod.path}:{m.line} [{m.function}] {m.operator} "
                     f"#{m.occurrence} nth={m.nth}: {m.text}")

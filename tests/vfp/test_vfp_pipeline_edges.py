@@ -8,9 +8,12 @@ Frames are built by scapy (an independent encoder)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
+from scapy.layers.vxlan import VXLAN
 from scapy.packet import Raw
 from vfp_scenarios import Clock, ip
 
@@ -20,21 +23,26 @@ from vfp import (
     OUT,
     STATEFUL,
     TERMINATING,
+    TRACK_TCP,
     Allow,
     Block,
+    Decap,
     DropReason,
     DynNat,
     Group,
     Layer,
+    Nat,
     NatRange,
     Port,
+    RouteEncap,
     Rule,
     Switch,
     conditions,
     process,
     trace,
 )
-from vfp.pipeline import SWEEP_EVERY, sweep
+from vfp.pipeline import SWEEP_EVERY, _compose, sweep
+from vxlan import serialize
 
 SRC, DST = "10.0.0.5", "10.0.0.9"
 MACS = {"src": "00:15:5d:00:00:01", "dst": "00:15:5d:00:00:02"}
@@ -239,3 +247,157 @@ def test_steps_of_layer_defaults_and_drops() -> None:
     assert (drop.decided_by, drop.allowed, drop.reason) == ("rule", False, DropReason.RULE_BLOCK)
     assert (drop.packet_after, drop.flow_created) == (None, False)
     assert port.get_layer("SHUT").flows == {}
+
+
+def test_a_group_without_a_match_hands_on_to_the_next_group() -> None:
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    layer = port.add_layer(Layer("L", 10, stateful=False))
+    layer.add_group(Group("UDP", 1, OUT)).add_rule(
+        Rule("udp", 1, Allow(), conditions=conditions(proto="17")))
+    layer.add_group(Group("TCP", 2, OUT)).add_rule(
+        Rule("tcp", 1, Allow(), conditions=conditions(proto="6")))
+    t = trace(port, tcp(), OUT)
+    assert t.allowed
+    assert t.steps[0].rule is not None
+    assert t.steps[0].rule.id == "tcp"
+    assert [g.rule.id if g.rule else None for g in t.steps[0].groups] == [None, "tcp"]
+
+
+def test_flows_need_a_stateful_rule_in_a_stateful_layer() -> None:
+    """A rule without the stateful flag lets its packet through and remembers nothing:
+    the reply meets the rules (here, block in). A stateful rule in a stateless layer
+    creates no flow either."""
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    acl = port.add_layer(Layer("ACL", 10, stateful=True))
+    acl.add_group(Group("OUT", 1, OUT)).add_rule(Rule("allow-out", 1, Allow()))
+    acl.add_group(Group("IN", 1, IN)).add_rule(Rule("block-in", 1, Block()))
+    plain = port.add_layer(Layer("PLAIN", 20, stateful=False))
+    plain.add_group(Group("OUT", 1, OUT)).add_rule(
+        Rule("stateful-out", 1, Allow(), flags=TERMINATING | STATEFUL, ttl=60))
+    plain.add_group(Group("IN", 1, IN)).add_rule(Rule("allow-in", 1, Allow()))
+    t = trace(port, tcp("S"), OUT, commit=True)
+    assert t.allowed
+    assert [s.flow_created for s in t.steps] == [False, False]
+    assert acl.flows == {}
+    assert plain.flows == {}
+    got = process(port, tcp("SA", reply=True), IN)
+    assert (got.allowed, got.reason) == (False, DropReason.RULE_BLOCK)
+
+
+@pytest.mark.parametrize("cleanup", ["packet", "sweep"])
+def test_a_flow_pair_whose_reply_key_was_taken_over_is_cleaned_up_alone(cleanup: str) -> None:
+    """An endpoint's own connection from port 80 to E:3000 (pair A), then E:3000 reaching
+    it through a port mapping (pair B): B's reply key is A's forward key, which B takes
+    over. When A expires, deleting A (on its next packet) or sweeping its orphaned reply
+    flow leaves B intact: B's replies still leave from the mapped address."""
+    clock = Clock()
+    ep, host, ext = ip(SRC), "192.168.1.4", "10.9.9.9"
+    port = Switch(clock=clock).add_port("p1", name="p1")
+    layer = port.add_layer(Layer("NAT", 10, stateful=True))
+    layer.add_group(Group("OUT", 1, OUT)).add_rule(
+        Rule("allow-out", 1, Allow(), flags=TERMINATING | STATEFUL, ttl=60))
+    layer.add_group(Group("IN", 1, IN)).add_rule(
+        Rule("portmap", 1, Nat(ep, 80), conditions=conditions(dst_ip=host, dst_port="8080"),
+             flags=TERMINATING | STATEFUL, ttl=60))
+
+    def frame(src: str, sport: int, dst: str, dport: int, flags: str) -> bytes:
+        return bytes(Ether(**MACS) / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport,
+                                                                flags=flags) / Raw(b"z"))
+
+    assert process(port, frame(SRC, 80, ext, 3000, "S"), OUT).allowed  # pair A
+    clock.now += 30
+    assert process(port, frame(ext, 3000, host, 8080, "S"), IN).allowed  # pair B
+    assert len(layer.flows) == 3  # B's reply flow has replaced A's forward flow
+    clock.now += 30  # A's deadline exactly: A has expired, B has not
+    if cleanup == "packet":  # A's reply direction, expired: A is deleted
+        dropped = process(port, frame(ext, 3000, SRC, 80, "A"), IN)
+        assert (dropped.allowed, dropped.reason) == (False, DropReason.LAYER_DEFAULT)
+    else:
+        sweep(port)
+    assert len(layer.flows) == 2  # B's pair, nothing of A's
+    back = process(port, frame(SRC, 80, ext, 3000, "SA"), OUT)
+    assert back.allowed
+    assert back.output is not None
+    out = IP(back.output[14:])
+    assert (out.src, out.sport) == (host, 8080)  # un-NATed by B's reply flow
+
+
+def test_an_rst_ends_only_a_tracked_connection() -> None:
+    """Without TCP tracking (rule flag 8) the flags are not looked at: an RST leaves the
+    flow pair in place, and the reply still gets in through it."""
+    for tracked in (False, True):
+        port = Switch(clock=Clock()).add_port("p1", name="p1")
+        layer = port.add_layer(Layer("ACL", 10, stateful=True))
+        flags = TERMINATING | STATEFUL | (TRACK_TCP if tracked else 0)
+        layer.add_group(Group("OUT", 1, OUT)).add_rule(
+            Rule("allow-out", 1, Allow(), flags=flags, ttl=60))
+        layer.add_group(Group("IN", 1, IN)).add_rule(Rule("block-in", 1, Block()))
+        assert process(port, tcp("S"), OUT).allowed
+        assert process(port, tcp("R"), OUT).allowed
+        assert len(layer.flows) == (0 if tracked else 2)
+        assert process(port, tcp("SA", reply=True), IN).allowed == (not tracked)
+
+
+@pytest.mark.parametrize(("flags", "cached"), [
+    ("S", False), ("F", False), ("R", False), ("FA", False), ("RA", False), ("A", True),
+    ("PA", True),
+])
+def test_only_packets_that_leave_the_tcp_state_alone_are_cached(flags: str,
+                                                                 cached: bool) -> None:
+    port = stateful_port(Clock())  # allow out, stateful
+    assert process(port, tcp(flags), OUT).allowed
+    assert len(port.uft[OUT]) == (1 if cached else 0)
+
+
+def test_nothing_is_cached_without_unified_flows_or_a_flow_key() -> None:
+    port = stateful_port(Clock())
+    port.settings.unified_flows = False
+    assert process(port, tcp(), OUT).allowed
+    assert port.uft[OUT] == {}
+    port = stateful_port(Clock())
+    fragment = bytes(Ether(**MACS) / IP(src=SRC, dst=DST, flags="MF")
+                     / TCP(sport=40000, dport=80, flags="A") / Raw(b"x"))
+    assert trace(port, fragment, OUT).uft == "not cacheable"
+    assert process(port, fragment, OUT).allowed
+    assert port.uft[OUT] == {}
+
+
+def _vxlan_in(vni: int = 4096) -> bytes:
+    inner = Ether(src="00:15:5d:00:00:09", dst=MACS["src"]) / IP(src=DST, dst=SRC) / TCP(
+        sport=80, dport=40000, flags="SA") / Raw(b"i")
+    return bytes(Ether(src="00:15:5d:aa:aa:aa", dst="00:15:5d:bb:bb:bb")
+                 / IP(src="192.168.1.20", dst="192.168.1.10") / UDP(sport=50000, dport=4789)
+                 / VXLAN(vni=vni, flags=0x08) / inner)
+
+
+def _encap(vni: int = 4096) -> RouteEncap:
+    return RouteEncap(ip("192.168.1.10"), ip("192.168.1.20"), vni,
+                      inner_dst_mac=0x0E2A00000099, outer_dst_mac=0x00155DAAAAAA)
+
+
+def _layered(direction: str, *actions: Allow | Decap | Nat | RouteEncap) -> Port:
+    """One stateless layer per action, walked in the given order in `direction`."""
+    port = Switch(clock=Clock()).add_port("p1", name="p1")
+    for i, action in enumerate(actions):
+        priority = 10 * (i + 1) if direction == OUT else 100 - 10 * i
+        layer = port.add_layer(Layer(f"L{i}", priority, stateful=False))
+        layer.add_group(Group("G", 1, direction)).add_rule(Rule(f"r{i}", 1, action))
+    return port
+
+
+@pytest.mark.parametrize(("direction", "frame", "actions"), [
+    (OUT, lambda: tcp("S"), (_encap(),)),  # push
+    (IN, _vxlan_in, (Decap(4096), Nat(ip("10.0.0.7"), 8080))),  # pop, then a rewrite
+    (OUT, lambda: tcp("S"), (_encap(), Decap(4096))),  # push, then pop: no outer change
+    (IN, _vxlan_in, (Decap(4096), _encap(4097))),  # pop, then push another outer
+    (IN, _vxlan_in, (Allow(),)),  # transit: the outer stays
+    (OUT, tcp, (Nat(ip("10.0.0.7"), 8080), Nat(ip("10.0.0.8")))),  # the last rewrite wins
+], ids=["push", "pop-nat", "push-pop", "pop-push", "transit", "nat-nat"])
+def test_the_composed_transposition_turns_the_input_into_the_output(
+        direction: str, frame: Any, actions: tuple[Allow | Decap | Nat | RouteEncap, ...]) -> None:
+    """What a trace reports as the composed transposition turns the input into the bytes
+    the layers produced one after another."""
+    t = trace(_layered(direction, *actions), frame(), direction)
+    assert t.allowed, t.reason
+    assert t.input is not None
+    assert serialize(_compose(t.steps).apply(t.input)) == t.output
