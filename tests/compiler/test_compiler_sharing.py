@@ -13,7 +13,7 @@ import pytest
 
 from hns.compiler import layers as L
 from hns.compiler import shared as shared_module
-from hns.host import Host
+from hns.hosts import Host
 from hns.service import HnsService
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "support"))
