@@ -14,9 +14,12 @@ parent only speaks HTTP to it (httpx), so this module imports nothing from ``api
 ``--hns-url``): the same HTTP helpers work, ``start``/``stop`` do nothing and ``restart``
 refuses.
 
-Port choice: the kernel hands out a free port (bind to port 0, read it, close); another
-process may grab it before the child binds, so a child that exits during start-up is
-retried on a new port (three attempts) unless the caller fixed the port.
+Start-up: the child serves on ``--port 0`` (unless the caller fixed the port), so the
+kernel picks a free port inside the child and nothing can take it in between; the banner
+``serve`` prints on stdout once *it* holds the socket (api/serving.py) names the port and
+is the readiness signal. ``start`` returns on the banner and raises ServerStartError when
+the child exits first; it does not race a wall clock (a loaded CI runner may take many
+seconds to import the app), unless the caller passes a ``timeout``.
 """
 
 from __future__ import annotations
@@ -24,31 +27,31 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import httpx
 
 __all__ = ["EmulatorServer", "ServerStartError", "free_port"]
 
-START_TIMEOUT: Final[float] = 30.0
-_ATTEMPTS: Final[int] = 3
-_READY: Final[str] = "Uvicorn running on"
+_BANNER: Final[re.Pattern[str]] = re.compile(r"listening on http://\S+:(\d+) ")
 _PR_SET_PDEATHSIG: Final[int] = 1
 _LIVE: weakref.WeakSet[EmulatorServer] = weakref.WeakSet()
 
 
 class ServerStartError(RuntimeError):
-    """The child process exited or did not answer ``/_emulator/health`` in time."""
+    """The child process exited before it listened (or, given a ``timeout``, did not
+    listen in time)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -85,9 +88,11 @@ class EmulatorServer:
         self.extra_args = tuple(extra_args)
         self.env = dict(env or {})
         self._fixed_port = port is not None
+        # Until the child's banner names the port it holds (see _spawn).
         self.port = port if port is not None else free_port(host)
         self._external_url: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._drain: threading.Thread | None = None
         self._log: Any = None
         self._http: httpx.Client | None = None
         #: The profile the server answered with when it was first started (the one the
@@ -125,36 +130,26 @@ class EmulatorServer:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def start(self, timeout: float = START_TIMEOUT) -> EmulatorServer:
-        """Start the child and wait until ``/_emulator/health`` answers 200."""
+    def start(self, timeout: float | None = None) -> EmulatorServer:
+        """Start the child and return once it listens (its banner); ServerStartError if it
+        exits first, or if ``timeout`` seconds pass first when a timeout is given."""
         if self.is_external:
             self.health()
         elif self.pid is None:
-            self._start_local(timeout)
+            self._spawn(timeout)
+            _LIVE.add(self)
         if self.initial_profile is None:
             self.initial_profile = self.get_profile()
         return self
 
-    def _start_local(self, timeout: float) -> None:
-        last: ServerStartError | None = None
-        for _attempt in range(1 if self._fixed_port else _ATTEMPTS):
-            try:
-                self._spawn(timeout)
-                _LIVE.add(self)
-                return
-            except ServerStartError as exc:
-                last = exc
-                self.port = free_port(self.host)
-        assert last is not None
-        raise last
-
-    def _spawn(self, timeout: float) -> None:
-        # Log level info: uvicorn then says "Uvicorn running on ..." once *it* holds the
-        # port, so a server some other process started on the same port in the meantime
-        # is never mistaken for ours (access logging stays off in the CLI).
+    def _spawn(self, timeout: float | None) -> None:
+        # --port 0 unless fixed: the kernel's pick happens in the child, which holds it from
+        # then on; a port picked here could be another process's by the time a slow child
+        # binds it. The banner is printed only once the socket is bound, so a server some
+        # other process runs on a fixed port is never mistaken for ours.
+        port = self.port if self._fixed_port else 0
         cmd = [sys.executable, "-m", "api.cli", "serve", "--host", self.host,
-               "--port", str(self.port), "--state", self.state, "--log-level", "info",
-               *self.extra_args]
+               "--port", str(port), "--state", self.state, *self.extra_args]
         if self.profile:
             cmd += ["--profile", self.profile]
         env = {**os.environ, **self.env}
@@ -164,26 +159,29 @@ class EmulatorServer:
         # Closed in _kill(); a file, not a pipe, so a chatty child never blocks on it.
         self._log = tempfile.TemporaryFile(prefix="hns-emulator-", suffix=".log")  # noqa: SIM115
         self._proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=self._log,
+                                      stdout=subprocess.PIPE, stderr=self._log,
                                       preexec_fn=_die_with_parent())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise ServerStartError(
-                    f"hns-emulator serve exited with {self._proc.returncode}: {self.log()}")
-            if _READY not in self.log(tail=False):
-                time.sleep(0.05)
-                continue
-            try:
-                answer = httpx.get(self.url + "/_emulator/health", headers=self.headers,
-                                   timeout=1.0)
-                if answer.status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self._kill()
-        raise ServerStartError(f"hns-emulator serve did not answer in {timeout} s: {self.log()}")
+        listening: list[int] = []
+        before: list[str] = []
+        done = threading.Event()
+        assert self._proc.stdout is not None
+        self._drain = threading.Thread(target=_watch_stdout,
+                                       args=(self._proc.stdout, listening, before, done),
+                                       name=f"hns-emulator-{self._proc.pid}-stdout",
+                                       daemon=True)
+        self._drain.start()
+        if not done.wait(timeout):
+            self._kill()
+            raise ServerStartError(
+                f"hns-emulator serve did not listen in {timeout} s: {self.log()}")
+        if not listening:
+            # stdout closed without a banner: the child is ending (a taken fixed port, a
+            # bad argument); its exit status and stderr say why.
+            returncode = self._proc.wait()
+            message = f"hns-emulator serve exited with {returncode}: {''.join(before)}{self.log()}"
+            self._kill()
+            raise ServerStartError(message)
+        self.port = listening[0]
 
     def log(self, *, tail: bool = True) -> str:
         """What the child wrote to stdout/stderr so far (the last 4,000 characters when
@@ -208,6 +206,11 @@ class EmulatorServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+        drain, self._drain = self._drain, None
+        if drain is not None:  # the child is gone, so its stdout is at EOF
+            drain.join()
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -221,7 +224,7 @@ class EmulatorServer:
             self._kill()
         _LIVE.discard(self)
 
-    def restart(self, timeout: float = START_TIMEOUT) -> EmulatorServer:
+    def restart(self, timeout: float | None = None) -> EmulatorServer:
         """An emulator restart: the process ends and a new one opens the same state file
         on the same port (what a Windows HNS service restart looks like to clients)."""
         if self.is_external:
@@ -287,6 +290,23 @@ class EmulatorServer:
         self._expect(response, "state")
         state: dict[str, Any] = response.json()
         return state
+
+
+def _watch_stdout(stdout: IO[bytes], listening: list[int], before: list[str],
+                  done: threading.Event) -> None:
+    """Read the child's stdout until the banner (its port goes into ``listening``) or EOF,
+    then set ``done``; whatever follows is read away so the pipe never fills."""
+    try:
+        for raw in stdout:
+            line = raw.decode("utf-8", "replace")
+            match = _BANNER.search(line)
+            if match is not None:
+                listening.append(int(match.group(1)))
+                break
+            before.append(line)
+    finally:
+        done.set()
+    stdout.read()
 
 
 def _die_with_parent() -> Callable[[], None] | None:

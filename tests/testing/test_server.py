@@ -15,9 +15,18 @@ def test_server_with_a_taken_fixed_port_fails_to_start(tmp_path: Path) -> None:
     with EmulatorServer(state=tmp_path / "a.sqlite") as first:
         second = EmulatorServer(state=tmp_path / "b.sqlite", port=first.port)
         with pytest.raises(ServerStartError, match="exited"):
-            second.start(timeout=20)
+            second.start()
         assert second.pid is None
         assert first.health()["Status"] == "ok"
+
+
+def test_server_given_a_timeout_it_cannot_meet_stops_its_child(tmp_path: Path) -> None:
+    """The optional start timeout still bounds start-up: a child that has not printed its
+    banner when it passes is ended, not left running (no child imports the app at once)."""
+    server = EmulatorServer(state=tmp_path / "t.sqlite")
+    with pytest.raises(ServerStartError, match="did not listen in 0"):
+        server.start(timeout=0)
+    assert server.pid is None
 
 
 def test_server_moves_to_a_new_port_when_its_pick_was_taken(tmp_path: Path) -> None:
