@@ -3,6 +3,7 @@ stand-alone VTEP: ARP, ping both ways, UDP echo, noise dropped and counted."""
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
 
@@ -145,59 +146,77 @@ def test_guest_drops_noise_without_raising() -> None:
     assert guest.counters["drop: not for this MAC"] == 2
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _on_one_port(*pas: str) -> list[UdpUnderlay]:
+    """UdpUnderlays on ``pas`` that share one UDP port, as VTEPs do (each sends to its
+    peer's VXLAN port, which is its own). The first takes the kernel's pick (port 0) and
+    holds it while the others bind it; a number picked ahead and bound later could be
+    another test's socket by then (pytest -n 2), and a later address already holding the
+    pick means another pick, not a failed test."""
+    while True:
+        bound = [UdpUnderlay(pas[0], 0)]
+        try:
+            bound += [UdpUnderlay(pa, bound[0].port) for pa in pas[1:]]
+        except OSError as exc:
+            for underlay in bound:
+                underlay.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return bound
+
+
+# The datagrams below go over loopback and are waited for with no timeout of their own
+# (poll(None)): a short one would fail a test for a slow machine, not for a lost frame;
+# pytest-timeout bounds a frame that never comes.
 
 
 def test_udp_underlay_ping_both_ways_on_loopback() -> None:
-    port = _free_port()
     ga = GuestStack(MAC_A, "10.244.7.20")
     gb = GuestStack(MAC_B, "10.244.7.30")
-    with UdpUnderlay("127.0.0.2", port) as ua, UdpUnderlay("127.0.0.3", port) as ub:
+    ua, ub = _on_one_port("127.0.0.2", "127.0.0.3")
+    with ua, ub:
+        port = ua.port
         va = Vtep(ua, vni=4096, guests=[ga], flood=["127.0.0.3"], dst_port=port)
         vb = Vtep(ub, vni=4096, guests=[gb], flood=["127.0.0.2"], dst_port=port)
         va.send_all(ga.ping("10.244.7.30", ident=1, seq=1))
         # ARP request (a->b), ARP reply (b->a), echo request (a->b), echo reply (b->a)
-        assert [vb.poll(2.0), va.poll(2.0), vb.poll(2.0), va.poll(2.0)] == [True] * 4
+        assert [vb.poll(None), va.poll(None), vb.poll(None), va.poll(None)] == [True] * 4
         vb.send_all(gb.ping("10.244.7.20", ident=2, seq=1))  # no ARP: b learned a's MAC
-        assert [va.poll(2.0), vb.poll(2.0)] == [True] * 2
+        assert [va.poll(None), vb.poll(None)] == [True] * 2
     assert ga.reply_for(1, 1) is not None
     assert gb.reply_for(2, 1) is not None
     assert (va.counters["rx"], vb.counters["rx"]) == (3, 3)
 
 
 def test_udp_underlay_replies_to_the_vxlan_port_not_the_source_port() -> None:
-    port = _free_port()
     guest = GuestStack(MAC_B, "10.244.7.30")
     arp = bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=MAC_A) /
                 S_ARP(op=1, hwsrc=MAC_A, psrc="10.244.7.20", pdst="10.244.7.30"))
     datagram = vxlan.VXLANHeader(4096).pack() + arp
-    with UdpUnderlay("127.0.0.3", port) as ub, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer_vtep, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ephemeral:
-        peer_vtep.bind(("127.0.0.4", port))
+    ub, peer_vtep = _on_one_port("127.0.0.3", "127.0.0.4")
+    with ub, peer_vtep, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as ephemeral:
+        port = ub.port
         ephemeral.bind(("127.0.0.4", 0))  # a sender whose source port is not the VXLAN port
         vb = Vtep(ub, vni=4096, guests=[guest], flood=["127.0.0.4"], dst_port=port)
         ephemeral.sendto(datagram, ("127.0.0.3", port))
-        assert vb.poll(2.0)
-        peer_vtep.settimeout(2.0)
-        reply, addr = peer_vtep.recvfrom(65535)
-    assert addr == ("127.0.0.3", port)
+        assert vb.poll(None)
+        got = peer_vtep.recv_datagram(None)
+    assert got is not None
+    reply, src, sport = got
+    assert (src, sport) == ("127.0.0.3", port)
     assert vxlan.VXLANHeader.unpack(reply, 0)[0] == vxlan.VXLANHeader(4096)
     assert Ether(reply[8:])[S_ARP].op == 2
 
 
 def test_udp_underlay_recv_rebuilds_a_decapsulatable_frame() -> None:
-    port = _free_port()
     inner = bytes(Ether(dst=MAC_B, src=MAC_A) / S_IP() / S_ICMP())
-    with UdpUnderlay("127.0.0.3", port) as ub, \
+    with UdpUnderlay("127.0.0.3", 0) as ub, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        port = ub.port
         sender.bind(("127.0.0.5", 0))
         sender_port = sender.getsockname()[1]
         sender.sendto(vxlan.VXLANHeader(77).pack() + inner, ("127.0.0.3", port))
-        frame = ub.recv(2.0)
+        frame = ub.recv(None)
     assert frame is not None
     d = vxlan.decapsulate(frame, dst_port=port, expected_vni=77)
     assert d.inner == inner
