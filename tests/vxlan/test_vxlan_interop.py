@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,7 +114,14 @@ def _emulated_side(lab: dict[str, str]) -> tuple[GuestStack, UdpUnderlay, Vtep]:
     return guest, underlay, vtep
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+# How long a Linux ping waits for the first answer (-W), and _wait_for for a condition:
+# the emulated side answers from a Python thread or process that, on a loaded 2-core CI
+# machine (pytest -n 2), may not run for seconds. Generous waits only lengthen a failing
+# run; a lost frame still fails the test.
+ANSWER_WAIT = "10"
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -173,23 +180,26 @@ class _Capture:
         self.sock.close()
 
 
-def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 30.0) -> str:
-    """Wait until the child writes a stderr line containing `text` (its readiness)."""
+def _wait_for_line(proc: subprocess.Popen[str], text: str) -> str:
+    """Wait until the child writes a stderr line containing `text` (its readiness) or
+    exits; no wall clock (a loaded machine may take long to import the child),
+    pytest-timeout bounds a child that hangs."""
     assert proc.stderr is not None
-    deadline = time.monotonic() + timeout
     seen: list[str] = []
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stderr, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                break
-            line = proc.stderr.readline()
-            if not line:
-                break  # the child exited
-            seen.append(line)
-            if text in line:
-                return line
+    for line in proc.stderr:
+        seen.append(line)
+        if text in line:
+            return line
     raise AssertionError(f"no {text!r} from the child; stderr: {''.join(seen)!r}")
+
+
+def _echo_replies_sent(ns: str) -> int:
+    """ICMP echo replies the kernel of namespace `ns` has sent (Icmp OutEchoReps)."""
+    snmp = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"],
+                          check=True, capture_output=True, text=True, timeout=30).stdout
+    names, values = [line.split()[1:] for line in snmp.splitlines()
+                     if line.startswith("Icmp:")][:2]
+    return int(dict(zip(names, values, strict=True))["OutEchoReps"])
 
 
 def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
@@ -199,8 +209,8 @@ def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
     vtep.start()
     try:
         ping = subprocess.run(
-            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W", "2",
-             "10.244.7.20"], capture_output=True, text=True, timeout=30,
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W",
+             ANSWER_WAIT, "10.244.7.20"], capture_output=True, text=True, timeout=90,
         )
         assert ping.returncode == 0, ping.stdout + ping.stderr
         assert " 0% packet loss" in ping.stdout
@@ -234,9 +244,9 @@ def test_linux_kernel_vxlan_ping_both_ways(lab: dict[str, str]) -> None:
         udp = subprocess.run(
             ["ip", "netns", "exec", lab["ctr"], "python3", "-c",
              "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-             "s.settimeout(3); s.sendto(b'hello-vxlan', ('10.244.7.20', 7)); "
+             "s.settimeout(60); s.sendto(b'hello-vxlan', ('10.244.7.20', 7)); "
              "print(s.recvfrom(100)[0].decode())"],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True, text=True, timeout=90,
         )
         assert udp.stdout.strip() == "hello-vxlan", udp.stderr
     finally:
@@ -280,7 +290,7 @@ def test_linux_kernel_accepts_our_own_outer_headers(lab: dict[str, str]) -> None
             try:
                 ping = subprocess.run(
                     ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "2", "-i", "0.2", "-W",
-                     "2", "10.244.7.20"], capture_output=True, text=True, timeout=30,
+                     ANSWER_WAIT, "10.244.7.20"], capture_output=True, text=True, timeout=90,
                 )
             finally:
                 stop.set()
@@ -301,18 +311,27 @@ def test_python_m_vxlan_process_interoperates_with_linux(
     proc = subprocess.Popen(
         ["ip", "netns", "exec", lab["win"], sys.executable, "-m", "vxlan", "--bind",
          lab["win_pa"], "--vni", "4096", "--ip", "10.244.7.20", "--mac", EMU_MAC, "--flood",
-         lab["lnx_pa"], "--fdb", f"{CTR_MAC}={lab['lnx_pa']}", "--duration", "4", "--ping",
+         lab["lnx_pa"], "--fdb", f"{CTR_MAC}={lab['lnx_pa']}", "--duration", "240", "--ping",
          "10.244.7.10", "--pcap", str(pcap)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
+        # SIGINT ends it with its report; a pytest worker may run with SIGINT ignored,
+        # which the child would inherit (and Python then never raises KeyboardInterrupt).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         _wait_for_line(proc, "listening on")
         ping = subprocess.run(
-            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W", "2",
-             "10.244.7.20"], capture_output=True, text=True, timeout=30,
+            ["ip", "netns", "exec", lab["ctr"], "ping", "-c", "3", "-i", "0.2", "-W",
+             ANSWER_WAIT, "10.244.7.20"], capture_output=True, text=True, timeout=90,
         )
-        out, err = proc.communicate(timeout=30)
+        # The child pings once a second from its start; it is stopped (SIGINT: it prints
+        # its report) once the Linux container has answered three of those, not after a
+        # fixed 4 s a loaded machine may spend before the Linux ping even runs.
+        while _echo_replies_sent(lab["ctr"]) < 3 and proc.poll() is None:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
