@@ -39,6 +39,7 @@ from selenium.common.exceptions import (  # noqa: E402
 )
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -140,35 +141,83 @@ def test_overview_lists_the_host_and_updates_live(browser: Any, server: Emulator
         client.start_service()
 
 
+def _keys(driver: Any, *keys: str) -> None:
+    # to whatever has the focus, as a user types: an element found earlier may have been
+    # replaced by a live redraw since
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def _js(driver: Any, script: str) -> Any:
+    return driver.execute_script("return " + script)
+
+
 def test_keyboard_filter_rows_and_pages(browser: Any, server: EmulatorServer, seeded: Any,
                                         shots: Path) -> None:
+    # The page redraws whenever the emulator changes, so each step waits for what the next
+    # one needs, read in one script (a redraw cannot slip between finding and reading).
     _, ids = seeded
     _open(browser, server.url + "/ui/", "overview")
-    body = browser.find_element(By.TAG_NAME, "body")
-    body.send_keys("/")
-    active = browser.switch_to.active_element
-    assert active.get_attribute("id") == "filter"
-    active.send_keys("db-0")
-    visible = [r for r in browser.find_elements(By.CSS_SELECTOR, "tbody tr") if r.is_displayed()]
-    assert [r.get_attribute("data-key") for r in visible] == [ids["db"]]
-    active.send_keys(Keys.ESCAPE)
-    browser.switch_to.active_element.send_keys("j")  # first visible row
-    row = browser.switch_to.active_element
-    assert row.get_attribute("data-key") == ids["db"]
-    row.send_keys(Keys.ENTER)
-    _wait(browser, lambda d: d.execute_script("return document.body.dataset.ready") == "endpoint")
+    _keys(browser, "/")
+    _wait(browser, lambda d: _js(d, "document.activeElement.id") == "filter")
+    _keys(browser, "db-0")
+    visible = ("[...document.querySelectorAll('#main tbody tr')]"
+               ".filter(r => r.offsetParent !== null).map(r => r.dataset.key)")
+    _wait(browser, lambda d: _js(d, visible) == [ids["db"]])
+    _keys(browser, Keys.ESCAPE)
+    _wait(browser, lambda d: _js(d, "document.activeElement.id") != "filter")
+    _keys(browser, "j")  # first visible row
+    _wait(browser, lambda d: _js(d, "document.activeElement.dataset.key") == ids["db"])
+    _keys(browser, Keys.ENTER)
+    _wait(browser, lambda d: _js(d, "document.body.dataset.ready") == "endpoint")
     assert browser.current_url.endswith("/ui/endpoints/" + ids["db"])
     for keys, page in (("gc", "calls"), ("gp", "topology"), ("gt", "trace"), ("go", "overview")):
-        browser.find_element(By.TAG_NAME, "body").send_keys(keys[0], keys[1])
-        _wait(browser, lambda d, p=page: d.execute_script(  # type: ignore[misc]
-            "return document.body.dataset.ready") == p)
-    browser.find_element(By.TAG_NAME, "body").send_keys("?")
-    assert browser.find_element(By.ID, "keys").is_displayed()
+        _keys(browser, keys[0], keys[1])
+        _wait(browser, lambda d, p=page: _js(d, "document.body.dataset.ready") == p)
+    _keys(browser, "?")
+    _wait(browser, lambda d: d.find_element(By.ID, "keys").is_displayed())
     _shot(browser, shots, "keyboard-help")
-    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-    browser.find_element(By.TAG_NAME, "body").send_keys("p")
-    assert browser.find_element(By.ID, "live-text").text == "paused"
-    browser.find_element(By.TAG_NAME, "body").send_keys("p")
+    _keys(browser, Keys.ESCAPE)
+    _wait(browser, lambda d: not d.find_element(By.ID, "keys").is_displayed())
+    _keys(browser, "p")
+    _wait(browser, lambda d: d.find_element(By.ID, "live-text").text == "paused")
+    _keys(browser, "p")
+    _wait(browser, lambda d: d.find_element(By.ID, "live-text").text == "live")
+
+
+# Holds the page's first /ui/api/overview answer until window.__release() (a slow server,
+# on cue) and notes every page marked ready, in order.
+HOLD_FIRST_OVERVIEW = """
+  const realFetch = window.fetch; let held = false; window.__readies = [];
+  window.fetch = (url, options) => {
+    if (held || !String(url).includes("/ui/api/overview")) return realFetch(url, options);
+    held = true;
+    return new Promise((go) => { window.__release = go; }).then(() => realFetch(url, options));
+  };
+  document.addEventListener("DOMContentLoaded", () => new MutationObserver(() =>
+    window.__readies.push(document.body.dataset.ready)).observe(document.body,
+    {attributes: true, attributeFilter: ["data-ready"]}));
+"""
+
+
+def test_a_slow_draw_never_lands_over_the_page_navigated_to(browser: Any,
+                                                            server: EmulatorServer,
+                                                            seeded: Any) -> None:
+    added = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": HOLD_FIRST_OVERVIEW})
+    try:
+        browser.get(server.url + "/ui/")
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument",
+                                {"identifier": added["identifier"]})
+    _wait(browser, lambda d: _js(d, "typeof window.__release") == "function")
+    _keys(browser, "g", "c")  # the user moves on while the overview is still coming
+    _wait(browser, lambda d: d.current_url.endswith("/ui/calls"))
+    browser.execute_script("window.__release()")
+    _wait(browser, lambda d: "overview" in _js(d, "window.__readies"))
+    # the overview, asked for first, is drawn first; the calls page comes after and stays
+    _wait(browser, lambda d: _js(d, "window.__readies").pop() == "calls")
+    assert browser.current_url.endswith("/ui/calls")
+    assert "0x803B000E" in _text(browser)
 
 
 def test_endpoint_page_shows_the_vfp_port(browser: Any, server: EmulatorServer, seeded: Any,

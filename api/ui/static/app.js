@@ -4,7 +4,7 @@
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const main = $("#main");
-const state = { live: true, lastSeq: -1, tick: 0, page: null, overview: null, calls: [], gPressed: false };
+const state = { live: true, lastSeq: -1, tick: 0, page: null, overview: null, calls: [], gPressed: false, pending: 0, polling: false };
 
 // -- helpers ---------------------------------------------------------------------------
 
@@ -405,7 +405,17 @@ function route() {
   return { name: "overview", run: pageOverview };
 }
 
-async function refresh() {
+// One draw at a time, in the order asked: a slow draw of the page left behind must not
+// land over the page navigated to since (nor mark the wrong page ready).
+let drawing = Promise.resolve();
+
+function refresh() {
+  state.pending += 1;
+  drawing = drawing.then(draw).finally(() => { state.pending -= 1; });
+  return drawing;
+}
+
+async function draw() {
   const r = route();
   state.page = r;
   for (const a of document.querySelectorAll("nav a")) {
@@ -424,7 +434,10 @@ async function refresh() {
 function go(href) { history.pushState({}, "", href); state.filter = ""; window.scrollTo(0, 0); refresh().then(() => main.focus()); }
 
 async function poll() {
-  if (!state.live) return;
+  // while a draw is on its way it will show the latest state anyway (and until the first
+  // one lands, lastSeq is not known: every call would look new)
+  if (!state.live || state.pending || state.polling) return;
+  state.polling = true;
   state.tick += 1;
   try {
     const doc = await api(`/_emulator/calls?state=false&since=${Math.max(state.lastSeq, 0)}`);
@@ -441,6 +454,8 @@ async function poll() {
     if (changed && state.page && !state.page.static) await refresh();
   } catch (e) {
     const svc = $("#svc"); svc.textContent = "emulator unreachable"; svc.className = "pill bad";
+  } finally {
+    state.polling = false;
   }
 }
 
