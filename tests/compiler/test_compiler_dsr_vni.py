@@ -1,7 +1,10 @@
 """A DSR load balancer keeping the VIP encapsulates to a remote backend with the VNI of
-the backend's network (its VSID), not the default 4096."""
+the backend's network (its VSID), not the default 4096, from this host's provider
+address."""
 
 from __future__ import annotations
+
+import ipaddress
 
 from compiler_helpers import Rig, mac_text
 
@@ -21,3 +24,5 @@ def test_dsr_to_a_remote_backend_uses_the_network_vsid() -> None:
     (rule,) = rules
     encap = rule.action.encap  # type: ignore[attr-defined]
     assert [vni for _pa, _mac, vni in encap] == [5001]
+    # the outer source is this host's provider address
+    assert rule.action.src_pa == int(ipaddress.IPv4Address("172.16.0.4"))  # type: ignore[attr-defined]
