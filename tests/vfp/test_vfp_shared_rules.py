@@ -4,12 +4,12 @@ validated once and keeps the order it was first added in."""
 
 from __future__ import annotations
 
-from vfp.packet import TCP_ACK, build_frame
 from vfp_scenarios import Clock, ip
 
 from vfp import DEFAULT_ALLOW, OUT, Allow, Group, Layer, Rule, Switch, process
 from vfp.conditions import Conditions
 from vfp.ctl import run
+from vxlan.packet import TCP_ACK, build_frame
 
 SRC, DST = ip("10.0.0.5"), ip("10.0.0.9")
 
