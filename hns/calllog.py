@@ -98,6 +98,9 @@ class Renaming:
     def __init__(self) -> None:
         self.forward: dict[str, str] = {}
         self._back: dict[str, str] = {}
+        # a replayed token as the service spelled it: the case a recorded token with no
+        # letters (an all-digit port-name id) is renamed in, since it shows none itself
+        self._spelled: dict[str, str] = {}
 
     def pair(self, recorded: str, replayed: str) -> bool:
         a, b = _norm(recorded), _norm(replayed)
@@ -107,6 +110,7 @@ class Renaming:
             return self._back[b] == a
         self.forward[a] = b
         self._back[b] = a
+        self._spelled[b] = replayed.replace(":", "-")
         return True
 
     def forget_freed_macs(self, live: set[str]) -> None:
@@ -115,6 +119,7 @@ class Renaming:
             if replayed not in live and _MAC_ONLY.fullmatch(replayed):
                 del self.forward[recorded]
                 del self._back[replayed]
+                self._spelled.pop(replayed, None)
 
     def strings_equal(self, recorded: str, replayed: str) -> bool:
         parts_a = _TOKEN.split(recorded)
@@ -144,9 +149,14 @@ class Renaming:
         new = self.forward.get(_norm(token))
         if new is None:
             return token
-        if ":" in token:
-            new = new.replace("-", ":")
-        return new.lower() if token != token.upper() else new
+        if token.upper() == token.lower():
+            # no letters to take the case from: the replayed spelling, else the kind's
+            # real case (port-name ids are lower case, GUIDs and MACs upper case)
+            lower = match.string[:match.start()].endswith("Container NIC ")
+            new = self._spelled.get(new, new.lower() if lower else new)
+        elif token != token.upper():
+            new = new.lower()
+        return new.replace("-", ":") if ":" in token else new
 
 
 @dataclass

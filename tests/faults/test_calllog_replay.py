@@ -392,3 +392,17 @@ def test_replay_main_replays_a_saved_recording(svc: HnsService, tmp_path: Path,
     assert main([str(tmp_path / "bad.json")]) == 1
     assert json.loads(capsys.readouterr().out)["Mismatches"][0]["Recorded"] == "10.0.0.77"
     assert main([str(tmp_path / "junk.json")]) == 2
+
+
+def test_a_recorded_id_with_no_letters_is_renamed_in_the_real_case() -> None:
+    # "Container NIC 12345678" shows no case; the real name is lower case
+    # (real/v1-post-networks-nat-response.json: "Container NIC 6c50381c")
+    names = Renaming()
+    assert names.strings_equal("Container NIC 12345678", "Container NIC 6c50381c")
+    assert names.apply("Container NIC 12345678") == "Container NIC 6c50381c"
+    learned = Renaming()
+    learned.forward.update({"12345678": "ABCDEF01"})
+    assert learned.apply({"Name": "Container NIC 12345678"}) == {
+        "Name": "Container NIC abcdef01"}
+    assert learned.apply("12345678-0000-0000-0000-000000000000") == \
+        "12345678-0000-0000-0000-000000000000"
