@@ -107,6 +107,8 @@ class HostBase:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._work = threading.Event()  # set when a local frame is queued
+        # notified after each pump that moved frames: ping() waits on it, not on a clock
+        self._pumped = threading.Condition()
         self._closed = False
         self._seq = itertools.count(1)
         self._pa_names: dict[bytes, str] = {}

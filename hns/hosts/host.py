@@ -117,21 +117,29 @@ class Host(VSwitch):
             return ident, seq
 
     def ping(self, ep_id: str, dst_ip: str, *, seq: int | None = None,
-             timeout: float = 2.0) -> bool:
+             timeout: float = 60.0) -> bool:
         """Ping `dst_ip` from the container of `ep_id`; True when the echo reply came back.
-        Pumps the underlay itself unless the background pump runs."""
+        Pumps the underlay itself unless the background pump runs. Returns as soon as the
+        reply arrives, or (no underlay, no background pump) once the frames are quiet and
+        none came; `timeout` only bounds the wait for a peer that never answers (a loaded
+        machine may take seconds, so pass a short one only to expect no answer)."""
         ident, seq = self.start_ping(ep_id, dst_ip, seq=seq)
         g = self.guest(ep_id)
+
+        def answered() -> bool:
+            return g.reply_for(ident, seq) is not None
+
         deadline = time.monotonic() + timeout
-        while True:
-            if self._thread is None:
-                self.pump(timeout=0.02)
-            else:
-                time.sleep(0.01)
-            if g.reply_for(ident, seq) is not None:
-                return True
-            if time.monotonic() >= deadline:
+        while not answered():
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return False
+            if self._thread is not None:
+                with self._pumped:
+                    self._pumped.wait_for(answered, timeout=min(left, 1.0))
+            elif self.pump(timeout=min(left, 1.0)) == 0 and self.underlay is None:
+                return answered()
+        return True
 
     # -- pumping -----------------------------------------------------------------------
 
@@ -154,6 +162,9 @@ class Host(VSwitch):
             handled += moved
             if frame is None and moved == 0:
                 break
+        if handled:
+            with self._pumped:
+                self._pumped.notify_all()
         return handled
 
     def _drain(self, limit: int) -> int:

@@ -20,6 +20,7 @@ returns True: it did not fail, it did not run).  In CI, as root, it must PASS.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -126,14 +127,16 @@ def _build_linux(ns: netns.Namespaces, spec: dict[str, object], lnx: str, win_pa
     return ctr
 
 
-def _pump_while(run: Run, busy: Callable[[], bool], *, timeout: float) -> None:
-    """Trace frames arriving from the Linux node while `busy()` (a ping runs) or until
-    `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while busy() and time.monotonic() < deadline:
-        run.pump()
-        time.sleep(0.005)
+def _pump_while(run: Run, busy: Callable[[], bool], underlay: vxlan.UdpUnderlay, *,
+                limit: float = 60.0) -> None:
+    """Trace frames arriving from the Linux node while `busy()` (a ping runs): each wait
+    ends when a datagram reaches `underlay` (or after 0.1 s, to see `busy()` change without
+    one); `limit` only bounds a peer that never answers, as a loaded machine may be slow."""
+    deadline = time.monotonic() + limit
     run.pump()
+    while busy() and (left := deadline - time.monotonic()) > 0:
+        select.select([underlay], [], [], min(left, 0.1))
+        run.pump()
 
 
 def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | None) -> None:
@@ -172,7 +175,7 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
 
     run.section("Linux container -> Windows container: kernel ping over VXLAN")
     ping = ns.exec(ctr, "ping", "-c", "3", "-i", "0.3", "-W", "2", str(v["W1_IP"]))
-    _pump_while(run, lambda: ping.poll() is None, timeout=20)
+    _pump_while(run, lambda: ping.poll() is None, udp)
     out, _ = ping.communicate(timeout=10)
     run.say(out.rstrip())
     received = _received_count(out)
@@ -199,7 +202,7 @@ def play(run: Run, *, pcap: str | None, before_traffic: Callable[[Run], None] | 
         def waiting(seq: int = seq) -> bool:
             return not any(r.seq == seq for r in guest.echo_replies)
 
-        _pump_while(run, waiting, timeout=3)
+        _pump_while(run, waiting, udp)
         if not waiting():
             replies += 1
     run.check(replies >= 2, f"the Windows container got {replies} of 3 echo replies from Linux")

@@ -5,6 +5,7 @@ hosts through VXLAN, the underlay capture, drops with reasons."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,12 +217,42 @@ def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
         remote_endpoint(b.service, net_b, "10.0.1.2", "127.0.0.2", MAC_A)
         a.start()
         b.start()
-        assert a.ping(ep_a, "10.0.1.3", timeout=5.0), (a.counters(), b.counters())
-        assert b.ping(ep_b, "10.0.1.2", timeout=5.0), (a.counters(), b.counters())
+        assert a.ping(ep_a, "10.0.1.3"), (a.counters(), b.counters())
+        assert b.ping(ep_b, "10.0.1.2"), (a.counters(), b.counters())
         a.stop()  # the reply can arrive before its sender's thread counted it: join first
         b.stop()
         assert a.sent_to_underlay == 2, a.counters()  # a's request, a's reply
         assert b.sent_to_underlay == 2, b.counters()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_ping_waits_for_a_slow_peer_past_the_old_two_seconds() -> None:
+    """A loaded CI machine can take seconds to answer: ping ends on the reply, not on a
+    short clock (it used to give up after 2 s)."""
+    port = shared_free_udp_port("127.0.0.2", "127.0.0.3")
+    a = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="a")
+    try:
+        b = Host.from_underlay_spec(f"udp:127.0.0.3:{port}", name="b")
+    except BaseException:
+        a.close()
+        raise
+    try:
+        net_a = overlay(a.service, "10.0.1.0/24", name="swarm")
+        net_b = overlay(b.service, "10.0.1.0/24", name="swarm")
+        ep_a = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A)
+        local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
+        remote_endpoint(a.service, net_a, "10.0.1.3", "127.0.0.3", MAC_B)
+        remote_endpoint(b.service, net_b, "10.0.1.2", "127.0.0.2", MAC_A)
+        a.start()
+        # b is slow: it reads its socket (and answers) only 2.5 s after the echo left
+        slow = threading.Timer(2.5, lambda: b.pump(timeout=30.0))
+        slow.start()
+        try:
+            assert a.ping(ep_a, "10.0.1.3"), (a.counters(), b.counters())
+        finally:
+            slow.join()
     finally:
         a.close()
         b.close()
