@@ -336,16 +336,7 @@ class Run:
         if port is None:
             self.check(False, f"network {network} on {host_name} has no host vNIC port")
             return ""
-        with host.service.lock:
-            argv = [args[0], "/port", port.id, *args[1:]]
-            code, text = vfp_ctl.run(host.switch, argv)
-        self.say()
-        self.say(f"--- [{host_name}] vfpctrl {' '.join(argv)}")
-        text = text.replace("\r\n", "\n")
-        self.say(_indent(text))
-        if code != 0:
-            self.check(False, f"vfpctrl {' '.join(argv)} on {host_name} failed")
-        return text
+        return self._run_vfpctrl(host_name, [args[0], "/port", port.id, *args[1:]])
 
     def resolve(self, host_name: str, ep: str, *ips: str) -> bytes:
         """The MAC the container of `ep` learns by ARP for the first of `ips` that gets an
@@ -390,7 +381,13 @@ class Run:
         with host.service.lock:
             # vfpctrl names the port by its own GUID (EndpointPortGuid), not the endpoint's.
             port = host.port_of(ep_id)
-            argv = [args[0], "/port", port.id if port is not None else ep_id, *args[1:]]
+        return self._run_vfpctrl(
+            host_name, [args[0], "/port", port.id if port is not None else ep_id, *args[1:]])
+
+    def _run_vfpctrl(self, host_name: str, argv: list[str]) -> str:
+        """Run vfpctrl `argv` on the host's switch; print and return its listing."""
+        host = self.hosts[host_name]
+        with host.service.lock:
             code, text = vfp_ctl.run(host.switch, argv)
         self.say()
         self.say(f"--- [{host_name}] vfpctrl {' '.join(argv)}")

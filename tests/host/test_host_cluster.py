@@ -4,6 +4,7 @@ hosts through VXLAN, the underlay capture, drops with reasons."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -198,9 +199,9 @@ def test_host_outbound_nat_reply_from_host_side_reaches_container() -> None:
         assert h.drops["host side: no local endpoint owns the destination"] == 1
 
 
-def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
-    """Two hosts, each on its own UDP socket (as two `hns-emulator serve --underlay`
-    processes would be), pinging across with background pumps."""
+@contextlib.contextmanager
+def _udp_pair() -> Iterator[tuple[Host, Host, str, str]]:
+    """Two hosts, each on its own UDP socket, one overlay with a container on each."""
     port = shared_free_udp_port("127.0.0.2", "127.0.0.3")
     a = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="a")
     try:
@@ -215,6 +216,16 @@ def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
         ep_b = local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
         remote_endpoint(a.service, net_a, "10.0.1.3", "127.0.0.3", MAC_B)
         remote_endpoint(b.service, net_b, "10.0.1.2", "127.0.0.2", MAC_A)
+        yield a, b, ep_a, ep_b
+    finally:
+        a.close()
+        b.close()
+
+
+def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
+    """Two hosts, each on its own UDP socket (as two `hns-emulator serve --underlay`
+    processes would be), pinging across with background pumps."""
+    with _udp_pair() as (a, b, ep_a, ep_b):
         a.start()
         b.start()
         assert a.ping(ep_a, "10.0.1.3"), (a.counters(), b.counters())
@@ -223,28 +234,12 @@ def test_hosts_on_real_udp_sockets_form_one_overlay() -> None:
         b.stop()
         assert a.sent_to_underlay == 2, a.counters()  # a's request, a's reply
         assert b.sent_to_underlay == 2, b.counters()
-    finally:
-        a.close()
-        b.close()
 
 
 def test_ping_waits_for_a_slow_peer_past_the_old_two_seconds() -> None:
     """A loaded CI machine can take seconds to answer: ping ends on the reply, not on a
     short clock (it used to give up after 2 s)."""
-    port = shared_free_udp_port("127.0.0.2", "127.0.0.3")
-    a = Host.from_underlay_spec(f"udp:127.0.0.2:{port}", name="a")
-    try:
-        b = Host.from_underlay_spec(f"udp:127.0.0.3:{port}", name="b")
-    except BaseException:
-        a.close()
-        raise
-    try:
-        net_a = overlay(a.service, "10.0.1.0/24", name="swarm")
-        net_b = overlay(b.service, "10.0.1.0/24", name="swarm")
-        ep_a = local_endpoint(a.service, net_a, "10.0.1.2", mac=MAC_A)
-        local_endpoint(b.service, net_b, "10.0.1.3", mac=MAC_B)
-        remote_endpoint(a.service, net_a, "10.0.1.3", "127.0.0.3", MAC_B)
-        remote_endpoint(b.service, net_b, "10.0.1.2", "127.0.0.2", MAC_A)
+    with _udp_pair() as (a, b, ep_a, _):
         a.start()
         # b is slow: it reads its socket (and answers) only 2.5 s after the echo left
         slow = threading.Timer(2.5, lambda: b.pump(timeout=30.0))
@@ -253,9 +248,6 @@ def test_ping_waits_for_a_slow_peer_past_the_old_two_seconds() -> None:
             assert a.ping(ep_a, "10.0.1.3"), (a.counters(), b.counters())
         finally:
             slow.join()
-    finally:
-        a.close()
-        b.close()
 
 
 def test_cluster_overlay_without_vsid_policy_uses_vni_4096(cluster: Cluster) -> None:
