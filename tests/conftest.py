@@ -16,12 +16,22 @@
      that a mutant fails, and shrinking a failure costs minutes on a loaded machine.
 
    HYPOTHESIS_PROFILE=<name> picks one explicitly.
+3. httpcore imported before any test runs. A test with the ``pytester`` fixture gets
+   ``sys.modules`` restored when it ends, which drops every module first imported during
+   it, while modules imported earlier stay. httpx imports httpcore lazily and caches
+   httpcore's exception classes on its first transport error; if both happened inside a
+   pytester test (an EmulatorServer polling its start-up, a client in an in-process run),
+   httpx kept the dropped copy's classes, and in whichever test ran next in that worker a
+   refused connection came out of the client as a raw ``httpcore.ConnectError`` instead of
+   httpx's (and so not as ServerUnavailable). Importing httpcore here puts it in every
+   snapshot. tests/testing/test_pytester_isolation.py replays that order.
 """
 
 from __future__ import annotations
 
 import os
 
+import httpcore  # noqa: F401  (job 3 above: imported before any pytester snapshot)
 from hypothesis import Phase, settings
 
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
