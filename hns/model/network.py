@@ -4,6 +4,7 @@ into the stored form and render it back as V1 or V2.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hns.errors import (
@@ -30,17 +31,14 @@ from hns.policies import (
 )
 from hns.ports import network_resources
 from hns.profiles import Profile
-from hns.schema.common import Dns, MacPool, Route, Subnet
+from hns.schema.common import Dns, MacRange, Route, Subnet
 from hns.schema.network import HostComputeNetwork
 from hns.schema.request import parse_request
+from hns.schema.v1 import V1MacPool, V1Network
 from hns.validate import (
-    Bad,
-    as_dict,
     as_ip,
     as_list,
-    as_mac,
     as_prefix,
-    as_str,
     guid_or_none,
 )
 
@@ -65,21 +63,6 @@ _NETWORK_V1_FIELDS = {
 #: The fields of a create body that go through ``HostComputeNetwork`` (V1 / V2).
 _TYPED_V1 = ("ID", "Name", "Type", "Flags")
 _TYPED_V2 = ("ID", "Name", "Type", "Flags", "MacPool", "Dns", "Ipams")
-
-
-def _mac_pool(ranges: Any) -> list[Json]:
-    out = []
-    try:
-        for item in as_list(ranges):
-            body = as_dict(item)
-            start = as_mac(body.get("StartMacAddress"))
-            end = as_mac(body.get("EndMacAddress"))
-            if mac_to_int(start) > mac_to_int(end):
-                raise Bad("MAC pool start is after its end")
-            out.append({"StartMacAddress": start, "EndMacAddress": end})
-    except Bad as exc:
-        raise InvalidNetwork(detail=f"MacPool: {exc}") from None
-    return out
 
 
 def mac_to_int(mac: str) -> int:
@@ -140,9 +123,10 @@ def _subnet_from(subnet: Subnet, body: Json, profile: Profile) -> Json:
     return out
 
 
-def _mac_ranges(pool: MacPool | None) -> list[Json]:
+def _mac_ranges(ranges: Sequence[MacRange | V1MacPool] | None) -> list[Json]:
+    """A MAC pool's ranges (V2 ``MacPool.Ranges``, V1 ``MacPools``) in stored form."""
     out = []
-    for item in (pool.ranges if pool is not None else None) or []:
+    for item in ranges or []:
         start, end = item.start_mac_address, item.end_mac_address
         if start is None or end is None:
             raise InvalidNetwork(detail="MacPool: a range needs StartMacAddress and "
@@ -193,12 +177,14 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
                 flat = {"Type": ptype, "Settings": {setting: net[key]}}
                 policies += parse_policies([flat], NETWORK_POLICY_TYPES, profile, v1=False)
         out["Policies"] = policies
-        out["MacPool"] = {"Ranges": _mac_pool(net.get("MacPools") or [])}
+        own = parse_request(V1Network, net, error=InvalidNetwork, what="network",
+                            fields=("MacPools", "DNSSuffix", "DNSServerList"))
+        out["MacPool"] = {"Ranges": _mac_ranges(own.mac_pools)}
         dns: Json = {}
-        suffix = _field(InvalidNetwork, net, "DNSSuffix", as_str)
+        suffix = own.dns_suffix
         if suffix:
             dns["Domain"] = suffix
-        servers = _field(InvalidNetwork, net, "DNSServerList", as_str)
+        servers = own.dns_server_list
         if servers:
             dns["ServerList"] = [s.strip() for s in servers.split(",") if s.strip()]
         out["Dns"] = dns
@@ -213,7 +199,7 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
     else:
         out["Policies"] = parse_policies(net.get("Policies"), NETWORK_POLICY_TYPES, profile,
                                          v1=False)
-        out["MacPool"] = {"Ranges": _mac_ranges(typed.mac_pool)}
+        out["MacPool"] = {"Ranges": _mac_ranges(typed.mac_pool.ranges if typed.mac_pool else None)}
         out["Dns"] = _dns_from(typed.dns)
         ipams = []
         for ipam, raw_ipam in zip(typed.ipams or [], net.get("Ipams") or [], strict=True):

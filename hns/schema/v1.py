@@ -18,8 +18,9 @@ from pydantic import Field
 
 from hns.errors import InvalidPrefix
 from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
+from hns.schema.common import _falsy_is_absent
 from hns.schema.request import checked
-from hns.validate import as_bool, as_int, as_ip, as_mac, as_str, guid_or_none
+from hns.validate import as_bool, as_int, as_ip, as_list, as_mac, as_str, guid_or_none
 
 
 def _prefix_len(value: Any) -> int:
@@ -167,8 +168,8 @@ class V1Subnet(HnsModel):
 
 
 class V1MacPool(HnsModel):
-    start_mac_address: MacAddress | None = None
-    end_mac_address: MacAddress | None = None
+    start_mac_address: Annotated[MacAddress | None, checked(as_mac)] = None
+    end_mac_address: Annotated[MacAddress | None, checked(as_mac)] = None
 
 
 class V1Network(HnsModel):
@@ -180,10 +181,13 @@ class V1Network(HnsModel):
     network_adapter_name: str | None = None
     source_mac: MacAddress | None = None
     policies: list[V1Policy] | None = None
-    mac_pools: list[V1MacPool] | None = None
+    # In a request (hns/model/network.py) these three are checked here, a bad one being
+    # HCN_E_INVALID_NETWORK; the rest of a V1 network is read by hand there.
+    mac_pools: Annotated[list[V1MacPool] | None, checked(_falsy_is_absent(as_list))] = None
     subnets: list[V1Subnet] | None = None
-    dns_suffix: str | None = Field(None, alias="DNSSuffix")
-    dns_server_list: str | None = Field(None, alias="DNSServerList")
+    dns_suffix: Annotated[str | None, checked(as_str)] = Field(None, alias="DNSSuffix")
+    dns_server_list: Annotated[str | None, checked(as_str)] = \
+        Field(None, alias="DNSServerList")
     dns_server_compartment: int | None = Field(None, alias="DNSServerCompartment", ge=0)
     management_ip: IpAddress | None = Field(None, alias="ManagementIP")
     automatic_dns: bool | None = Field(None, alias="AutomaticDNS")

@@ -249,3 +249,45 @@ def test_v1_endpoint_reads_a_prefix_only_beside_its_address_and_a_name_only_with
     assert ep["VirtualNetwork"] == net["ID"]
     by_name = svc.hns_call("POST", "/endpoints", json.dumps({"VirtualNetworkName": "v1"}))
     assert by_name["VirtualNetwork"] == net["ID"]
+
+
+V1_NET = {"Name": "v1", "Type": "NAT", "Subnets": [{"AddressPrefix": "10.0.0.0/24",
+                                                  "GatewayAddress": "10.0.0.1"}]}
+
+
+@pytest.mark.parametrize(("extra", "where"), [
+    ({"MacPools": [{"StartMacAddress": "zz", "EndMacAddress": "00-15-5D-00-10-FF"}]},
+     "MacPools.0.StartMacAddress"),
+    ({"MacPools": [{"StartMacAddress": "00-15-5D-00-10-00", "EndMacAddress": 5}]},
+     "MacPools.0.EndMacAddress"),
+    ({"MacPools": ["00-15-5D-00-10-00"]}, "MacPools.0"),
+    ({"MacPools": "pool"}, "MacPools"),
+    ({"DNSSuffix": ["corp.example"]}, "DNSSuffix"),
+    ({"DNSServerList": ["10.0.0.10"]}, "DNSServerList"),
+])
+def test_v1_network_own_fields_go_through_v1network(
+        svc: HnsService, extra: dict[str, Any], where: str) -> None:
+    with pytest.raises(HnsError) as info:
+        svc.hns_call("POST", "/networks", json.dumps({**V1_NET, **extra}))
+    assert type(info.value) is InvalidNetwork
+    assert info.value.detail is not None
+    assert info.value.detail.startswith(f"{where}: ")
+    assert svc.dump()["Objects"]["network"] == []
+
+
+def test_v1_network_mac_pools_and_dns_read_as_before(svc: HnsService) -> None:
+    net = svc.hns_call("POST", "/networks", json.dumps(dict(
+        V1_NET, MacPools=[{"StartMacAddress": "00:15:5d:00:10:00",
+                           "EndMacAddress": "00-15-5D-00-10-FF"}],
+        DNSSuffix="corp.example", DNSServerList="10.0.0.10, 10.0.0.11")))
+    assert net["MacPools"] == [{"StartMacAddress": "00-15-5d-00-10-00",
+                                "EndMacAddress": "00-15-5D-00-10-FF"}]
+    assert (net["DNSSuffix"], net["DNSServerList"]) == ("corp.example", "10.0.0.10,10.0.0.11")
+    for n, empty in enumerate(({"MacPools": {}}, {"MacPools": ""}, {"DNSSuffix": ""})):
+        svc.hns_call("POST", "/networks", json.dumps(dict(V1_NET, Name=f"e{n}", **empty)))
+    for backwards in ([{"StartMacAddress": "00-15-5D-00-10-FF",
+                        "EndMacAddress": "00-15-5D-00-10-00"}],
+                      [{"StartMacAddress": "00-15-5D-00-10-00"}]):
+        with pytest.raises(InvalidNetwork):
+            svc.hns_call("POST", "/networks", json.dumps(dict(V1_NET, Name="b",
+                                                              MacPools=backwards)))
