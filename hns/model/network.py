@@ -11,7 +11,6 @@ from hns.errors import (
     HnsError,
     InvalidJson,
     InvalidNetwork,
-    InvalidPrefix,
     InvalidSubnet,
     RequestUnsupported,
 )
@@ -19,7 +18,6 @@ from hns.model.common import (
     DEFAULT_EXTENSIONS,
     NET_DISABLE_HOST_PORT,
     Json,
-    _field,
     _obj,
     new_guid,
 )
@@ -34,13 +32,7 @@ from hns.profiles import Profile
 from hns.schema.common import Dns, MacRange, Route, Subnet
 from hns.schema.network import HostComputeNetwork
 from hns.schema.request import parse_request
-from hns.schema.v1 import V1MacPool, V1Network
-from hns.validate import (
-    as_ip,
-    as_list,
-    as_prefix,
-    guid_or_none,
-)
+from hns.schema.v1 import V1MacPool, V1Network, V1Subnet
 
 NETWORK_V1_KEYS = frozenset({"Subnets", "MacPools", "NetworkAdapterName", "SourceMac",
                              "DNSSuffix", "DNSServerList", "ManagementIP", "DrMacAddress",
@@ -137,12 +129,12 @@ def _mac_ranges(ranges: Sequence[MacRange | V1MacPool] | None) -> list[Json]:
     return out
 
 
-def _subnet_v1(value: Any, profile: Profile) -> Json:
-    body = _obj(InvalidSubnet, value, "Subnet")
-    prefix = _field(InvalidPrefix, body, "AddressPrefix", as_prefix)
-    gateway = _field(InvalidSubnet, body, "GatewayAddress", as_ip)
+def _subnet_v1(subnet: V1Subnet, body: Json, profile: Profile) -> Json:
+    """A V1 subnet (its fields already checked through ``V1Subnet``; ``body`` is its JSON,
+    for the policies and the keys kept verbatim) in stored form."""
+    prefix, gateway = subnet.address_prefix, subnet.gateway_address
     policies = parse_policies(body.get("Policies"), SUBNET_POLICY_TYPES, profile, v1=True)
-    out: Json = {"ID": _field(InvalidSubnet, body, "ID", guid_or_none) or new_guid(upper=True)}
+    out: Json = {"ID": subnet.id or new_guid(upper=True)}
     if prefix:
         out["IpAddressPrefix"] = prefix
     out["Policies"] = policies
@@ -160,8 +152,9 @@ def _subnet_v1(value: Any, profile: Profile) -> Json:
 def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
     """Network create settings (V1 or V2 JSON) in stored form; ``ID`` may be None."""
     net = _obj(InvalidJson, body, "network")
-    # Through the typed model: the fields V1 and V2 share, and V2's MAC pool, DNS and
-    # address plan; V1's own shape and every policy by hand (hns/policies.py).
+    # Through the typed models: the fields V1 and V2 share, V2's MAC pool, DNS and address
+    # plan, V1's MacPools, Subnets and DNS (V1Network, after the policies as before); V1's
+    # flat policy fields and every policy by hand (hns/policies.py).
     typed = parse_request(HostComputeNetwork, net, error=InvalidNetwork, what="network",
                           fields=_TYPED_V1 if v1 else _TYPED_V2)
     name = typed.name or ""
@@ -178,7 +171,7 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
                 policies += parse_policies([flat], NETWORK_POLICY_TYPES, profile, v1=False)
         out["Policies"] = policies
         own = parse_request(V1Network, net, error=InvalidNetwork, what="network",
-                            fields=("MacPools", "DNSSuffix", "DNSServerList"))
+                            fields=("MacPools", "Subnets", "DNSSuffix", "DNSServerList"))
         out["MacPool"] = {"Ranges": _mac_ranges(own.mac_pools)}
         dns: Json = {}
         suffix = own.dns_suffix
@@ -188,8 +181,8 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
         if servers:
             dns["ServerList"] = [s.strip() for s in servers.split(",") if s.strip()]
         out["Dns"] = dns
-        subnets = [_subnet_v1(s, profile)
-                   for s in _field(InvalidNetwork, net, "Subnets", as_list, [])]
+        subnets = [_subnet_v1(s, raw, profile)
+                   for s, raw in zip(own.subnets or [], net.get("Subnets") or [], strict=True)]
         out["Ipams"] = [{"Type": "Static", "Subnets": subnets}] if subnets else []
         if isinstance(raw_type, str):
             out["_v1type"] = raw_type

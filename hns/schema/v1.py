@@ -12,15 +12,24 @@ hcsshim writes for each.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from hns.errors import InvalidPrefix
+from hns.errors import HnsError, InvalidPrefix, InvalidSubnet
 from hns.schema.base import Guid, HnsModel, IpAddress, IpPrefix, MacAddress
 from hns.schema.common import _falsy_is_absent
 from hns.schema.request import checked
-from hns.validate import as_bool, as_int, as_ip, as_list, as_mac, as_str, guid_or_none
+from hns.validate import (
+    as_bool,
+    as_int,
+    as_ip,
+    as_list,
+    as_mac,
+    as_prefix,
+    as_str,
+    guid_or_none,
+)
 
 
 def _prefix_len(value: Any) -> int:
@@ -161,9 +170,13 @@ V1_POLICY_MODELS: dict[str, type[V1Policy]] = {
 
 
 class V1Subnet(HnsModel):
-    id: Guid | None = Field(None, alias="ID")
-    address_prefix: IpPrefix | None = None
-    gateway_address: IpAddress | None = None
+    # In a request (a V1 network's Subnets) a bad field is HCN_E_INVALID_SUBNET, a bad
+    # prefix HCN_E_INVALID_PREFIX; the policies are hns/policies.py's to check.
+    request_error: ClassVar[type[HnsError] | None] = InvalidSubnet
+
+    id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
+    address_prefix: Annotated[IpPrefix | None, checked(as_prefix, InvalidPrefix)] = None
+    gateway_address: Annotated[IpAddress | None, checked(as_ip)] = None
     policies: list[V1Policy] | None = None
 
 
@@ -181,10 +194,10 @@ class V1Network(HnsModel):
     network_adapter_name: str | None = None
     source_mac: MacAddress | None = None
     policies: list[V1Policy] | None = None
-    # In a request (hns/model/network.py) these three are checked here, a bad one being
-    # HCN_E_INVALID_NETWORK; the rest of a V1 network is read by hand there.
+    # In a request (hns/model/network.py) these four are checked here, a bad one being
+    # HCN_E_INVALID_NETWORK (or its subnet's error); the policies are read by hand there.
     mac_pools: Annotated[list[V1MacPool] | None, checked(_falsy_is_absent(as_list))] = None
-    subnets: list[V1Subnet] | None = None
+    subnets: Annotated[list[V1Subnet] | None, checked(as_list)] = None
     dns_suffix: Annotated[str | None, checked(as_str)] = Field(None, alias="DNSSuffix")
     dns_server_list: Annotated[str | None, checked(as_str)] = \
         Field(None, alias="DNSServerList")

@@ -14,6 +14,8 @@ from hns.errors import (
     InvalidJson,
     RequestUnsupported,
 )
+from hns.schema.modify import ModifyRequest
+from hns.schema.request import parse_request
 from hns.service.base import Json, _eq, _guard, _key, parse_json
 from hns.service.namespace import Namespaces
 
@@ -177,13 +179,15 @@ class HcnApi(Namespaces):
             return
         if kind == "route":
             raise RequestUnsupported(detail="SDN routes have no modify")
-        if not isinstance(body, dict):
-            raise InvalidJson(detail="modify request is not an object")
-        rtype = body.get("ResourceType")
-        req = body.get("RequestType", "Add")
+        envelope = parse_request(ModifyRequest, body, error=InvalidArg, what="modify request",
+                                 fields=("ResourceType", "RequestType"))
+        rtype = envelope.resource_type
+        if rtype is None:
+            raise InvalidArg(detail="ResourceType: a modify request names its resource")
+        if "RequestType" in body and body["RequestType"] is None:
+            raise InvalidArg(detail="RequestType: null is no request type")
+        req = "Add" if envelope.request_type is None else envelope.request_type
         settings = body.get("Settings")
-        if not isinstance(rtype, str) or not isinstance(req, str):
-            raise InvalidArg(detail="ResourceType and RequestType must be strings")
         if kind == "namespace":
             if rtype not in ("Endpoint", "Container") or req not in ("Add", "Remove"):
                 raise RequestUnsupported(detail=f"namespace {rtype} {req}")

@@ -291,3 +291,56 @@ def test_v1_network_mac_pools_and_dns_read_as_before(svc: HnsService) -> None:
         with pytest.raises(InvalidNetwork):
             svc.hns_call("POST", "/networks", json.dumps(dict(V1_NET, Name="b",
                                                               MacPools=backwards)))
+
+
+@pytest.mark.parametrize(("subnets", "error", "where"), [
+    ([{"AddressPrefix": "10.0.0.0"}], InvalidPrefix, "Subnets.0.AddressPrefix"),
+    ([{"AddressPrefix": "10.0.0.0/24", "GatewayAddress": "gw"}], InvalidSubnet,
+     "Subnets.0.GatewayAddress"),
+    ([{"AddressPrefix": "10.0.0.0/24", "ID": "not-a-guid"}], InvalidSubnet, "Subnets.0.ID"),
+    ([{"AddressPrefix": "10.0.0.0/24"}, "10.0.1.0/24"], InvalidSubnet, "Subnets.1"),
+    ("10.0.0.0/24", InvalidNetwork, "Subnets"),
+])
+def test_v1_network_subnets_go_through_v1subnet(
+        svc: HnsService, subnets: Any, error: type[HnsError], where: str) -> None:
+    with pytest.raises(HnsError) as info:
+        svc.hns_call("POST", "/networks", json.dumps(dict(V1_NET, Subnets=subnets)))
+    assert type(info.value) is error
+    assert info.value.detail is not None
+    assert info.value.detail.startswith(f"{where}: ")
+    assert svc.dump()["Objects"]["network"] == []
+
+
+def test_v1_network_subnets_read_as_before(svc: HnsService) -> None:
+    sid = "5A3C0A0E-7B0B-4F44-9D9C-3C5B1E5C6A01"
+    net = svc.hns_call("POST", "/networks", json.dumps(dict(V1_NET, Subnets=[
+        {"AddressPrefix": "10.0.0.0/24", "GatewayAddress": "10.0.0.1", "ID": sid},
+        {"AddressPrefix": "fd00::/64", "GatewayAddress": "fd00::1"}])))
+    assert [s["AddressPrefix"] for s in net["Subnets"]] == ["10.0.0.0/24", "fd00::/64"]
+    assert [s["GatewayAddress"] for s in net["Subnets"]] == ["10.0.0.1", "fd00::1"]
+    assert net["Subnets"][0]["ID"].upper() == sid
+    stored = svc.dump()["Objects"]["network"][0]["Ipams"][0]["Subnets"]
+    assert [r["DestinationPrefix"] for s in stored for r in s["Routes"]] == [
+        "0.0.0.0/0", "::/0"]
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ({"ResourceType": 5, "RequestType": "Add", "Settings": {}}, "ResourceType"),
+    ({"ResourceType": "Policy", "RequestType": ["Add"], "Settings": {}}, "RequestType"),
+    ({"RequestType": "Add", "Settings": {}}, "ResourceType"),
+    ({"ResourceType": "Policy", "RequestType": None, "Settings": {}}, "RequestType"),
+])
+def test_modify_envelope_goes_through_modifyrequest(
+        svc: HnsService, body: dict[str, Any], where: str) -> None:
+    net = svc.hcn_call("HcnCreateNetwork", None, json.dumps(NET))
+    before = svc.dump()["Objects"]["network"]
+    for function, target in (("HcnModifyNetwork", net["ID"]), ("HcnModifyEndpoint", svc.hcn_call(
+            "HcnCreateEndpoint", None, json.dumps({"HostComputeNetwork": net["ID"]}))["ID"])):
+        with pytest.raises(HnsError) as info:
+            svc.hcn_call(function, target, json.dumps(body))
+        assert type(info.value) is InvalidArg
+        assert info.value.detail is not None
+        assert info.value.detail.startswith(f"{where}: ")
+    assert svc.dump()["Objects"]["network"] == before
+    with pytest.raises(InvalidJson):
+        svc.hcn_call("HcnModifyNetwork", net["ID"], json.dumps(["Policy"]))
