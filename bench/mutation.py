@@ -13,11 +13,12 @@ hypothesis profile without shrinking (``mutation``, tests/conftest.py), output d
 within a timeout. Nothing is written to the source tree, so runs never disturb a working
 copy.
 
-Only the targeted tests that execute the mutated line run against a mutant: the unmutated
-run traces which test runs which line of the module (a test that never reaches the line
-behaves exactly as against the original). Lines that run at import (module and class
-bodies, default values) run every targeted test; a line no test runs is a survivor
-without running anything. ``--no-select`` runs every targeted test for every mutant.
+Only the targeted tests that execute the mutated statement (any of its lines; of a
+compound statement, its header) run against a mutant: the unmutated run traces which test
+runs which line of the module (a test that never reaches the statement behaves exactly as
+against the original). Statements that run at import (module and class bodies, default
+values) run every targeted test; a statement no test runs is a survivor without running
+anything. ``--no-select`` runs every targeted test for every mutant.
 
 A mutant is *killed* when a test fails, errors or times out, *survived* when every test
 passes, *equivalent* when bench/mutation.toml lists it (neither). Each module's tests must
@@ -88,6 +89,7 @@ class Mutant:
     function: str
     equivalent: str | None = None
     nth: int = 0  # the operator's position on lines of this text (bench/mutation.toml's `nth`)
+    span: tuple[int, int] = (0, 0)  # the lines of the statement (or compound header) it is in
     outcome: str = ""  # killed, survived, timeout, equivalent, skipped, unfinished
 
 
@@ -158,6 +160,7 @@ def enumerate_mutants(mod: Module, operators: list[str], equivalents: Equivalent
     lines = source.splitlines()
     ranges = _function_ranges(source, mod.functions)
     annotations = _annotation_spans(source)
+    statements = _statement_spans(source)
     tree = get_ast(source)
     nodes = list(ast_nodes(tree))
     for name in operators:
@@ -177,8 +180,10 @@ def enumerate_mutants(mod: Module, operators: list[str], equivalents: Equivalent
                     reason = marks.get(which)
                     if reason is not None:
                         used.add((mod.name, name, text, which))
+                    inside = [(a, b) for a, b in statements if a <= line <= b]
+                    span = min(inside, key=lambda ab: ab[1] - ab[0], default=(line, line))
                     mod.mutants.append(Mutant(mod.name, name, occurrence, line, text, where,
-                                              reason, nth))
+                                              reason, nth, span))
                 occurrence += 1
 
 
@@ -313,12 +318,30 @@ def run_baseline(mod: Module, select: bool) -> None:
                 os.unlink(report)
 
 
+def _statement_spans(source: str) -> list[tuple[int, int]]:
+    """Line spans of the statements, innermost last; for a compound statement only its
+    header (``if (`` ... ``):`` of a condition over several lines, up to its body)."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.stmt):
+            end = node.end_lineno or node.lineno
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                end = max(node.lineno, body[0].lineno - 1)
+            spans.append((node.lineno, end))
+    return spans
+
+
 def tests_for(mod: Module, m: Mutant) -> list[str] | None:
-    """The tests that run the mutated line, in their usual order; None: all of the
-    module's tests (no selection, or the line also runs outside any test, at import)."""
+    """The tests that run the mutated statement (any line of it: a condition written
+    over several lines has no code on its ``if (`` line), in their usual order; None:
+    all of the module's tests (no selection, or it also runs outside any test, at
+    import)."""
     if mod.covering is None:
         return None
-    ids = mod.covering.get(m.line, set())
+    ids: set[str] = set()
+    for line in range(m.span[0], m.span[1] + 1):
+        ids |= mod.covering.get(line, set())
     if "" in ids:
         return None
     return [t for t in mod.order if t in ids]
@@ -355,7 +378,7 @@ def run_mutants(todo: list[tuple[Module, Mutant]], jobs: int, timeout: float | N
             if tests == []:  # no test runs this line: nothing can kill the mutant
                 m.outcome = "survived"
                 log(f"  SURVIVED {mod.path}:{m.line} [{m.function}] {m.operator} "
-                    f"#{m.occurrence} nth={m.nth} (no test runs the line): {m.text}")
+                    f"#{m.occurrence} nth={m.nth} (no test runs the statement): {m.text}")
                 continue
             limit = timeout or max(20.0, 4 * mod.baseline + 10)
             running[_start(mod, code, tests)] = (mod, m, time.monotonic() + limit)
