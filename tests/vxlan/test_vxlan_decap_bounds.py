@@ -144,7 +144,8 @@ def test_ipv4_header_checksum_with_options() -> None:
     ("fragment offset", outer(flags=0, frag=185), "IPv4"),
     ("not UDP", outer(proto=6), "IPv4"),
     ("version 6 in an IPv4 ethertype", outer(version=6), "IPv4"),
-    ("header length 4", outer(ihl=4), "IPv4"),
+    # an IHL of 4 whose 16-byte header checksum is right: refused for its length alone
+    ("header length 4", with_ip_checksum(bytearray(outer(ihl=4)), 16), "IPv4"),
     ("other UDP port", outer(udp={"dport": 4790}), "UDP"),
     ("no I flag", outer(vx_flags=0x00), "VXLAN"),
     ("bad UDP checksum", outer(udp={"chksum": 0x1234}), "UDP"),
