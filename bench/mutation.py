@@ -354,7 +354,7 @@ def run_mutants(todo: list[tuple[Module, Mutant]], jobs: int, timeout: float | N
     killed nor survived, so a short run never inflates the score."""
     running: dict[int, tuple[Module, Mutant, float]] = {}
     queue = list(todo)
-    done = 0
+    finished = 0
     started = time.monotonic()
     while queue or running:
         if stop_at is not None and time.monotonic() >= stop_at:
@@ -395,9 +395,10 @@ def run_mutants(todo: list[tuple[Module, Mutant]], jobs: int, timeout: float | N
             else:
                 continue
             del running[pid]
-            done += 1
-            if done % 50 == 0:
-                log(f"  ... {done} of {len(todo)} mutants run, {time.monotonic() - started:.0f} s")
+            finished += 1
+            if finished % 50 == 0:
+                log(f"  ... {finished} of {len(todo)} mutants run, "
+                    f"{time.monotonic() - started:.0f} s")
             if m.outcome == "survived":
                 log(f"  SURVIVED {mod.path}:{m.line} [{m.function}] {m.operator} "
                     f"#{m.occurrence} nth={m.nth}: {m.text}")
