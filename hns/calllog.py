@@ -1,16 +1,6 @@
 """Recordings of the call log (``hns.service.calllog``, ``service.calls``) and their replay.
 
-Glossary:
-    Call        one API call as the service saw it: V1 (``Method``/``Path``), V2
-                (``Function``/``Id``) or an emulator event (``Operation``: restart, stop,
-                start, reboot, load, import, profile), with the request text, the result
-                (the V1 ``Output`` / the V2 properties) or the error, its HRESULT (0 for
-                success), the fault rules that fired, the time and the duration.
-    CallLog     the ordered calls of one service (bounded; ``Seq`` numbers never repeat
-                within a service's life, so ``since(seq)`` pages through it).
-    recording   the JSON document ``CallLog.recording()`` / ``GET /_emulator/calls`` gives
-                and ``save(path)`` writes: the calls plus the state the log started from
-                and the state at the time of recording (docs/faults.md has the format).
+Glossary (Call, CallLog and recording are defined in ``hns.service.calllog``):
     replay      :func:`replay` runs a recording against a fresh service and reports where
                 results and HRESULTs differ and whether the final states agree.
 
