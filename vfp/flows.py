@@ -115,6 +115,8 @@ class LayerFlow(Generic[L, R]):
     tcp: TcpConn | None = None
     peer: LayerFlow[L, R] | None = None
     idle: float = 0.0
+    #: (direction, key) of the unified entries built on this flow: they end with it
+    cached: list[tuple[str, bytes]] | None = None
 
     def idle_ttl(self, half_open: float, time_wait: float) -> float:
         if self.tcp is None:

@@ -197,8 +197,18 @@ def _delete_pair(port: Port, fl: Flow) -> None:
     if port.dry_run:
         return
     for f in (fl, fl.peer):
-        if f is not None and f.layer.flows.get(f.key) is f:
+        if f is None:
+            continue
+        if f.layer.flows.get(f.key) is f:
             del f.layer.flows[f.key]
+        # A unified entry composed from this flow must not outlive it (a RST would
+        # otherwise leave the connection's cached segments passing on the fast path).
+        for direction, key in f.cached or ():
+            entry = port.uft[direction].get(key)
+            if entry is not None and f in entry.flows:
+                del port.uft[direction][key]
+                entry.fold()
+        f.cached = None
     pool = getattr(fl.rule.action, "pool", None)
     if isinstance(pool, str) and pool in port.nat_pools:
         port.nat_pools[pool].release(unpack_origin(fl.origin).five_tuple())
@@ -402,6 +412,11 @@ def _simulate(
             entry.octets = entry.folded_octets = n
             port.uft[direction][key] = entry
             t.cached = entry
+            for fl in entry.flows:
+                if fl.cached is None:
+                    fl.cached = [(direction, key)]
+                elif (direction, key) not in fl.cached:
+                    fl.cached.append((direction, key))
         elif old is not None:
             del port.uft[direction][key]
             t.cached = entry

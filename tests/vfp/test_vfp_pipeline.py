@@ -153,6 +153,20 @@ def test_tcp_rst_removes_flow_pair() -> None:
     assert not process(port, reply_frame(), IN).allowed
 
 
+def test_tcp_rst_also_ends_the_cached_fast_path_entries() -> None:
+    # Established both ways, so each direction has a unified-flow entry; a RST must end
+    # them with the layer flows, or later segments of the reset connection keep passing.
+    _, port = acl_port()
+    process(port, out_frame(TCP_SYN), OUT)
+    process(port, reply_frame(TCP_SYN | TCP_ACK), IN)
+    assert process(port, out_frame(), OUT).allowed
+    assert process(port, reply_frame(), IN).allowed
+    assert process(port, reply_frame(), IN).fast
+    assert process(port, reply_frame(TCP_RST), IN).allowed
+    assert not port.get_layer("ACL_ENDPOINT_LAYER").flows
+    assert not process(port, reply_frame(), IN).allowed
+
+
 def test_half_open_flow_expires_with_half_open_ttl() -> None:
     clock = Clock()
     _, port = acl_port(clock)
