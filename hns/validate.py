@@ -17,8 +17,13 @@ from typing import Any
 from hns.strict import did_you_mean
 
 __all__ = [
+    "IOV_MODERATIONS",
     "Bad",
+    "Refused",
     "Validator",
+    "acl_addresses",
+    "acl_ports",
+    "acl_protocols",
     "as_bool",
     "as_dict",
     "as_guid",
@@ -29,8 +34,13 @@ __all__ = [
     "as_prefix",
     "as_str",
     "as_str_list",
+    "as_vlan",
+    "as_vsid",
     "enum_of",
     "guid_or_none",
+    "iov_moderation",
+    "ip_or_prefix",
+    "nonzero_port",
     "uint",
 ]
 
@@ -43,6 +53,11 @@ ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 class Bad(Exception):
     """A value failed validation; ``args[0]`` says why (for HnsError.detail)."""
+
+
+class Refused(Bad):
+    """A well-formed value the object's type does not allow (a PortMapping's protocol 1):
+    HNS reports it only after every field's own check and every missing field."""
 
 
 def as_str(value: Any) -> str:
@@ -180,3 +195,88 @@ def any_json(value: Any) -> Any:
 
 def obj(value: Any) -> dict[str, Any]:
     return as_dict(value)
+
+
+# ---- policy settings values (hns/schema/policy.py attaches them to the fields) --------
+
+def acl_protocols(value: Any) -> str:
+    """ACL ``Protocols``: comma-separated protocol numbers 0..256 (256 = any)."""
+    text = as_str(value)
+    if text == "":
+        return text
+    for part in text.split(","):
+        as_int(_int_text(part), 0, 256)
+    return text
+
+
+def _int_text(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError as exc:
+        raise Bad(f"{text!r} is not a number") from exc
+
+
+def acl_ports(value: Any) -> str:
+    """ACL ports: comma-separated ports or ``lo-hi`` ranges, 0..65535."""
+    text = as_str(value)
+    if text == "":
+        return text
+    for part in text.split(","):
+        bounds = part.split("-")
+        if len(bounds) > 2:
+            raise Bad(f"bad port range {part!r}")
+        nums = [as_int(_int_text(b), 0, 65535) for b in bounds]
+        if len(nums) == 2 and nums[0] > nums[1]:
+            raise Bad(f"bad port range {part!r}")
+    return text
+
+
+def acl_addresses(value: Any) -> str:
+    """ACL addresses: comma-separated IPs or CIDRs.  ``"Any"`` is refused, as on real hosts
+    (microsoft/hcsshim#1059: InvalidPolicy)."""
+    text = as_str(value)
+    if text == "":
+        return text
+    for part in text.split(","):
+        try:
+            ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError as exc:
+            raise Bad(f"{part!r} is not an address or prefix") from exc
+    return text
+
+
+def ip_or_prefix(value: Any) -> str:
+    text = as_str(value)
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError as exc:
+        raise Bad(f"{text!r} is not an address or prefix") from exc
+    return text
+
+
+def as_vsid(value: Any) -> int:
+    # Windows overlay isolation ids are 24-bit VXLAN VNIs, 4096 and up.
+    return as_int(value, 4096, (1 << 24) - 1)
+
+
+def as_vlan(value: Any) -> int:
+    return as_int(value, 0, 4094)
+
+
+def nonzero_port(value: Any) -> int:
+    return as_int(value, 1, 65535)
+
+
+IOV_MODERATIONS = ("IovInterruptModerationDefault", "IovInterruptModerationAdaptive",
+                   "IovInterruptModerationOff", "IovInterruptModerationLow",
+                   "IovInterruptModerationMedium", "IovInterruptModerationHigh")
+
+
+_IOV_MODERATION = enum_of(*IOV_MODERATIONS)
+
+
+def iov_moderation(value: Any) -> Any:
+    """Iov ``InterruptModeration``: one of the enum's names, or its number."""
+    if isinstance(value, str):
+        return _IOV_MODERATION(value)
+    return as_int(value, 0, (1 << 32) - 1)

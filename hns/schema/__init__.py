@@ -3,10 +3,10 @@ HNS writes.  What they describe is what hns/model/ and hns/policies.py accept an
 the API publishes them as its OpenAPI schemas (api/openapi.py).  Requests are parsed
 through them (request.py: each field's HNS check and HRESULT): namespace, load balancer and
 SDN route creates (V2, and V1 namespaces and policy lists), endpoints (V1 and V2), networks
-(V2, and V1's MacPools, Subnets and DNS fields), DNS and subnet modify requests.  Still
-by hand: V1's flat policy fields (hns/model/network.py) and every policy's settings
-(hns/policies.py).  Elsewhere the models are
-the documented contract and the tests' oracle of the wire shape.
+(V2, and V1's MacPools, Subnets and DNS fields), DNS and subnet modify requests, and every
+policy's settings (policy.py; V1's flat policies through their V1 models in v1.py, then
+their V2 twins; hns/policies.py picks the model by type).  Elsewhere the models are the
+documented contract and the tests' oracle of the wire shape.
 
 Modules: base (HnsModel), request (parsing a request through a model), common (nested V2
 types), policy (every policy type's settings), network, endpoint, loadbalancer, namespace,

@@ -62,7 +62,7 @@ class Subnet(HnsModel):
     """A V2 subnet inside an Ipam (hcn.Subnet); ``ID`` and ``IpSubnets`` are what HNS adds."""
 
     # In a request a bad field is HCN_E_INVALID_SUBNET, a bad prefix HCN_E_INVALID_PREFIX;
-    # the policies are hns/policies.py's to check.
+    # the policies go through hns/policies.py.
     request_error: ClassVar[type[HnsError] | None] = InvalidSubnet
 
     id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")

@@ -23,7 +23,7 @@ class HostComputeEndpoint(HnsModel):
     """A V2 endpoint; ``HostComputeNetwork``/``HostComputeNamespace`` are GUIDs."""
 
     # In a request (hns/schema/request.py) a bad field is HCN_E_INVALID_ENDPOINT, a bad
-    # prefix HCN_E_INVALID_PREFIX; the policies are hns/policies.py's to check.
+    # prefix HCN_E_INVALID_PREFIX; the policies go through hns/policies.py.
     id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
     name: Annotated[str | None, checked(as_str)] = None
     host_compute_network: Annotated[Guid | None, checked(guid_or_none)] = None

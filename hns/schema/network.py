@@ -35,7 +35,7 @@ class HostComputeNetwork(HnsModel):
     """A V2 network; ``Type`` one of NETWORK_TYPES."""
 
     # In a request (hns/schema/request.py) a bad field is HCN_E_INVALID_NETWORK, a bad
-    # Type HCN_E_INVALID_NETWORK_TYPE; the policies are hns/policies.py's to check.
+    # Type HCN_E_INVALID_NETWORK_TYPE; the policies go through hns/policies.py.
     id: Annotated[Guid | None, checked(guid_or_none)] = Field(None, alias="ID")
     name: Annotated[str | None, checked(as_str)] = None
     type: Annotated[NetworkType | None, checked(_network_type, InvalidNetworkType)] = None

@@ -16,6 +16,7 @@ first field it cannot deserialize.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, get_args
@@ -24,14 +25,17 @@ from pydantic import BaseModel, BeforeValidator, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from hns.errors import HnsError, InvalidJson
-from hns.validate import Bad
+from hns.validate import Bad, Refused
 
-__all__ = ["REQUEST", "Checked", "checked", "parse_request"]
+__all__ = ["REFUSED", "REQUEST", "Checked", "checked", "parse_fields", "parse_request"]
 
 M = TypeVar("M", bound=BaseModel)
 
 #: The validation context of a request: the ``checked`` fields apply their checks.
 REQUEST: Final[dict[str, bool]] = {"request": True}
+#: The pydantic error type of a check that raised ``Refused`` (any other failed check is
+#: ``"hns"``): callers that follow HNS's order report it after the rest.
+REFUSED: Final = "hns_refused"
 
 
 @dataclass(frozen=True)
@@ -47,16 +51,20 @@ def checked(check: Callable[[Any], Any], error: type[HnsError] | None = None) ->
     validator raising ``Bad``) before its type is checked; elsewhere it is left as is."""
 
     def run(value: Any, info: ValidationInfo) -> Any:
-        if not (isinstance(info.context, dict) and info.context.get("request")):
+        context = info.context
+        if context is not REQUEST and not (isinstance(context, dict)
+                                           and context.get("request")):
             return value
         try:
             return check(value)
         except Bad as exc:
-            raise PydanticCustomError("hns", "{reason}", {"reason": str(exc)}) from None
+            kind = REFUSED if isinstance(exc, Refused) else "hns"
+            raise PydanticCustomError(kind, "{reason}", {"reason": str(exc)}) from None
 
     return Checked(run, error=error)
 
 
+@functools.cache
 def _checks(model: type[BaseModel]) -> dict[str, tuple[str, Checked]]:
     """Alias -> (attribute name, marker) for every checked field of ``model``."""
     out: dict[str, tuple[str, Checked]] = {}
@@ -136,3 +144,21 @@ def parse_request(model: type[M], body: Any, *, error: type[HnsError], what: str
         loc = tuple(first["loc"])
         where = ".".join(str(part) for part in loc)
         raise _error_at(model, loc, error)(detail=f"{where}: {first['msg']}") from None
+
+
+def parse_fields(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """The checked fields of ``model`` that ``data`` gives (by alias, not null), each
+    validated in request mode on its own, in field order: alias -> value as the check
+    returned it.  For a shape whose other fields another model parses (a flat V1 policy's
+    V2 settings); the first bad field raises its ValidationError."""
+    out: dict[str, Any] = {}
+    target: BaseModel | None = None
+    for alias, (name, _mark) in _checks(model).items():
+        value = data.get(alias)
+        if value is None:
+            continue
+        if target is None:
+            target = model.model_construct()
+        model.__pydantic_validator__.validate_assignment(target, name, value, context=REQUEST)
+        out[alias] = getattr(target, name)
+    return out
