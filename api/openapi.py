@@ -58,8 +58,10 @@ def _models() -> list[type[BaseModel]]:
     for module in (schema, policy_schema, v1_schema):
         for name in dir(module):
             value = getattr(module, name)
+            # The bases are no wire shape of their own.
             if isinstance(value, type) and issubclass(value, BaseModel) \
-                    and value is not schema.HnsModel:
+                    and value not in (schema.HnsModel, policy_schema.PolicyModel,
+                                      policy_schema.PolicySettings):
                 found[value.__name__] = value
     return [found[name] for name in sorted(found)]
 
