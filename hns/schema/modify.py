@@ -1,14 +1,19 @@
 """The envelope of an HCN modify request (hcn.ModifyNetworkSettingRequest,
 hcn.ModifyEndpointSettingRequest, hcn.ModifyNamespaceSettingRequest): which resource,
-what to do with it, and the settings, which the object's own modify reads."""
+what to do with it, and the settings, which the object's own modify reads; and the
+settings of a switch extension toggle (V2 ``Extension`` modify, V1 network update)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from hns.schema.base import HnsModel
+from pydantic import Field
+
+from hns.schema.base import Guid, HnsModel
 from hns.schema.request import checked
-from hns.validate import as_str
+from hns.validate import as_bool, as_guid, as_str
+
+__all__ = ["ModifyRequest", "SwitchExtensionSetting"]
 
 
 class ModifyRequest(HnsModel):
@@ -19,3 +24,13 @@ class ModifyRequest(HnsModel):
     resource_type: Annotated[str | None, checked(as_str)] = None
     request_type: Annotated[str | None, checked(as_str)] = None
     settings: Any = None
+
+
+class SwitchExtensionSetting(HnsModel):
+    """A switch extension turned on or off: the ``Settings`` of a V2 network modify with
+    ``ResourceType: Extension`` and each item of a V1 network update's ``Extensions``
+    (hcsshim hns.ExtensionSetting / hcn.ExtensionSetting).  Both fields are required; in a
+    request a bad or missing one is E_INVALIDARG (hns/service/network.py)."""
+
+    id: Annotated[Guid, checked(as_guid)] = Field(alias="Id")
+    is_enabled: Annotated[bool, checked(as_bool)]

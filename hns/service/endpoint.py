@@ -24,6 +24,7 @@ from hns.errors import (
     RequestUnsupported,
 )
 from hns.policies import ENDPOINT_POLICY_TYPES, parse_policies
+from hns.schema.policy import PortMappingSettings
 from hns.service.base import Json, _key, _merge_policies
 from hns.service.network import Networks
 
@@ -171,14 +172,12 @@ class Endpoints(Networks):
         ep["MacAddress"] = model.int_to_mac(value)
 
     def _check_port_policies(self, policies: list[Json], self_key: str | None) -> None:
-        wanted = []
-        for policy in policies:
-            if policy["Type"] != "PortMapping":
-                continue
-            s = policy["Settings"]
-            if not s.get("ExternalPort"):
-                continue
-            wanted.append((s.get("Protocol", 6) or 6, s["ExternalPort"], s.get("VIP", "")))
+        """The host ports the endpoint's port mappings publish (protocol 0 meaning TCP, no
+        VIP every address) are free or already its own."""
+        wanted: list[tuple[int, int, str]] = []
+        for mapping in _port_mappings(policies):
+            if mapping.external_port:
+                wanted.append((mapping.protocol or 6, mapping.external_port, mapping.vip or ""))
         self._check_reservations(wanted, self_key)
 
     def _check_reservations(self, wanted: list[tuple[int, int, str]],
@@ -262,3 +261,10 @@ def _attach_state(containers: list[str]) -> int:
 
 def _prefix_len(prefix: str) -> int:
     return ipaddress.ip_network(prefix, strict=False).prefixlen
+
+
+def _port_mappings(policies: list[Json]) -> list[PortMappingSettings]:
+    """The settings of the PortMapping policies among ``policies`` (stored form, so
+    already checked when they were parsed), as their model."""
+    return [PortMappingSettings.model_validate(p["Settings"]) for p in policies
+            if p["Type"] == "PortMapping"]

@@ -57,7 +57,7 @@ class HnsCallApi(Namespaces):
         for ext in body.get("Extensions") or []:
             if not isinstance(ext, dict):
                 raise InvalidJson(detail="extension is not an object")
-            net = self._toggle_extension(net, ext.get("Id"), ext.get("IsEnabled"))
+            net = self._toggle_extension(net, ext)
         return self._network_v1(net)
 
     def _v1_list_endpoints(self, _ident: str | None, _req: str | None) -> Any:

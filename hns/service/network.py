@@ -23,6 +23,8 @@ from hns.errors import (
 )
 from hns.model.network import _dns, _subnet_v2
 from hns.policies import NETWORK_POLICY_TYPES, parse_policies
+from hns.schema.modify import SwitchExtensionSetting
+from hns.schema.request import parse_request
 from hns.service.base import (
     Json,
     ServiceBase,
@@ -30,7 +32,6 @@ from hns.service.base import (
     _key,
     _merge_policies,
 )
-from hns.validate import Bad, as_guid
 
 _ADAPTER_TYPES = frozenset({"Overlay", "L2Bridge", "L2Tunnel", "Transparent"})
 
@@ -106,18 +107,18 @@ class Networks(ServiceBase):
         value = model.mac_to_int(ranges[0]["StartMacAddress"])
         return ((value >> 16) & 0xFF, (value >> 12) & 0xF)
 
-    def _toggle_extension(self, net: Json, ext_id: Any, enabled: Any) -> Json:
-        try:
-            wanted = as_guid(ext_id)
-        except Bad:
-            raise InvalidArg(detail="extension Id is not a GUID") from None
-        if not isinstance(enabled, bool):
-            raise InvalidArg(detail="IsEnabled must be a boolean")
+    def _toggle_extension(self, net: Json, settings: Any) -> Json:
+        """Turn the switch extension ``settings`` names (a SwitchExtensionSetting body)
+        on or off: a missing or bad Id or IsEnabled, or settings that are no object, are
+        E_INVALIDARG."""
+        ext = parse_request(SwitchExtensionSetting, settings, error=InvalidArg,
+                            what="extension setting", not_object=InvalidArg)
+        wanted, enabled = ext.id, ext.is_enabled
         extras = copy.deepcopy(net.get("_v1", {}))
         exts = extras.get("Extensions", copy.deepcopy(model.DEFAULT_EXTENSIONS))
-        for ext in exts:
-            if isinstance(ext, dict) and _eq(ext.get("Id"), wanted):
-                ext["IsEnabled"] = enabled
+        for item in exts:
+            if isinstance(item, dict) and _eq(item.get("Id"), wanted):
+                item["IsEnabled"] = enabled
                 break
         else:
             raise SwitchExtensionNotFound(detail=wanted)
@@ -138,8 +139,7 @@ class Networks(ServiceBase):
                 raise RequestUnsupported(detail=f"DNS {req}")
             changed["Dns"] = _dns(settings or {}, InvalidNetwork)
         elif rtype == "Extension":
-            body = settings if isinstance(settings, dict) else {}
-            self._toggle_extension(net, body.get("Id"), body.get("IsEnabled"))
+            self._toggle_extension(net, settings)
             return
         elif rtype == "Subnet":
             body = settings if isinstance(settings, dict) else {}
