@@ -1,7 +1,8 @@
 """The envelope of an HCN modify request (hcn.ModifyNetworkSettingRequest,
 hcn.ModifyEndpointSettingRequest, hcn.ModifyNamespaceSettingRequest): which resource,
 what to do with it, and the settings, which the object's own modify reads; and the
-settings of a switch extension toggle (V2 ``Extension`` modify, V1 network update)."""
+settings of a switch extension toggle (V2 ``Extension`` modify, V1 network update) and of
+a namespace membership change."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hns.schema.base import Guid, HnsModel
 from hns.schema.request import checked
 from hns.validate import as_bool, as_guid, as_str
 
-__all__ = ["ModifyRequest", "SwitchExtensionSetting"]
+__all__ = ["ModifyRequest", "NamespaceResourceSetting", "SwitchExtensionSetting"]
 
 
 class ModifyRequest(HnsModel):
@@ -34,3 +35,13 @@ class SwitchExtensionSetting(HnsModel):
 
     id: Annotated[Guid, checked(as_guid)] = Field(alias="Id")
     is_enabled: Annotated[bool, checked(as_bool)]
+
+
+class NamespaceResourceSetting(HnsModel):
+    """The ``Settings`` of a V2 namespace modify: ``{"EndpointId": ...}`` for
+    ``ResourceType: Endpoint``, ``{"ContainerId": ...}`` for ``Container`` (hcsshim
+    hcn/hcnnamespace.go AddNamespaceEndpoint, getNamespaceContainer...).  In a request a
+    value that is not a string is E_INVALIDARG (hns/service/hcn.py)."""
+
+    endpoint_id: Annotated[str | None, checked(as_str)] = None
+    container_id: Annotated[str | None, checked(as_str)] = None

@@ -14,7 +14,7 @@ from hns.errors import (
     InvalidJson,
     RequestUnsupported,
 )
-from hns.schema.modify import ModifyRequest
+from hns.schema.modify import ModifyRequest, NamespaceResourceSetting
 from hns.schema.request import parse_request
 from hns.service.base import Json, _eq, _guard, _key, parse_json
 from hns.service.namespace import Namespaces
@@ -191,8 +191,10 @@ class HcnApi(Namespaces):
         if kind == "namespace":
             if rtype not in ("Endpoint", "Container") or req not in ("Add", "Remove"):
                 raise RequestUnsupported(detail=f"namespace {rtype} {req}")
-            data = settings if isinstance(settings, dict) else {}
-            rid = data.get("EndpointId") if rtype == "Endpoint" else data.get("ContainerId")
+            member = parse_request(NamespaceResourceSetting, settings, error=InvalidArg,
+                                   what="namespace resource", not_object=InvalidArg,
+                                   fields=(f"{rtype}Id",))
+            rid = member.endpoint_id if rtype == "Endpoint" else member.container_id
             self._namespace_resource(obj, rtype, rid, add=req == "Add")
             return
         if kind == "network":

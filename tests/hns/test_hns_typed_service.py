@@ -86,3 +86,26 @@ def test_port_reservations_read_the_port_mapping_model(svc: HnsService) -> None:
     create_endpoint(svc, net, Policies=[_port_mapping(8080, "10.0.0.5", protocol=17)])
     create_endpoint(svc, net, Policies=[_port_mapping(8080, "10.0.0.6")])
     create_endpoint(svc, net, Policies=[_port_mapping(0, "10.0.0.5")])
+
+
+def _namespace_member(svc: HnsService, ns: str, rtype: str, settings: Any,
+                      req: str = "Add") -> None:
+    svc.hcn_call("HcnModifyNamespace", ns, json.dumps(
+        {"ResourceType": rtype, "RequestType": req, "Settings": settings}))
+
+
+def test_namespace_membership_reads_its_typed_setting(svc: HnsService) -> None:
+    net = create_network(svc)["ID"]
+    ep = create_endpoint(svc, net)["ID"]
+    ns = svc.hcn_call("HcnCreateNamespace", None, json.dumps(
+        {"SchemaVersion": {"Major": 2, "Minor": 0}}))["ID"]
+    # only the field of the resource type is read: a stray one is not judged
+    _namespace_member(svc, ns, "Endpoint", {"EndpointId": ep, "ContainerId": 5})
+    _namespace_member(svc, ns, "Container", {"ContainerId": "c1", "EndpointId": [1]})
+    got = svc.hcn_call("HcnQueryNamespaceProperties", ns, None)
+    assert {(r["Type"], r["Data"]["ID"].lower()) for r in got["Resources"]} == {
+        ("Endpoint", ep.lower()), ("Container", "c1")}
+    for settings in ({"EndpointId": 5}, {"EndpointId": ""}, {}, None, [ep]):
+        with pytest.raises(errors.InvalidArg):
+            _namespace_member(svc, ns, "Endpoint", settings, "Remove")
+    _namespace_member(svc, ns, "Endpoint", {"EndpointId": ep}, "Remove")
