@@ -86,18 +86,8 @@ from hns.compiler.hostport import HostPorts
 from hns.compiler.owners import OwnerIndex
 from hns.compiler.rules import Item, ItemKey, Source, Target
 from hns.compiler.shared import SharedContributions
-from hns.compiler.view import (
-    View,
-    ipv4_of,
-    is_remote,
-    lb_backends,
-    lb_scope_network,
-    mac_of,
-    network_key,
-    policies,
-    vsid_of,
-)
-from hns.ports import port_id_of
+from hns.compiler.view import View
+from hns.model.read import Endpoint
 from hns.service import HnsService
 from hns.store.state import ObjectChange
 from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
@@ -113,7 +103,7 @@ class _PortState:
 
     __slots__ = ("contrib", "ep", "key", "port", "signature", "snat_block")
 
-    def __init__(self, key: str, ep: Json, port: Port, signature: tuple[Any, ...],
+    def __init__(self, key: str, ep: Endpoint, port: Port, signature: tuple[Any, ...],
                  snat_block: int) -> None:
         self.key = key
         self.ep = ep
@@ -123,11 +113,14 @@ class _PortState:
         self.contrib: dict[Source, dict[ItemKey, Item]] = {}
 
 
-def _signature(ep: Json, view: View) -> tuple[Any, ...]:
+def _signature(ep: Endpoint, view: View) -> tuple[Any, ...]:
     """What a port is built from; when it changes the port is re-created."""
     net = view.network_of(ep)
-    return (port_id_of(ep), ep.get("Name") or "", mac_of(ep), network_key(ep),
-            view.is_overlay(net))
+    return (ep.port_id, ep.name, ep.mac or 0, ep.network, net is not None and net.overlay)
+
+
+def _endpoint(obj: object) -> Endpoint | None:
+    return obj if isinstance(obj, Endpoint) else None
 
 
 class Compiler:
@@ -175,7 +168,7 @@ class Compiler:
         with self.service.lock:
             key = self._by_port_id.get(port_id.upper())
             st = None if key is None else self._ports.get(key)
-            return None if st is None else str(st.ep["ID"])
+            return None if st is None else st.ep.id
 
     def host_port(self, network_id: str) -> Port | None:
         """The host vNIC port of a network (None for an unknown network)."""
@@ -185,7 +178,7 @@ class Compiler:
     def endpoints(self) -> list[str]:
         """IDs of the endpoints that have a port."""
         with self.service.lock:
-            return [str(st.ep["ID"]) for st in self._ports.values()]
+            return [st.ep.id for st in self._ports.values()]
 
     def endpoint_for_ip(self, ip: str | int, network_id: str | None = None) -> str | None:
         """The local endpoint holding this IPv4 address (optionally on one network)."""
@@ -193,8 +186,8 @@ class Compiler:
         want = None if network_id is None else network_id.upper()
         with self.service.lock:
             for st in self._ports.values():
-                if ipv4_of(st.ep) == text and (want is None or network_key(st.ep) == want):
-                    return str(st.ep["ID"])
+                if st.ep.ipv4_text == text and (want is None or st.ep.network == want):
+                    return st.ep.id
         return None
 
     def endpoint_for_vni(self, vni: int, ip: str | int, *, proto: int | None = None,
@@ -205,12 +198,12 @@ class Compiler:
         text = str(ipaddress.IPv4Address(ip)) if isinstance(ip, int) else ip
         with self.service.lock:
             for st in self._ports.values():
-                if ipv4_of(st.ep) != text:
+                if st.ep.ipv4_text != text:
                     continue
                 net = self.view.network_of(st.ep)
-                if self.view.is_overlay(net) and \
-                        (vsid_of(net, text) or L.DEFAULT_VSID) == vni:
-                    return str(st.ep["ID"])
+                if net is not None and net.overlay and \
+                        (net.vsid_for(st.ep.ipv4) or L.DEFAULT_VSID) == vni:
+                    return st.ep.id
             if proto is None or port is None:
                 return None
             owner = self.owner_of(proto, text, port)
@@ -218,8 +211,8 @@ class Compiler:
             if found is None:
                 return None
             net = self.view.network_of(found.ep)
-            if self.view.is_overlay(net) and \
-                    (vsid_of(net, ipv4_of(found.ep)) or L.DEFAULT_VSID) == vni:
+            if net is not None and net.overlay and \
+                    (net.vsid_for(found.ep.ipv4) or L.DEFAULT_VSID) == vni:
                 return owner
         return None
 
@@ -239,15 +232,7 @@ class Compiler:
             elif key is None:
                 key = self._owners.pool_owner(proto, value, port)
             st = None if key is None else self._ports.get(key)
-            return None if st is None else str(st.ep["ID"])
-
-    def pool_owner_of(self, proto: int, ip: int, port: int) -> str | None:
-        """The local endpoint whose load balancer SNATs to (ip, port) from a SourceVIP pool
-        (None for every other address, the host's OutBoundNAT pools included)."""
-        with self.service.lock:
-            owner = self._owners.pool_owner(proto, ip, port, svip_only=True)
-            st = None if owner is None else self._ports.get(owner)
-            return None if st is None else str(st.ep["ID"])
+            return None if st is None else st.ep.id
 
     def _icmp_owner(self, ip: int, src: str | int | None) -> str | None:
         want_dst = ip.to_bytes(4, "big")
@@ -273,17 +258,18 @@ class Compiler:
         with self.service.lock:
             out: set[str] = set()
             for lb in self.view.lbs.values():
-                scope = lb_scope_network(lb)
+                scope = lb.network
                 if want is not None and scope is not None and scope != want:
                     continue
                 out |= {str(ipaddress.IPv4Address(v)) for v in R.lb_vips(self.view, lb)}
             return out
 
     def host_acls(self, endpoint_id: str) -> list[Json]:
-        """The endpoint's RuleType Host ACLs: WFP rules, recorded and not programmed."""
+        """The endpoint's RuleType Host ACLs (their settings, as recorded): WFP rules,
+        recorded and not programmed."""
         with self.service.lock:
             ep = self.view.endpoints.get(endpoint_id.upper())
-            return [] if ep is None else R.host_acls(ep)
+            return [] if ep is None else [a.settings for a in R.host_acls(ep)]
 
     def sync(self) -> None:
         """Re-read every HNS object and bring every port in line (diffing, so ports whose
@@ -291,7 +277,7 @@ class Compiler:
         with self.service.lock, collector_paused():
             self._memo.clear()
             self.view.host_ip = self.service.host_ip
-            self.view.load({"Objects": self.service.stored()})
+            self.view.load(self.service.stored())
             self._shared.retain(self._exists)
             self._apply_vxlan_port()
             self.host_ports.sync(self.view.networks, self.view.host_ip)
@@ -321,12 +307,13 @@ class Compiler:
             full |= set(self._ports)
         sources: set[Source] = set()   # sources to recompute on their holders + scope
         for ch in changes:
-            self.view.apply(ch)
+            old, new = self.view.apply(ch)
             if ch.kind == "network":
                 full |= self.view.local_by_net.get(ch.key, set())
                 sources.add(("net", ch.key))
             elif ch.kind == "endpoint":
-                self._endpoint_changed(ch, touched, full, sources)
+                self._endpoint_changed(ch.key, _endpoint(old), _endpoint(new), touched, full,
+                                       sources)
             elif ch.kind == "loadbalancer":
                 sources.add(("lb", ch.key))
             elif ch.kind == "route":
@@ -346,26 +333,25 @@ class Compiler:
         self.host_ports.refresh(self.view, {k for kind, k in sources if kind == "lb"},
                                 None if host_ip_moved else nets)
 
-    def _endpoint_changed(self, ch: ObjectChange, touched: set[str], full: set[str],
-                          sources: set[Source]) -> None:
-        old, new = ch.old, ch.new
+    def _endpoint_changed(self, key: str, old: Endpoint | None, new: Endpoint | None,
+                          touched: set[str], full: set[str], sources: set[Source]) -> None:
         for ep in (old, new):
             if ep is None:
                 continue
-            if is_remote(ep):
-                sources.add(("remote", ch.key))
+            if ep.remote:
+                sources.add(("remote", key))
             else:
-                touched.add(ch.key)
-        ip_changed = old is None or new is None or ipv4_of(old) != ipv4_of(new)
-        if ip_changed or is_remote(old or {}) or is_remote(new or {}):
+                touched.add(key)
+        ip_changed = old is None or new is None or old.ipv4_text != new.ipv4_text
+        if ip_changed or (old is not None and old.remote) or (new is not None and new.remote):
             # a backend's IP (or, remote, its PA and MAC for DSR) is in the LB's rules
-            for lb in self.view.lbs_of_ep.get(ch.key, set()):
+            for lb in self.view.lbs_of_ep.get(key, set()):
                 sources.add(("lb", lb))
-        if ip_changed and new is not None and not is_remote(new):
-            full.add(ch.key)  # the VSID of its subnet, its NAT pools, its backend rules
-        if old is not None and new is not None and not is_remote(new) and \
+        if ip_changed and new is not None and not new.remote:
+            full.add(key)  # the VSID of its subnet, its NAT pools, its backend rules
+        if old is not None and new is not None and not new.remote and \
                 R.encap_overhead(old) != R.encap_overhead(new):
-            full.add(ch.key)  # the MSS delta of every encap rule on the port
+            full.add(key)  # the MSS delta of every encap rule on the port
 
     def _sync_ports(self, keys: set[str], *, full: bool) -> defaultdict[str, set[Source]]:
         """Create, re-create or remove the ports of these endpoints; return the sources to
@@ -374,7 +360,7 @@ class Compiler:
         for key in sorted(keys):
             ep = self.view.endpoints.get(key)
             st = self._ports.get(key)
-            wanted = ep is not None and not is_remote(ep) and network_key(ep) is not None
+            wanted = ep is not None and not ep.remote and ep.network is not None
             if st is not None and (not wanted or ep is None
                                    or st.signature != _signature(ep, self.view)):
                 self._remove_port(st)
@@ -389,13 +375,14 @@ class Compiler:
                 dirty[key] = self._all_sources(key) if full else {("ep", key)}
         return dirty
 
-    def _create_port(self, key: str, ep: Json) -> _PortState:
+    def _create_port(self, key: str, ep: Endpoint) -> _PortState:
         # The port has a GUID of its own (hns/ports.py), as EndpointPortGuid reports it.
-        port_id = port_id_of(ep)
+        port_id = ep.port_id
         if port_id in self.switch.ports:
             self.switch.remove_port(port_id)
-        port = self.switch.add_port(port_id, name=str(ep.get("Name") or ""), mac=mac_of(ep))
-        overlay = self.view.is_overlay(self.view.network_of(ep))
+        port = self.switch.add_port(port_id, name=ep.name, mac=ep.mac or 0)
+        net = self.view.network_of(ep)
+        overlay = net is not None and net.overlay
         for ldef in L.LAYERS:
             if ldef.overlay_only and not overlay:
                 continue
@@ -433,10 +420,10 @@ class Compiler:
         out: set[Source] = {("ep", key), *st.contrib}
         # What the ports of one network share (~15,000 sources at kube-proxy scale) is
         # built once per change pass, not once per port.
-        out |= self._network_sources(network_key(st.ep))
+        out |= self._network_sources(st.ep.network)
         ep = self.view.endpoints.get(key)
         if ep is not None:
-            out |= self._lb_sources(network_key(ep))
+            out |= self._lb_sources(ep.network)
         out |= {("lb", lb) for lb in self.view.lbs_of_ep.get(key, ())}
         out |= {("route", r) for r in self.view.routes_of_ep.get(key, ())}
         return out
@@ -448,7 +435,8 @@ class Compiler:
             out: set[Source] = set()
             if net is not None:
                 out.add(("net", net))
-                if self.view.is_overlay(self.view.networks.get(net)):
+                found_net = self.view.networks.get(net)
+                if found_net is not None and found_net.overlay:
                     out |= {("remote", r) for r in self.view.remote_by_net.get(net, ())}
             found = self._memo[("net", net)] = frozenset(out)
         return found
@@ -470,28 +458,25 @@ class Compiler:
             return set(view.local_by_net.get(key, ()))
         if kind == "remote":
             ep = view.endpoints.get(key)
-            net = None if ep is None or not is_remote(ep) else network_key(ep)
+            net = None if ep is None or not ep.remote else ep.network
             return set() if net is None else set(view.local_by_net.get(net, ()))
         if kind == "lb":
             lb = view.lbs.get(key)
             if lb is None:
                 return set()
-            return view.lb_scope(lb) | {ep for ep in lb_backends(lb) if ep in self._ports}
+            return view.lb_scope(lb) | {ep for ep in lb.backends if ep in self._ports}
         if kind == "route":
             route = view.routes.get(key)
-            return set() if route is None else set(lb_backends(route))
+            return set() if route is None else set(route.endpoints)
         return set()
 
     def _apply_vxlan_port(self) -> None:
         wanted = self._default_vxlan_port
         for key in sorted(self.view.networks):
-            for s in policies(self.view.networks[key], "VxlanPort"):
-                if isinstance(s.get("Port"), int):
-                    wanted = s["Port"]
-                    break
-            else:
-                continue
-            break
+            port = self.view.networks[key].vxlan_port
+            if port is not None:
+                wanted = port
+                break
         if wanted == self.switch.vxlan_port:
             return
         self.switch.set_vxlan_port(wanted)
@@ -536,7 +521,7 @@ class Compiler:
                     del contrib[source]
             if removed or added or adopted:
                 self._apply(st, removed, added)
-                self.recompiles[str(st.ep["ID"])] += 1
+                self.recompiles[st.ep.id] += 1
 
     def _adopt(self, st: _PortState, target: Target, sources: set[Source],
                templates: dict[tuple[str | None, int, str], Template | None]

@@ -32,7 +32,6 @@ import ipaddress
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from hns.compiler.actions import pa_nic_mac
 from hns.compiler.hostrules import (
@@ -50,10 +49,9 @@ from hns.compiler.hostrules import (
 from hns.compiler.layers import GroupDef, LayerDef
 from hns.compiler.rules import SNAT_BLOCK, SNAT_BLOCKS, SNAT_FIRST_PORT
 from hns.compiler.view import View
+from hns.model.read import Network
 from hns.ports import host_port_id, host_port_name
 from vfp import DEFAULT_ALLOW, IN, OUT, Group, Layer, NatRange, Port, Switch
-
-Json = dict[str, Any]
 
 #: Network types whose host vNIC is the management vNIC on the physical adapter (its MAC
 #: is the NIC's); the others (NAT, ICS, Internal, Private) get a vNIC of their own.
@@ -69,9 +67,9 @@ HOST_LAYERS: tuple[LayerDef, ...] = (
 )
 
 
-def host_port_mac(net: Json, host_ip: str, port_id: str) -> int:
+def host_port_mac(net: Network, host_ip: str, port_id: str) -> int:
     """The host NIC's MAC on an adapter network (as `pa_nic_mac`), else the vNIC's own."""
-    if str(net.get("Type") or "").lower() in ADAPTER_TYPES:
+    if net.type.lower() in ADAPTER_TYPES:
         try:
             return pa_nic_mac(int(ipaddress.IPv4Address(host_ip)))
         except ValueError:
@@ -124,15 +122,15 @@ class HostPorts:
                 return key
         return None
 
-    def sync(self, networks: dict[str, Json], host_ip: str) -> set[str]:
+    def sync(self, networks: dict[str, Network], host_ip: str) -> set[str]:
         """Create, re-create or remove ports so there is exactly one per network; returns
         the networks whose port is new (their host-side rules must be recomputed)."""
         for key in [k for k in self.ports if k not in networks]:
             self._remove(key)
         created: set[str] = set()
         for key, net in networks.items():
-            pid = host_port_id(net)
-            sig = (pid, host_port_name(net), host_port_mac(net, host_ip, pid))
+            pid = net.host_port_id
+            sig = (pid, net.host_port_name, host_port_mac(net, host_ip, pid))
             st = self._state.get(key)
             if st is not None and st.signature == sig and \
                     self.switch.ports.get(pid) is st.port:

@@ -43,20 +43,8 @@ from typing import Any
 
 from hns.compiler import layers as L
 from hns.compiler.actions import pa_nic_mac
-from hns.compiler.view import (
-    View,
-    ip_of,
-    ipv4_of,
-    is_remote,
-    lb_backends,
-    lb_scope_network,
-    lb_version,
-    mac_of,
-    network_key,
-    policies,
-    vsid_of,
-)
-from hns.model import PM_ILB
+from hns.compiler.view import View
+from hns.model.read import Endpoint, LoadBalancer, Network, ip4
 from vfp import TERMINATING, Conditions, Rule
 from vfp.actions import (
     LB_PER_FLOW,
@@ -157,69 +145,59 @@ class HostRuleSpec:
                     L.STATEFUL_TTL, self.name, anonymous=True)
 
 
-def lb_networks(view: View, lb: Json) -> set[str]:
+def lb_networks(view: View, lb: LoadBalancer) -> set[str]:
     """The networks whose host port carries the load balancer: its HostComputeNetwork, or
     (kube-proxy leaves it out) the networks of its backends."""
-    scope = lb_scope_network(lb)
-    if scope is not None:
-        return {scope}
+    if lb.network is not None:
+        return {lb.network}
     out: set[str] = set()
-    for key in lb_backends(lb):
+    for key in lb.backends:
         ep = view.endpoints.get(key)
-        net = None if ep is None else network_key(ep)
+        net = None if ep is None else ep.network
         if net is not None:
             out.add(net)
     return out
 
 
-def _ip4(text: Any) -> int | None:
-    try:
-        addr = ipaddress.ip_address(str(text))
-    except ValueError:
-        return None
-    return int(addr) if addr.version == 4 else None
-
-
-def _vips(view: View, lb: Json) -> list[int]:
+def _vips(view: View, lb: LoadBalancer) -> list[int]:
     """FrontendVIPs; none at all: the host's management address (a NodePort)."""
-    given = [str(v) for v in lb.get("FrontendVIPs") or [] if v]
-    if not given:
-        host = _ip4(view.host_ip)
+    if lb.node_port:
+        host = ip4(view.host_ip)
         return [] if host is None else [host]
-    return [v for v in (_ip4(x) for x in given) if v is not None]
+    return list(lb.frontend_vips)
 
 
-def host_lb_items(view: View, net_key: str, lb: Json) -> list[HostRuleSpec]:
+def host_lb_items(view: View, net_key: str, lb: LoadBalancer) -> list[HostRuleSpec]:
     """The host-side rules of one load balancer on the host port of network `net_key`
     (empty: not an IPv4 load balancer of that network, an ILB, or no usable backend)."""
-    if lb_version(lb) != 4 or net_key not in lb_networks(view, lb):
+    if lb.version != 4 or net_key not in lb_networks(view, lb):
         return []
     net = view.networks.get(net_key)
     if net is None:
         return []
-    overlay = view.is_overlay(net)
-    src_pa = _ip4(view.local_pa(net)) or 0
-    backends: list[tuple[int, Json]] = []
-    for key in lb_backends(lb):
+    overlay = net.overlay
+    src_pa = view.local_pa(net) or 0
+    backends: list[tuple[int, Endpoint]] = []
+    for key in lb.backends:
         ep = view.endpoints.get(key)
-        ip = None if ep is None else _ip4(ip_of(ep, 4))
+        ip = None if ep is None else ep.ipv4
         if ep is not None and ip is not None and all(ip != b for b, _ in backends):
             backends.append((ip, ep))
     backends = backends[:64]
     if not backends:
         return []
-    remote = [is_remote(ep) for _, ep in backends]
-    svip = _ip4(lb.get("SourceVIP")) or _ip4(view.host_ip)
-    short = str(lb.get("ID") or "").replace("-", "")
+    remote = [ep.remote for _, ep in backends]
+    svip = lb.source_vip or ip4(view.host_ip)
+    short = lb.id.replace("-", "")
     items: list[HostRuleSpec] = []
-    for pm in lb.get("PortMappings") or []:
-        if int(pm.get("Flags") or 0) & PM_ILB:
+    for pm in lb.port_mappings:
+        if pm.ilb:
             continue
-        proto = int(pm.get("Protocol") or 0)
-        internal = int(pm.get("InternalPort") or 0)
-        external = int(pm.get("ExternalPort") or internal)
+        proto = pm.protocol
+        internal = pm.internal_port
+        external = pm.external_port
         dips = tuple((ip, internal or None) for ip, _ in backends)
-        distribution = _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW)
+        distribution = _DISTRIBUTION.get(pm.distribution, LB_PER_FLOW)
         encap = _encap(view, net, backends) if overlay and any(remote) else ()
         host = HostLbNat(dips, distribution, "" if svip is None else pool_id(HOST_POOL, svip),
                          encap, src_pa)
@@ -246,20 +224,16 @@ def host_lb_items(view: View, net_key: str, lb: Json) -> list[HostRuleSpec]:
     return items
 
 
-def _encap(view: View, net: Json,
-           backends: list[tuple[int, Json]]) -> tuple[tuple[int, int, int] | None, ...]:
+def _encap(view: View, net: Network,
+           backends: list[tuple[int, Endpoint]]) -> tuple[tuple[int, int, int] | None, ...]:
     """(PA, MAC, VNI) of each remote backend that has a ProviderAddress, else None."""
     out: list[tuple[int, int, int] | None] = []
     for _, ep in backends:
-        pa = None
-        if is_remote(ep):
-            for s in policies(ep, "ProviderAddress"):
-                pa = _ip4(s.get("ProviderAddress"))
+        pa = ep.provider_address if ep.remote else None
         if pa is None:
             out.append(None)
         else:
-            vni = vsid_of(net, ipv4_of(ep)) or L.DEFAULT_VSID
-            out.append((pa, mac_of(ep), vni))
+            out.append((pa, ep.mac or 0, net.vsid_for(ep.ipv4) or L.DEFAULT_VSID))
     return tuple(out)
 
 

@@ -23,7 +23,7 @@ import hashlib
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from hns.compiler import layers as L
 from hns.compiler.actions import (
@@ -35,21 +35,16 @@ from hns.compiler.actions import (
     pa_nic_mac,
     snat_action,
 )
-from hns.compiler.view import (
-    View,
-    ip_of,
-    ipv4_of,
-    is_remote,
-    lb_backends,
-    lb_is_dsr,
-    lb_scope_network,
-    lb_version,
-    mac_of,
-    network_key,
-    policies,
-    vsid_of,
+from hns.compiler.view import View
+from hns.model.read import (
+    Acl,
+    Endpoint,
+    LoadBalancer,
+    Network,
+    SdnRoute,
+    ip4,
+    ip_of_version,
 )
-from hns.model import PM_ILB, subnets_of
 from vfp import IN, OUT, STATEFUL, TERMINATING, Conditions, Mapping, Rule
 from vfp.actions import (
     LB_PER_FLOW,
@@ -63,14 +58,11 @@ from vfp.actions import (
     MacRewrite,
     Nat,
 )
-from vfp.conditions import parse_ports
 
-Json = dict[str, Any]
 Source = tuple[str, str]
 ItemKey = tuple[str, ...]
 
 PM_LOCAL_ROUTED_VIP = 2
-PM_PRESERVE_DIP = 8
 _DISTRIBUTION = {0: LB_PER_FLOW, 1: LB_SOURCE_IP_PROTOCOL, 2: LB_SOURCE_IP}
 _PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
 #: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
@@ -164,10 +156,10 @@ Item = RuleSpec | MappingSpec | PoolSpec | DefaultDeny
 
 
 class Target(NamedTuple):
-    """The port being compiled: its endpoint's key and stored form, its SNAT port block."""
+    """The port being compiled: its endpoint's key and typed form, its SNAT port block."""
 
     key: str
-    ep: Json
+    ep: Endpoint
     snat_block: int
 
 
@@ -184,152 +176,70 @@ def contribute(source: Source, t: Target, view: View) -> list[Item]:
         return [] if lb is None else lb_items(t, view, key, lb)
     if kind == "route":
         route = view.routes.get(key)
-        if route is None or t.key not in lb_backends(route):
+        if route is None or t.key not in route.endpoints:
             return []
-        return route_items(t, view, route.get("Routes") or [], f"ROUTE_{key}")
+        return route_items(t, view, route.routes, f"ROUTE_{key}")
     return []
 
 
 # -- helpers -------------------------------------------------------------------------------
-def _ip4(text: Any) -> int | None:
-    """An IPv4 address as int, or None (not an address, or IPv6)."""
-    if text is None:
-        return None
-    value = str(text)
-    got = None if "/" in value else _range(value)
-    return got[1] if got is not None and got[0] == 4 else None
-
-
-@functools.lru_cache(maxsize=65536)
-def _range(prefix: str) -> tuple[int, int, int] | None:
-    """(version, first, last) of an address or prefix (cached: kube repeats them a lot)."""
-    text = prefix.strip()
-    addr, _, length = text.partition("/")
-    try:
-        value = int.from_bytes(socket.inet_aton(addr), "big") if addr.count(".") == 3 else None
-        if value is not None:
-            bits = int(length) if length else 32
-            if not 0 <= bits <= 32:
-                return None
-            host = (1 << (32 - bits)) - 1
-            return 4, value & ~host, (value & ~host) | host
-    except (OSError, ValueError):
-        pass
-    try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
-    return net.version, int(net.network_address), int(net.broadcast_address)
-
-
-def _ranges4(prefixes: list[Any]) -> tuple[tuple[int, int], ...]:
-    out = []
-    for p in prefixes:
-        got = _range(str(p))
-        if got is not None and got[0] == 4:
-            out.append((got[1], got[2]))
-    return tuple(out)
-
-
 def _rule_guid(*parts: object) -> str:
     """A stable GUID-shaped rule id (name-based, like uuid5, without its overhead)."""
     h = hashlib.sha1("/".join(str(p) for p in parts).encode()).hexdigest().upper()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
-def encap_overhead(ep: Json) -> int:
-    for settings in policies(ep, "EncapOverhead"):
-        value = settings.get("Overhead")
-        if isinstance(value, int) and value > 0:
-            return value
-    return L.DEFAULT_ENCAP_OVERHEAD
+def encap_overhead(ep: Endpoint) -> int:
+    """The MSS delta of the port's encap rules: its EncapOverhead policy, else the default."""
+    return ep.encap_overhead or L.DEFAULT_ENCAP_OVERHEAD
 
 
 # -- the endpoint's own policies ---------------------------------------------------------
 def endpoint_items(t: Target, view: View) -> list[Item]:
     items: list[Item] = []
     ep = t.ep
-    mac = mac_of(ep)
+    mac = ep.mac
     if mac:
         for group in (L.MAC_IN, L.MAC_IN6):
             items.append(RuleSpec(L.MAC_REWRITE, group, "MAC_REWRITE", L.PRI_MAC_REWRITE,
                                   MacRewrite(dst_mac=mac)))
     items += acl_items(t)
-    ip = _ip4(ipv4_of(ep))
+    ip = ep.ipv4
     if ip is not None:
         items += outbound_nat_items(t, view, ip)
         items += port_mapping_items(t, view, ip)
-    items += route_items(t, view, policies(ep, "SDNRoute"), "SDNROUTE")
+    items += route_items(t, view, ep.sdn_routes, "SDNROUTE")
     return items
 
 
-def _addresses(text: Any) -> dict[int, tuple[tuple[int, int], ...]] | None:
-    """ACL address text -> ranges per IP version; None when no address is given (any)."""
-    if not text or not str(text).strip():
-        return None
-    out: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
-    for part in str(text).split(","):
-        got = _range(part)
-        if got is not None:
-            out[got[0]].append((got[1], got[2]))
-    return {v: tuple(r) for v, r in out.items()}
-
-
-def _acl_ports(settings: Json, many: str, one: str) -> tuple[tuple[int, int], ...]:
-    text = settings.get(many)
-    if text:
-        return parse_ports(str(text))
-    value = settings.get(one)
-    if isinstance(value, int) and value > 0:
-        return ((value, value),)
-    return ()
-
-
-def acl_protocols(settings: Json) -> tuple[int, ...]:
-    """ACL Protocols -> protocol numbers; () is any (256, empty, or any part 256)."""
-    text = settings.get("Protocols")
-    if not text and isinstance(settings.get("Protocol"), int):
-        text = str(settings["Protocol"])
-    if not text:
-        return ()
-    nums = [int(p) for p in str(text).split(",") if p.strip()]
-    if any(n == 256 for n in nums):
-        return ()
-    return tuple(n for n in nums if 0 <= n <= 255)
-
-
-def acl_items(t: Target, acls: list[Json] | None = None, *, network: bool = False) -> list[Item]:
+def acl_items(t: Target, acls: tuple[Acl, ...] | None = None, *,
+              network: bool = False) -> list[Item]:
     """Switch ACLs -> rules in the endpoint groups (or, for the network's NetworkACL
     policies, the ACL_NETWORK_GROUP_* groups), and the layer's default-deny."""
     items: list[Item] = []
     if acls is None:
-        acls = policies(t.ep, "ACL")
-    switch = [a for a in acls if str(a.get("RuleType") or "Switch") != "Host"]
+        acls = t.ep.acls
+    switch = [a for a in acls if not a.host]
     if not switch:
         return items
     groups = L.ACL_NETWORK_GROUPS if network else L.ACL_GROUPS
     tag = "netacl" if network else "acl"
     items.append(DefaultDeny(L.ACL, "net" if network else "ep"))
     for i, a in enumerate(switch):
-        direction = IN if str(a.get("Direction", "In")) == "In" else OUT
-        local = _addresses(a.get("LocalAddresses"))
-        remote = _addresses(a.get("RemoteAddresses"))
-        lports = _acl_ports(a, "LocalPorts", "LocalPort")
-        rports = _acl_ports(a, "RemotePorts", "RemotePort")
-        protocols = acl_protocols(a)
-        action = str(a.get("Action", "Block"))
+        direction = IN if a.inbound else OUT
+        local, remote = a.local, a.remote
+        lports, rports = a.local_ports, a.remote_ports
+        protocols = a.protocols
         act: Action
-        if action == "Allow":
+        if a.action == "Allow":
             act, flags, ttl = Allow(), L.ACL_ALLOW_FLAGS, L.STATEFUL_TTL
-        elif action == "Pass":
+        elif a.action == "Pass":
             act, flags, ttl = Allow(), STATEFUL, L.STATEFUL_TTL
         else:
             act, flags, ttl = Block(), TERMINATING, 0
-        priority = a.get("Priority")
-        priority = priority if isinstance(priority, int) else 0
         for version in (4, 6):
-            lr = () if local is None else local[version]
-            rr = () if remote is None else remote[version]
+            lr = () if local is None else local[version == 6]
+            rr = () if remote is None else remote[version == 6]
             if (local is not None and not lr) or (remote is not None and not rr):
                 continue  # the ACL names addresses of the other family only
             if direction == IN:
@@ -339,39 +249,40 @@ def acl_items(t: Target, acls: list[Json] | None = None, *, network: bool = Fals
                 cond = Conditions(protocols=protocols, src_ips=lr, dst_ips=rr,
                                   src_ports=lports, dst_ports=rports)
             rid = _rule_guid(t.key, tag, i, version)
-            name = str(a.get("Id") or rid)
-            items.append(RuleSpec(L.ACL, groups[(direction, version)], rid, priority,
+            name = a.id or rid
+            items.append(RuleSpec(L.ACL, groups[(direction, version)], rid, a.priority,
                                   act, cond, flags, ttl, name))
     return items
 
 
-def host_acls(ep: Json) -> list[Json]:
+def host_acls(ep: Endpoint) -> list[Acl]:
     """ACLs with RuleType Host: Windows Filtering Platform rules, recorded, not in VFP."""
-    return [a for a in policies(ep, "ACL") if str(a.get("RuleType") or "") == "Host"]
+    return [a for a in ep.acls if a.host]
 
 
 def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
     items: list[Item] = []
     ip_text = str(ipaddress.IPv4Address(ip))
-    for n, s in enumerate(policies(t.ep, "OutBoundNAT")):
-        vip = _ip4(s.get("VirtualIP") or view.host_ip)
+    net = view.network_of(t.ep)
+    for n, s in enumerate(t.ep.outbound_nats):
+        vip = ip4(view.host_ip) if s.host_vip else s.virtual_ip
         if vip is None:
             continue
         tag = ip_text if n == 0 else f"{ip_text}_{n}"
-        dests = _ranges4(list(s.get("Destinations") or []))
+        dests = tuple(r for p in s.destinations for r in p.ranges4)
         # The endpoint's own network is never SNATed (its subnets are implicit exceptions):
         # a Docker overlay endpoint has an OutBoundNAT policy with no exceptions at all.
         # A destination-scoped policy (the CNI plugins' loopback DSR policy, Destinations =
         # the pod's own IP) exists to SNAT traffic *to* that network, so it gets no implicit
         # exceptions, and its SNAT rule sits ahead of every exception (PRI_SNAT_DESTINATION)
         # so that another OutBoundNAT's exception list cannot shadow it.
-        own = [] if dests else [sub["IpAddressPrefix"] for sub in
-                                subnets_of(view.network_of(t.ep) or {})
-                                if sub.get("IpAddressPrefix")]
-        for prefix in dict.fromkeys([*own, *(s.get("Exceptions") or [])]):
-            got = _ranges4([prefix])
+        own = [] if dests or net is None else \
+            [sub.prefix for sub in net.subnets if sub.prefix is not None]
+        exceptions = {p.text: p for p in (*own, *s.exceptions)}
+        for text, prefix in exceptions.items():
+            got = prefix.ranges4
             if got:
-                items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"ALLOW_NAT_EXCEPTION_{tag}_{prefix}",
+                items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"ALLOW_NAT_EXCEPTION_{tag}_{text}",
                                       L.PRI_NAT_EXCEPTION, Allow(), Conditions(dst_ips=got)))
         snat_priority = L.PRI_SNAT_DESTINATION if dests else L.PRI_SNAT
         first = SNAT_FIRST_PORT + (t.snat_block % SNAT_BLOCKS) * SNAT_BLOCK
@@ -379,7 +290,7 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
             pool = f"SLB_NATPOOL_IPV4_{pname}_{tag}"
             items.append(PoolSpec(pool, proto, ((vip, first, first + SNAT_BLOCK - 1),)))
             items.append(RuleSpec(L.SLB_NAT, L.NAT_OUT, f"SNAT_{pname}_{tag}", snat_priority,
-                                  snat_action(pool, view.is_overlay(view.network_of(t.ep)),
+                                  snat_action(pool, net is not None and net.overlay,
                                               encap_overhead(t.ep)),
                                   Conditions(protocols=(proto,), dst_ips=dests),
                                   TERMINATING | STATEFUL, L.STATEFUL_TTL))
@@ -392,13 +303,13 @@ def outbound_nat_items(t: Target, view: View, ip: int) -> list[Item]:
 
 def port_mapping_items(t: Target, view: View, ip: int) -> list[Item]:
     items: list[Item] = []
-    for s in policies(t.ep, "PortMapping"):
-        internal = s.get("InternalPort")
-        if not isinstance(internal, int) or internal <= 0:
+    for s in t.ep.port_maps:
+        internal = s.internal_port
+        if not internal:
             continue
-        external = s.get("ExternalPort") or internal
-        proto = int(s.get("Protocol") or 0)
-        vip = _ip4(s.get("VIP") or view.host_ip)
+        external = s.external_port
+        proto = s.protocol
+        vip = ip4(view.host_ip) if s.host_vip else s.vip
         if vip is None:
             continue
         protos = (proto,) if proto else (6, 17)
@@ -411,34 +322,37 @@ def port_mapping_items(t: Target, view: View, ip: int) -> list[Item]:
     return items
 
 
-def route_items(t: Target, view: View, routes: list[Json], tag: str) -> list[Item]:
+def route_items(t: Target, view: View, routes: tuple[SdnRoute, ...], tag: str) -> list[Item]:
     """SDN routes (endpoint SDNRoute policies, HostComputeRoute objects): on an overlay port a
     route with NeedEncap false bypasses the encap rules; NeedEncap true is the default
     behaviour (encap by the VNET rules) and adds nothing."""
     net = view.network_of(t.ep)
-    if not view.is_overlay(net):
+    if net is None or not net.overlay:
         return []
     items: list[Item] = []
     for route in routes:
-        prefix = route.get("DestinationPrefix")
-        if not prefix or route.get("NeedEncap"):
+        prefix = route.prefix
+        if prefix is None or route.need_encap:
             continue
-        got = _ranges4([prefix])
+        got = prefix.ranges4
         if got:
-            items.append(RuleSpec(L.VNET_ENCAP, L.ENCAP_OUT, f"SDN_ROUTE_{tag}_{prefix}",
+            items.append(RuleSpec(L.VNET_ENCAP, L.ENCAP_OUT, f"SDN_ROUTE_{tag}_{prefix.text}",
                                   L.PRI_SDN_ROUTE, Allow(), Conditions(dst_ips=got)))
     return items
 
 
 # -- overlay ---------------------------------------------------------------------------------
+def _vsid(net: Network, ip: int | None) -> int:
+    return net.vsid_for(ip) or L.DEFAULT_VSID
+
+
 def network_items(t: Target, view: View) -> list[Item]:
     net = view.network_of(t.ep)
-    acls = acl_items(t, policies(net, "NetworkACL"), network=True)
-    if not view.is_overlay(net):
+    acls = acl_items(t, () if net is None else net.acls, network=True)
+    if net is None or not net.overlay:
         return acls
-    ep_ip = ipv4_of(t.ep)
-    vsid = vsid_of(net, ep_ip) or L.DEFAULT_VSID
-    src_pa = _ip4(view.local_pa(net))
+    vsid = _vsid(net, t.ep.ipv4)
+    src_pa = view.local_pa(net)
     items: list[Item] = [
         RuleSpec(L.VNET_ENCAP, L.DECAP_IN, f"VNET_DECAP_{vsid}", L.PRI_DECAP, Decap(vni=vsid),
                  Conditions(vnis=(vsid,))),
@@ -448,18 +362,16 @@ def network_items(t: Target, view: View) -> list[Item]:
     if src_pa is None:
         return items
     mss = encap_overhead(t.ep)
-    for s in policies(net, "RemoteSubnetRoute"):
-        prefix = s.get("DestinationPrefix")
-        dst_pa = _ip4(s.get("ProviderAddress"))
-        got = _ranges4([prefix]) if prefix else ()
-        if not got or dst_pa is None:
+    for s in net.remote_subnet_routes:
+        dst_pa = s.provider_address
+        got = () if s.prefix is None else s.prefix.ranges4
+        if not got or dst_pa is None or s.prefix is None:
             continue
-        vni = s.get("IsolationId") or vsid
-        dr = s.get("DistributedRouterMacAddress")
-        dr_mac = mac_of({"MacAddress": dr}) if dr else 0
+        vni = s.isolation_id or vsid
         items.append(RuleSpec(
-            L.VNET_ENCAP, L.ENCAP_OUT, f"REMOTESUBNETROUTE_{prefix}", L.PRI_REMOTE_SUBNET,
-            EncapRoute(src_pa, dst_pa, int(vni), dr_mac or None,
+            L.VNET_ENCAP, L.ENCAP_OUT, f"REMOTESUBNETROUTE_{s.prefix.text}",
+            L.PRI_REMOTE_SUBNET,
+            EncapRoute(src_pa, dst_pa, vni, s.dr_mac or None,
                        outer_src_mac=pa_nic_mac(src_pa), mss_delta=mss),
             Conditions(dst_ips=got)))
     return items
@@ -467,22 +379,20 @@ def network_items(t: Target, view: View) -> list[Item]:
 
 def remote_items(t: Target, view: View, key: str) -> list[Item]:
     remote = view.endpoints.get(key)
-    if remote is None or not is_remote(remote):
+    if remote is None or not remote.remote:
         return []
     net = view.network_of(t.ep)
-    if not view.is_overlay(net) or network_key(remote) != network_key(t.ep):
+    if net is None or not net.overlay or remote.network != t.ep.network:
         return []
-    ca = _ip4(ipv4_of(remote))
-    pa: int | None = None
-    for s in policies(remote, "ProviderAddress"):
-        pa = _ip4(s.get("ProviderAddress"))
-    src_pa = _ip4(view.local_pa(net))
+    ca = remote.ipv4
+    pa = remote.provider_address
+    src_pa = view.local_pa(net)
     if ca is None or pa is None or src_pa is None:
         return []
-    vni = vsid_of(net, ipv4_of(remote)) or L.DEFAULT_VSID
+    vni = _vsid(net, ca)
     ca_text = socket.inet_ntoa(ca.to_bytes(4, "big"))  # str(IPv4Address(ca)), cheaper
     return [
-        MappingSpec(ca, pa, mac_of(remote), vni),
+        MappingSpec(ca, pa, remote.mac or 0, vni),
         RuleSpec(L.VNET_ENCAP, L.ENCAP_OUT, f"MAP_ENCAP_{ca_text}", L.PRI_REMOTE_ENDPOINT,
                  EncapMap(L.VNET_SPACE, src_pa, outer_src_mac=pa_nic_mac(src_pa),
                           mss_delta=encap_overhead(t.ep)),
@@ -491,88 +401,74 @@ def remote_items(t: Target, view: View, key: str) -> list[Item]:
 
 
 # -- load balancers ----------------------------------------------------------------------
-def _ip(text: Any, version: int) -> int | None:
-    """An address of this IP version as int, or None."""
-    if text is None or "/" in str(text):
-        return None
-    got = _range(str(text))
-    return got[1] if got is not None and got[0] == version else None
-
-
-def lb_dips(view: View, lb: Json, port: int | None) -> tuple[tuple[int, int | None], ...]:
-    version = lb_version(lb)
+def lb_dips(view: View, lb: LoadBalancer,
+            port: int | None) -> tuple[tuple[int, int | None], ...]:
+    version = lb.version
     dips: list[tuple[int, int | None]] = []
-    for key in lb_backends(lb):
-        ip = _ip(ip_of(view.endpoints.get(key), version), version)
+    for key in lb.backends:
+        ep = view.endpoints.get(key)
+        ip = None if ep is None else ep.ip(version)
         if ip is not None and (ip, port) not in dips:
             dips.append((ip, port))
     return tuple(dips[:64])
 
 
-def lb_vips(view: View, lb: Json) -> list[int]:
+def lb_vips(view: View, lb: LoadBalancer) -> list[int]:
     """The VIPs of the load balancer's IP version; with no FrontendVIPs at all, the host's
     address (NodePort; IPv4 only, the host address being IPv4)."""
-    version = lb_version(lb)
-    vips = [v for v in (_ip(x, version) for x in lb.get("FrontendVIPs") or []) if v is not None]
-    if not vips and not lb.get("FrontendVIPs"):
-        host = _ip(view.host_ip, version)
-        vips = [] if host is None else [host]
-    return vips
+    if lb.frontend_vips or not lb.node_port:
+        return list(lb.frontend_vips)
+    host = ip_of_version(view.host_ip, lb.version)
+    return [] if host is None else [host]
 
 
-def dsr_encap(view: View, t: Target, lb: Json,
+def dsr_encap(view: View, t: Target, lb: LoadBalancer,
               dips: tuple[tuple[int, int | None], ...]) -> tuple[tuple[int, int, int] | None, ...]:
     """Per DIP of a DSR load balancer on an overlay port: (PA, MAC, VNI) of a remote
     backend with a ProviderAddress policy, else None (reached by plain DNAT)."""
     net = view.network_of(t.ep)
-    if not view.is_overlay(net) or lb_version(lb) != 4:
+    if net is None or not net.overlay or lb.version != 4:
         return ()  # VXLAN outer headers are IPv4 here
-    by_ip: dict[int, Json] = {}
-    for key in lb_backends(lb):
+    by_ip: dict[int, Endpoint] = {}
+    for key in lb.backends:
         ep = view.endpoints.get(key)
-        ip = _ip4(ipv4_of(ep))
-        if ep is not None and ip is not None:
-            by_ip.setdefault(ip, ep)
+        if ep is not None and ep.ipv4 is not None:
+            by_ip.setdefault(ep.ipv4, ep)
     out: list[tuple[int, int, int] | None] = []
     for ip, _ in dips:
         ep = by_ip.get(ip)
-        pa = None
-        if ep is not None and is_remote(ep):
-            for s in policies(ep, "ProviderAddress"):
-                pa = _ip4(s.get("ProviderAddress"))
+        pa = ep.provider_address if ep is not None and ep.remote else None
         if ep is None or pa is None:
             out.append(None)
         else:
-            vni = vsid_of(net, ipv4_of(ep)) or L.DEFAULT_VSID
-            out.append((pa, mac_of(ep), vni))
+            out.append((pa, ep.mac or 0, _vsid(net, ep.ipv4)))
     return tuple(out) if any(out) else ()
 
 
-def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
+def lb_items(t: Target, view: View, key: str, lb: LoadBalancer) -> list[Item]:
     """Client side (every port in scope): lbnat VIP -> DIPs (DSR: remote backends keep the
     VIP and are encapsulated to their PA). Backend side (a local backend's own port): NAT_
     rules in SLB_GROUP_NAT_IPv4_IN that DNAT frames still addressed to the VIP (a DSR
     frame from another host, a NodePort reached from outside the host) to this backend.
     InternalPort 0 (Docker's ILB: every port) DNATs the address only."""
     items: list[Item] = []
-    dsr = lb_is_dsr(lb)
-    short = str(lb.get("ID") or key).replace("-", "")
-    scope_net = lb_scope_network(lb)
-    in_scope = scope_net is None or scope_net == str(t.ep.get("HostComputeNetwork", "")).upper()
-    version = lb_version(lb)
+    dsr = lb.dsr
+    short = lb.id.replace("-", "")
+    in_scope = lb.network is None or lb.network == (t.ep.network or "")
+    version = lb.version
     dsr_group, lb_group, nat_group = L.LB_GROUPS[version]
-    own_ip = _ip(ip_of(t.ep, version), version) if t.key in lb_backends(lb) else None
-    src_pa = _ip4(view.local_pa(view.network_of(t.ep))) or 0
-    for pm in lb.get("PortMappings") or []:
-        proto = int(pm.get("Protocol") or 0)
-        internal = int(pm.get("InternalPort") or 0)
-        external = int(pm.get("ExternalPort") or internal)
+    own_ip = t.ep.ip(version) if t.key in lb.backends else None
+    src_pa = view.local_pa(view.network_of(t.ep)) or 0
+    for pm in lb.port_mappings:
+        proto = pm.protocol
+        internal = pm.internal_port
+        external = pm.external_port
         dips = lb_dips(view, lb, internal or None)
         if not dips:
             continue
-        distribution = _DISTRIBUTION.get(int(pm.get("DistributionType") or 0), LB_PER_FLOW)
+        distribution = _DISTRIBUTION.get(pm.distribution, LB_PER_FLOW)
         action: LbNat = LbNat(dips, distribution)
-        svip = _ip4(lb.get("SourceVIP")) if version == 4 else None
+        svip = lb.source_vip if version == 4 else None
         if not dsr and svip is not None and proto in (6, 17) and in_scope:
             # Backends see the SourceVIP (kube-proxy's sourceVip); one port block of it per
             # client port, as OutBoundNAT takes one of the host address.
@@ -586,9 +482,8 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
             encap = dsr_encap(view, t, lb, dips)
             if encap:
                 action = DsrLbNat(dips, distribution, encap, src_pa)
-        pm_flags = int(pm.get("Flags") or 0)
-        suffix = "".join(tag for bit, tag in ((PM_ILB, "_ILB"), (PM_PRESERVE_DIP, "_PDIP"))
-                         if pm_flags & bit)
+        suffix = "".join(tag for on, tag in ((pm.ilb, "_ILB"), (pm.preserve_dip, "_PDIP"))
+                         if on)
         protos = (proto,) if proto else ()
         ports = ((external, external),) if external else ()
         for vip in lb_vips(view, lb):
@@ -613,7 +508,7 @@ def lb_items(t: Target, view: View, key: str, lb: Json) -> list[Item]:
                     L.SLB_NAT, nat_group, f"NAT_{short}_{vip_text}_{external}_{proto}{suffix}",
                     L.PRI_LB, Nat(own_ip, internal or None), cond, TERMINATING | STATEFUL,
                     L.STATEFUL_TTL,
-                    publish=not pm_flags & PM_ILB and bool(external) and version == 4))
+                    publish=not pm.ilb and bool(external) and version == 4))
                 if dsr and version == 4:
                     # networkhealth.ps1 (DSRLoadBalancerPolicyVfpRules) checks both rules on
                     # a DSR backend's port: the backend's answers from its service port

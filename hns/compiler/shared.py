@@ -11,8 +11,9 @@ same; the compiler never mutates a contribution dict in place, so sharing is saf
 
 This is a cache only: the items are exactly what ``rules.contribute`` returns for that
 port (the compiler tests and the reference model in tests/compiler are the contract).
-The inputs of a contribution are compared by identity (the stored objects are replaced,
-never mutated, on every change), so a stale entry can never be served:
+The inputs of a contribution are compared by identity (the mirror's typed objects are read
+anew on every change and never mutated, hns/compiler/view.py), so a stale entry can never
+be served:
 
     remote R  the remote endpoint, the port's network object and key, the host IP and the
               port's encap overhead (its MSS delta)
@@ -39,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hns.compiler.rules import Item, ItemKey, Source, Target, encap_overhead
-from hns.compiler.view import View, lb_backends, network_key
+from hns.compiler.view import View
 
 __all__ = ["SharedContributions"]
 
@@ -105,7 +106,7 @@ class SharedContributions:
                     self._drop(source)
                     return compute()[0], False
                 # its own NAT rules on a backend; a SourceVIP SNAT pool per client port
-                own = _NEVER if lb.get("SourceVIP") else frozenset(lb_backends(lb))
+                own = _NEVER if lb.source_vip is not None else frozenset(lb.backends)
                 self._own[source] = own
             if own is _NEVER or t.key in own:
                 return compute()[0], False
@@ -155,7 +156,7 @@ class SharedContributions:
             self._drop(source)
             return None
         return (lb, net, view.host_ip, view.dsr_keeps_vip,
-                *(view.endpoints.get(b) for b in lb_backends(lb)))
+                *(view.endpoints.get(b) for b in lb.backends))
 
     def slot(self, t: Target, view: View) -> tuple[str | None, int, str]:
         """What of a port its shared contributions depend on (hns/compiler/fresh.py)."""
@@ -168,8 +169,7 @@ class SharedContributions:
         last = self._last_port
         if last is not None and last[0] is t and last[1] is t.ep:
             return last[2]
-        info = (network_key(t.ep), view.network_of(t.ep), encap_overhead(t.ep),
-                str(t.ep.get("HostComputeNetwork", "")).upper())
+        info = (t.ep.network, view.network_of(t.ep), encap_overhead(t.ep), t.ep.network or "")
         self._last_port = (t, t.ep, info)
         return info
 

@@ -244,8 +244,8 @@ def test_non_dsr_load_balancer_snats_to_the_source_vip_and_unnats_the_reply() ->
     nat_port = f.l4.sport
     # The host hands the answer to (SourceVIP, port) to the client's port, not to the
     # endpoint that holds the SourceVIP.
-    assert rig.compiler.pool_owner_of(17, int(ipaddress.IPv4Address("10.244.1.2")),
-                                      nat_port) == client
+    assert rig.compiler.owner_of(17, int(ipaddress.IPv4Address("10.244.1.2")),
+                                 nat_port) == client
     back = vfp.process(port, frame("10.244.1.6", "10.244.1.2", proto=IPPROTO_UDP, sport=8053,
                                    dport=nat_port), vfp.IN)
     g = decode(back.output or b"")

@@ -232,7 +232,7 @@ def test_vips_lists_load_balancer_addresses_per_network() -> None:
     assert rig.compiler.vips(other) == {"10.0.0.200", HOST_IP, "10.1.0.200"}
     net = rig.compiler.view.network_of(rig.compiler.view.endpoints[b1.upper()])
     assert net is not None
-    assert rig.compiler.vips(net["ID"]) == {"10.0.0.200", HOST_IP}
+    assert rig.compiler.vips(net.id) == {"10.0.0.200", HOST_IP}
 
 
 def test_ipv6_load_balancer_on_dual_stack_endpoints() -> None:

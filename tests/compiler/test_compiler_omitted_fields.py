@@ -14,6 +14,7 @@ from compiler_helpers import IPPROTO_TCP, IPPROTO_UDP, Rig, decode, frame
 
 import hns.compiler.rules as R
 import vfp
+from hns.model.read import Endpoint, read_endpoint, read_load_balancer
 
 ACL_LAYER = "ACL_ENDPOINT_LAYER"
 
@@ -111,12 +112,14 @@ def test_compiler_reads_a_stored_mapping_without_external_port_as_its_internal_p
     backend = rig.endpoint(net, "10.0.0.6")
     key = _lb(rig, [backend], {"Protocol": 6, "InternalPort": 8080}).upper()
     view = rig.compiler.view
-    stored = view.lbs[key]
+    stored = next(lb for lb in rig.service.stored()["loadbalancer"] if lb["ID"].upper() == key)
     bare = dict(stored, PortMappings=[{k: v for k, v in pm.items() if k != "ExternalPort"}
                                       for pm in stored["PortMappings"]])
     target = R.Target(client.upper(), view.endpoints[client.upper()], 0)
-    got = [i for i in R.lb_items(target, view, key, bare) if isinstance(i, R.RuleSpec)]
-    want = [i for i in R.lb_items(target, view, key, stored) if isinstance(i, R.RuleSpec)]
+    got = [i for i in R.lb_items(target, view, key, read_load_balancer(bare))
+           if isinstance(i, R.RuleSpec)]
+    want = [i for i in R.lb_items(target, view, key, view.lbs[key])
+            if isinstance(i, R.RuleSpec)]
     assert [r.conditions.dst_ports for r in got] == [((8080, 8080),)]
     assert got == want
 
@@ -139,8 +142,9 @@ def test_lb_backend_named_twice_is_one_dip() -> None:
 def test_encap_overhead_zero_or_absent_is_the_default_overhead() -> None:
     from hns.compiler import layers
 
-    def ep(*settings: object) -> dict[str, object]:
-        return {"Policies": [{"Type": "EncapOverhead", "Settings": s} for s in settings]}
+    def ep(*settings: object) -> Endpoint:
+        return read_endpoint({"ID": "E", "Policies": [{"Type": "EncapOverhead", "Settings": s}
+                                                      for s in settings]})
 
     assert R.encap_overhead(ep()) == layers.DEFAULT_ENCAP_OVERHEAD
     assert R.encap_overhead(ep({"Overhead": 0})) == layers.DEFAULT_ENCAP_OVERHEAD

@@ -228,7 +228,7 @@ def test_incremental_changes_agree_with_a_fresh_compile(
     rig, world, client = build([], lb_list, nat)
     ids = {ep: rig.compiler.endpoint_for_ip(ep) for ep in [CLIENT, *LOCALS]}
     remote_ids = {ip_: key for key, obj in rig.compiler.view.endpoints.items()
-                  for ip_ in REMOTES if obj["IpConfigurations"][0]["IpAddress"] == ip_}
+                  for ip_ in REMOTES if obj.ipv4_text == ip_}
     for lb in later:
         backends = [ids.get(b) or remote_ids[b] for b in lb["backends"]]
         try:
