@@ -24,6 +24,7 @@ from hns.hosts.index import (
 )
 from hns.hosts.nat import NatFlows
 from hns.hosts.results import Delivery, Hop
+from hns.model.read import read_endpoint, read_network
 from hns.profiles import DEFAULT_PROFILE
 from hns.service import HnsService
 from vxlan.underlay import outer_destination
@@ -138,9 +139,11 @@ class HostBase:
             return
         for change in changes:
             if change.kind == "network":
-                self._index.put_net(change.new, change.key)
+                self._index.put_net(None if change.new is None else read_network(change.new),
+                                    change.key)
             elif change.kind == "endpoint":
-                self._index.put_ep(change.new, change.key)
+                self._index.put_ep(None if change.new is None else read_endpoint(change.new),
+                                   change.key)
                 if change.new is None:
                     self._guests.pop(change.key, None)
                     self._received.pop(change.key, None)
@@ -148,10 +151,10 @@ class HostBase:
     def _reindex(self) -> None:
         objects = self.service.stored()  # read only; no deep copy (issue 11)
         self._index.clear()
-        for net in objects.get("network", []):
-            self._index.put_net(net, str(net["ID"]).upper())
-        for ep in objects.get("endpoint", []):
-            self._index.put_ep(ep, str(ep["ID"]).upper())
+        for net in map(read_network, objects.get("network", [])):
+            self._index.put_net(net, net.key)
+        for ep in map(read_endpoint, objects.get("endpoint", [])):
+            self._index.put_ep(ep, ep.key)
         live = set(self._index.eps)
         for key in [k for k in self._guests if k not in live]:
             del self._guests[key]

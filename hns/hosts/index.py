@@ -1,16 +1,19 @@
 """The data path's view of HNS objects: networks and endpoints as the vSwitch needs them
-(`NetInfo`, `EpInfo`), kept from change events in an `Index` (by network and IP, by VNI),
-and the frame constants and small parsers the host modules share."""
+(`NetInfo`, `EpInfo`, projected from the typed objects of hns/model/read.py), kept from
+change events in an `Index` (by network and IP, by VNI), and the frame constants and small
+parsers the host modules share."""
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import vxlan
 from hns.compiler.layers import DEFAULT_VSID
+from hns.model.read import Endpoint, Network
 
 Json = dict[str, Any]
 
@@ -67,85 +70,34 @@ def ipv4_int(text: Any) -> int | None:
     return int(addr) if addr.version == 4 else None
 
 
-def mac_bytes(text: Any) -> bytes | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return vxlan.mac_from_text(text)
-    except ValueError:
-        return None
+def _mac(value: int | None) -> bytes | None:
+    return None if value is None else value.to_bytes(6, "big")
 
 
-def net_info(net: Json) -> NetInfo:
-    vsids: set[int] = set()
-    gateways: set[int] = set()
-    for ipam in net.get("Ipams") or []:
-        for subnet in ipam.get("Subnets") or []:
-            for pol in subnet.get("Policies") or []:
-                if str(pol.get("Type", "")).upper() == "VSID":
-                    settings = pol.get("Settings") or {}
-                    vsid = settings.get("IsolationId", pol.get("VSID"))
-                    if isinstance(vsid, int):
-                        vsids.add(vsid)
-            for route in subnet.get("Routes") or []:
-                hop = ipv4_int(route.get("NextHop"))
-                if hop is not None:
-                    gateways.add(hop)
-    net_type = str(net.get("Type", "NAT"))
-    if net_type != "Overlay":
-        vsids.clear()  # only overlay networks carry VXLAN (the compiler's rule too)
-    elif not vsids:
-        vsids.add(DEFAULT_VSID)  # the VNI the compiler encapsulates with when none is set
-    dr_mac = None
-    routes: list[tuple[int, int, bytes | None]] = []
-    for pol in net.get("Policies") or []:
-        settings = pol.get("Settings") or {}
-        if pol.get("Type") == "DrMacAddress":
-            dr_mac = mac_bytes(settings.get("Address"))
-        elif pol.get("Type") == "RemoteSubnetRoute":
-            try:
-                prefix = ipaddress.ip_network(str(settings.get("DestinationPrefix")),
-                                              strict=False)
-            except ValueError:
-                continue
-            if prefix.version == 4:
-                routes.append((prefix.prefixlen, int(prefix.network_address),
-                               mac_bytes(settings.get("DistributedRouterMacAddress"))))
+def net_info(net: Network) -> NetInfo:
+    gateways = {hop for subnet in net.subnets for hop in subnet.gateways}
+    if not net.overlay:
+        vsids: set[int] = set()  # only overlay networks carry VXLAN (the compiler's rule too)
+    else:
+        # the VNI the compiler encapsulates with when none is set
+        vsids = {s.vsid for s in net.subnets if s.vsid is not None} or {DEFAULT_VSID}
+    routes = [(r.prefix.length, r.prefix.first, _mac(r.dr_mac))
+              for r in net.remote_subnet_routes
+              if r.prefix is not None and r.prefix.version == 4]
     return NetInfo(
-        key=str(net["ID"]).upper(), id=str(net["ID"]), name=str(net.get("Name", "")),
-        type=net_type, vsids=frozenset(vsids), dr_mac=dr_mac,
-        gateways=frozenset(gateways),
+        key=net.key, id=net.id, name=net.name, type=net.type, vsids=frozenset(vsids),
+        dr_mac=_mac(net.dr_mac), gateways=frozenset(gateways),
         remote_subnets=tuple(sorted(routes, key=lambda r: -r[0])),
     )
 
 
-def ep_info(ep: Json) -> EpInfo:
-    ip: int | None = None
-    prefix = 24
-    for cfg in ep.get("IpConfigurations") or []:
-        got = ipv4_int(cfg.get("IpAddress"))
-        if got is not None:
-            ip = got
-            plen = cfg.get("PrefixLength")
-            if isinstance(plen, int) and 0 < plen <= 32:
-                prefix = plen
-            break
-    gateway = None
-    for route in ep.get("Routes") or []:
-        if route.get("DestinationPrefix") == "0.0.0.0/0" and ipv4_int(route.get("NextHop")):
-            gateway = str(route["NextHop"])
-    mac = mac_bytes(ep.get("MacAddress")) or synthetic_mac(str(ep["ID"]))
-    pa = None
-    for pol in ep.get("Policies") or []:
-        if str(pol.get("Type", "")).lower() in ("provideraddress", "pa"):
-            settings = pol.get("Settings") or {}
-            got = settings.get("ProviderAddress", pol.get("PA"))
-            if isinstance(got, str):
-                pa = got
+def ep_info(ep: Endpoint) -> EpInfo:
+    pa = ep.provider_address
     return EpInfo(
-        key=str(ep["ID"]).upper(), id=str(ep["ID"]), name=str(ep.get("Name", "")),
-        net=str(ep.get("HostComputeNetwork", "")).upper(), ip=ip, prefix_len=prefix,
-        mac=mac, gateway=gateway, remote=bool(int(ep.get("Flags") or 0) & 1), pa=pa,
+        key=ep.key, id=ep.id, name=ep.name, net=ep.network or "", ip=ep.ipv4,
+        prefix_len=ep.prefix_len, mac=_mac(ep.mac) or synthetic_mac(ep.id),
+        gateway=ep.gateway, remote=ep.remote,
+        pa=None if pa is None else socket.inet_ntoa(pa.to_bytes(4, "big")),
     )
 
 
@@ -179,7 +131,7 @@ class Index:
                       self.by_vsid):
             table.clear()
 
-    def put_net(self, net: Json | None, key: str) -> None:
+    def put_net(self, net: Network | None, key: str) -> None:
         old = self.nets.pop(key, None)
         if old is not None:
             for v in old.vsids:
@@ -191,7 +143,7 @@ class Index:
         for v in info.vsids:
             self.by_vsid.setdefault(v, set()).add(key)
 
-    def put_ep(self, ep: Json | None, key: str) -> None:
+    def put_ep(self, ep: Endpoint | None, key: str) -> None:
         old = self.eps.pop(key, None)
         if old is not None and old.ip is not None:
             table = self.remote if old.remote else self.local
@@ -229,5 +181,5 @@ class Index:
 
 
 __all__ = ["BROADCAST", "ETH_ARP", "ETH_IPV4", "PHYSICAL_TYPES", "EpInfo", "Index", "Json",
-           "NetInfo", "ep_info", "flow_key", "ipv4_int", "mac_bytes", "net_info",
+           "NetInfo", "ep_info", "flow_key", "ipv4_int", "net_info",
            "synthetic_mac"]
