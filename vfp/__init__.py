@@ -1,10 +1,11 @@
 """The Virtual Filtering Platform: switch, ports, layers, groups, rules, actions, flow tables
 and the packet pipeline. Knows nothing of HNS; only `vxlan` sits below it.
 
-Modules: `model` (objects), `conditions`, `actions` (header transpositions),
-`classifier` (per-group rule lookup), `flows` (layer flows, unified flow table),
-`pipeline` (fast/slow path, trace), `ctl` (vfpctrl text renderers and command parser),
-`errors`. Frames are parsed, built and serialized by vxlan's codec (`vxlan.packet`).
+Modules: `model` (objects), `tables` (a port's mapping spaces and NAT pools), `conditions`,
+`actions` (header transpositions), `classifier` (per-group rule lookup), `flows` (layer
+flows, unified flow table), `pipeline` (fast/slow path, trace), `ctl` (vfpctrl text
+renderers and command parser), `errors`. Frames are parsed, built and serialized by vxlan's
+codec (`vxlan.packet`).
 """
 
 from vfp.actions import (
@@ -30,13 +31,12 @@ from vfp.model import (
     TRACK_TCP,
     Group,
     Layer,
-    Mapping,
-    NatRange,
     Port,
     Rule,
     Switch,
 )
 from vfp.pipeline import Result, Trace, process, trace, trace_json, trace_text
+from vfp.tables import Mapping, NatRange
 
 __all__ = [
     "DEFAULT_ALLOW",

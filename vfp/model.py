@@ -1,5 +1,5 @@
-"""The VFP object model: Switch -> Port -> Layer -> Group -> Rule, plus a port's mapping
-spaces, NAT pools and tags.
+"""The VFP object model: Switch -> Port -> Layer -> Group -> Rule, plus a port's tags (its
+mapping spaces and NAT pools are in vfp/tables.py).
 
 Glossary
 --------
@@ -34,6 +34,7 @@ from vfp.classifier import IndexedClassifier, LinearClassifier, Lookup
 from vfp.conditions import Conditions
 from vfp.errors import AlreadyExists, DropReason, InvalidRule, NotFound
 from vfp.flows import FlowKey, LayerFlow, UftEntry
+from vfp.tables import Mapping, MapSpace, NatPool, NatRange, SharedMappings, check_mapping
 from vxlan import VXLAN_PORT, Packet
 
 _T = TypeVar("_T")
@@ -353,87 +354,6 @@ class Layer:
 
 
 @dataclass
-class Mapping:
-    """A CA -> PA mapping in a map space (vfpctrl /add-mapping)."""
-
-    ca: int
-    pa: int
-    mac: int = 0
-    vni: int = 0
-    flags: int = 0
-
-
-class SharedMappings:
-    """CA -> PA mappings checked once (`Port.adopt_mappings` adds them in one step)."""
-
-    __slots__ = ("mappings",)
-
-    def __init__(self, mappings: list[Mapping]) -> None:
-        for mapping in mappings:
-            _check_mapping(mapping)
-        self.mappings: Mapping_[int, Mapping] = {m.ca: m for m in mappings}
-
-    def without(self, cas: set[int]) -> SharedMappings:
-        if not cas:
-            return self
-        out = SharedMappings([])
-        out.mappings = {ca: m for ca, m in self.mappings.items() if ca not in cas}
-        return out
-
-
-def _check_mapping(mapping: Mapping) -> None:
-    if not 0 <= mapping.vni < 1 << 24:
-        raise InvalidRule("VNI", f"{mapping.vni} is not a 24-bit VNI")
-    if not 0 <= mapping.mac < 1 << 48:
-        raise InvalidRule("MAC", f"{mapping.mac} is not a 48-bit MAC")
-
-
-@dataclass
-class MapSpace:
-    id: str
-    name: str = ""
-    mappings: dict[int, Mapping] = field(default_factory=dict)
-
-
-@dataclass
-class NatRange:
-    ip: int
-    port_start: int
-    port_end: int
-
-
-@dataclass
-class NatPool:
-    """A dynamic NAT pool: ranges of (IP, port) handed out one per flow."""
-
-    id: str
-    name: str = ""
-    ranges: list[NatRange] = field(default_factory=list)
-    allocations: dict[tuple[int, int, int, int, int], tuple[int, int]] = field(
-        default_factory=dict
-    )
-    in_use: set[tuple[int, int]] = field(default_factory=set)
-
-    def pick(self, flow: tuple[int, int, int, int, int], commit: bool) -> tuple[int, int] | None:
-        got = self.allocations.get(flow)
-        if got is not None:
-            return got
-        for r in self.ranges:
-            for port in range(r.port_start, r.port_end + 1):
-                if (r.ip, port) not in self.in_use:
-                    if commit:
-                        self.allocations[flow] = (r.ip, port)
-                        self.in_use.add((r.ip, port))
-                    return r.ip, port
-        return None
-
-    def release(self, flow: tuple[int, int, int, int, int]) -> None:
-        got = self.allocations.pop(flow, None)
-        if got is not None:
-            self.in_use.discard(got)
-
-
-@dataclass
 class FlowSettings:
     """Per-port flow TTLs in seconds (vfpctrl /set-port-flow-settings)."""
 
@@ -541,7 +461,7 @@ class Port(ActionContext):
         space = self.spaces.get(space_id)
         if space is None:
             raise NotFound("space", space_id)
-        _check_mapping(mapping)
+        check_mapping(mapping)
         space.mappings[mapping.ca] = mapping
         self.bump()
 

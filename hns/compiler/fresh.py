@@ -29,7 +29,8 @@ from hns.compiler import layers as L
 from hns.compiler.rules import Item, ItemKey, MappingSpec, RuleSpec, Source
 from vfp import Mapping, Port, Rule
 from vfp.errors import VfpError
-from vfp.model import SharedMappings, SharedRules
+from vfp.model import SharedRules
+from vfp.tables import SharedMappings
 
 __all__ = ["Template", "build_template", "collector_paused"]
 
