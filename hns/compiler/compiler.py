@@ -59,7 +59,7 @@ the compiled state is never seen half-updated by a packet path that also takes i
 
 Invariants
 ----------
-- `_PortState.contrib` is exactly what is programmed on the port: an item vfp would
+- `PortState.contrib` is exactly what is programmed on the port: an item vfp would
   refuse is left out of both (and recorded in `errors`), never half-applied.
 - Every item key is unique on its port: rule ids embed the source (endpoint, LB id,
   prefix, CA); a remote endpoint's CA is unique in its network (HNS refuses duplicates).
@@ -84,33 +84,18 @@ from hns.compiler import rules as R
 from hns.compiler.fresh import Template, build_template, collector_paused
 from hns.compiler.hostport import HostPorts
 from hns.compiler.owners import OwnerIndex
+from hns.compiler.program import PortState, add_layers, apply_items, refusal
 from hns.compiler.rules import Item, ItemKey, Source, Target
 from hns.compiler.shared import SharedContributions
 from hns.compiler.view import View
 from hns.model.read import Endpoint
 from hns.service import HnsService
 from hns.store.state import ObjectChange
-from vfp import DEFAULT_ALLOW, Group, Layer, Mapping, NatRange, Port, Rule, Switch
-from vfp.errors import InvalidRule, VfpError
+from vfp import Port, Switch
 
 Json = dict[str, Any]
 
 __all__ = ["Compiler"]
-
-
-class _PortState:
-    """One compiled port: its endpoint, what each source contributed, its SNAT block."""
-
-    __slots__ = ("contrib", "ep", "key", "port", "signature", "snat_block")
-
-    def __init__(self, key: str, ep: Endpoint, port: Port, signature: tuple[Any, ...],
-                 snat_block: int) -> None:
-        self.key = key
-        self.ep = ep
-        self.port = port
-        self.signature = signature
-        self.snat_block = snat_block
-        self.contrib: dict[Source, dict[ItemKey, Item]] = {}
 
 
 def _signature(ep: Endpoint, view: View) -> tuple[Any, ...]:
@@ -140,7 +125,7 @@ class Compiler:
         self.recompiles: Counter[str] = Counter()
         #: The last items vfp would refuse (left out of the port), newest last.
         self.errors: list[str] = []
-        self._ports: dict[str, _PortState] = {}
+        self._ports: dict[str, PortState] = {}
         self._by_port_id: dict[str, str] = {}
         self._free_blocks: list[int] = []
         #: who owns which host address and port (publishing rules, NAT pools)
@@ -375,26 +360,16 @@ class Compiler:
                 dirty[key] = self._all_sources(key) if full else {("ep", key)}
         return dirty
 
-    def _create_port(self, key: str, ep: Endpoint) -> _PortState:
+    def _create_port(self, key: str, ep: Endpoint) -> PortState:
         # The port has a GUID of its own (hns/ports.py), as EndpointPortGuid reports it.
         port_id = ep.port_id
         if port_id in self.switch.ports:
             self.switch.remove_port(port_id)
         port = self.switch.add_port(port_id, name=ep.name, mac=ep.mac or 0)
         net = self.view.network_of(ep)
-        overlay = net is not None and net.overlay
-        for ldef in L.LAYERS:
-            if ldef.overlay_only and not overlay:
-                continue
-            layer = port.add_layer(Layer(ldef.id, ldef.priority, stateful=ldef.stateful,
-                                         flags=ldef.flags))
-            for gdef in ldef.groups:
-                layer.add_group(Group(gdef.id, gdef.priority, gdef.direction,
-                                      version=gdef.version))
-        if overlay:
-            port.add_space(L.VNET_SPACE)
+        add_layers(port, net is not None and net.overlay)
         block = self._free_blocks.pop() if self._free_blocks else self._take_block()
-        st = _PortState(key, ep, port, _signature(ep, self.view), block)
+        st = PortState(key, ep, port, _signature(ep, self.view), block)
         self._ports[key] = st
         self._by_port_id[port_id.upper()] = key
         return st
@@ -403,7 +378,7 @@ class Compiler:
         self._next_block += 1
         return self._next_block - 1
 
-    def _remove_port(self, st: _PortState) -> None:
+    def _remove_port(self, st: PortState) -> None:
         if self.switch.ports.get(st.port.id) is st.port:
             self.switch.remove_port(st.port.id)
         self._ports.pop(st.key, None)
@@ -520,10 +495,10 @@ class Compiler:
                 else:
                     del contrib[source]
             if removed or added or adopted:
-                self._apply(st, removed, added)
+                apply_items(st, removed, added, self._owners)
                 self.recompiles[st.ep.id] += 1
 
-    def _adopt(self, st: _PortState, target: Target, sources: set[Source],
+    def _adopt(self, st: PortState, target: Target, sources: set[Source],
                templates: dict[tuple[str | None, int, str], Template | None]
                ) -> tuple[set[Source], bool]:
         """A port with nothing from any source yet takes its slot's shared contributions
@@ -557,85 +532,19 @@ class Compiler:
             return key in self.view.lbs
         return key in self.view.endpoints
 
-    def _items(self, st: _PortState, source: Source,
+    def _items(self, st: PortState, source: Source,
                target: Target) -> tuple[dict[ItemKey, Item], bool]:
         """What ``source`` contributes to this port, and whether vfp took every item."""
         items = R.contribute(source, target, self.view)
         new = {item.key: item for item in items if self._valid(st, source, item)}
         return new, len(new) == len(items)
 
-    def _valid(self, st: _PortState, source: Source, item: Item) -> bool:
+    def _valid(self, st: PortState, source: Source, item: Item) -> bool:
         """Whether vfp will take the item; a refused one is left out and recorded in
         `errors` (a listener must not fail an HNS operation that already committed)."""
-        try:
-            if isinstance(item, R.RuleSpec):
-                ldef = L.LAYER_BY_ID[item.layer]
-                group = next(g for g in ldef.groups if g.id == item.group)
-                item.rule.validate(group.version)
-            elif isinstance(item, R.PoolSpec):
-                for _, lo, hi in item.ranges:
-                    if not 0 <= lo <= hi <= 65535:
-                        raise InvalidRule("NAT range", f"{lo}-{hi}")
-            elif isinstance(item, R.MappingSpec) and not (
-                    0 <= item.vni < 1 << 24 and 0 <= item.mac < 1 << 48):
-                raise InvalidRule("mapping", f"VNI {item.vni} / MAC {item.mac}")
-        except (VfpError, StopIteration, KeyError) as exc:
-            self.errors.append(f"{st.port.id} {source[0]} {source[1]}: {item.key}: {exc}")
-            del self.errors[:-100]
-            return False
-        return True
-
-    def _apply(self, st: _PortState, removed: list[Item], added: list[Item]) -> None:
-        port = st.port
-        deny_changed = False
-        for item in removed:
-            self._owners.unindex(st.key, item)
-            if isinstance(item, R.RuleSpec):
-                port.get_layer(item.layer).get_group(item.group).remove_rule(item.id)
-            elif isinstance(item, R.MappingSpec):
-                space = port.spaces.get(L.VNET_SPACE)
-                if space is not None and item.ca in space.mappings:
-                    port.remove_mapping(L.VNET_SPACE, item.ca)
-            elif isinstance(item, R.PoolSpec):
-                port.nat_pools.pop(item.id, None)
-                port.bump()
-            else:
-                deny_changed = True
-        batches: dict[tuple[str, str], list[Rule]] = defaultdict(list)
-        mappings: list[Mapping] = []
-        # One pass per item of every new port at a full sync (millions at kube-proxy
-        # scale): exact type tests first, and the one shared rule or mapping per spec.
-        for item in added:
-            kind = type(item)
-            if kind is R.RuleSpec:
-                assert isinstance(item, R.RuleSpec)
-                if item.publish:
-                    self._owners.index(st.key, item)
-                batches[(item.layer, item.group)].append(item.rule)
-            elif kind is R.MappingSpec:
-                assert isinstance(item, R.MappingSpec)
-                mappings.append(item.mapping)
-            elif isinstance(item, R.PoolSpec):
-                self._owners.index(st.key, item)
-                port.add_nat_pool(item.id, [NatRange(ip, lo, hi) for ip, lo, hi in item.ranges])
-            else:
-                deny_changed = True
-        if mappings:
-            port.add_mappings(L.VNET_SPACE, mappings)
-        for (layer_id, group_id), rules in batches.items():
-            port.get_layer(layer_id).get_group(group_id).add_rules(rules)
-        if deny_changed:
-            self._set_default(st)
-
-    def _set_default(self, st: _PortState) -> None:
-        """Layer defaults: deny while any source contributes a DefaultDeny for it."""
-        deny = {item.layer for items in st.contrib.values() for item in items.values()
-                if isinstance(item, R.DefaultDeny)}
-        for layer in st.port.layers.values():
-            wanted = L.LAYER_BY_ID[layer.id].flags if layer.id in L.LAYER_BY_ID else layer.flags
-            if layer.id in deny:
-                wanted &= ~DEFAULT_ALLOW
-            if layer.flags != wanted:
-                layer.flags = wanted
-                st.port.bump()
-
+        error = refusal(item)
+        if error is None:
+            return True
+        self.errors.append(f"{st.port.id} {source[0]} {source[1]}: {item.key}: {error}")
+        del self.errors[:-100]
+        return False
