@@ -19,6 +19,7 @@ from hns.hosts.index import (
     ETH_IPV4,
     EpInfo,
     Index,
+    NetInfo,
     ipv4_int,
     synthetic_mac,
 )
@@ -209,6 +210,12 @@ class HostBase:
                     "ProviderAddress": e.pa,
                 })
             return rows
+
+    def endpoint_infos(self) -> list[tuple[EpInfo, NetInfo | None]]:
+        """Every endpoint as the data path sees it, with its network (typed: what
+        `endpoint_table` renders)."""
+        with self.service.lock:
+            return [(e, self._index.nets.get(e.net)) for e in self._index.eps.values()]
 
     def network_id(self, name: str) -> str | None:
         """The id of the network with this name (HNS names are case-insensitive)."""

@@ -23,6 +23,16 @@ from typing import Any
 
 import vxlan
 from hns.hosts.host import Host
+from hns.hosts.index import EpInfo
+
+
+def _ip_text(e: EpInfo) -> str | None:
+    return None if e.ip is None else vxlan.ipv4_to_text(e.ip)
+
+
+def _mac_text(e: EpInfo) -> str:
+    return e.mac.hex("-").upper()  # as Host.endpoint_table writes it
+
 
 __all__ = ["Cluster"]
 
@@ -156,26 +166,26 @@ class Cluster:
         endpoint is gone. Returns (created, deleted)."""
         local: dict[str, tuple[str, str]] = {}  # ip -> (MAC, PA) of every local endpoint
         for h in self.hosts.values():
-            for row in h.endpoint_table():
-                if row["NetworkName"].casefold() == network.casefold() and \
-                        not row["IsRemoteEndpoint"] and row["IPAddress"]:
-                    local[row["IPAddress"]] = (row["MacAddress"], h.host_ip)
+            for e, net in h.endpoint_infos():
+                if (net.name if net else "").casefold() == network.casefold() and \
+                        not e.remote and e.ip is not None:
+                    local[vxlan.ipv4_to_text(e.ip)] = (_mac_text(e), h.host_ip)
         created = deleted = 0
         for h in self.hosts.values():
             net_id = h.network_id(network)
             if net_id is None:
                 continue
-            rows = [r for r in h.endpoint_table() if r["Network"].upper() == net_id.upper()]
-            mine = {r["IPAddress"] for r in rows if not r["IsRemoteEndpoint"]}
-            have = {r["IPAddress"]: r for r in rows if r["IsRemoteEndpoint"]}
+            eps = [e for e, _ in h.endpoint_infos() if e.net == net_id.upper()]
+            mine = {_ip_text(e) for e in eps if not e.remote}
+            have = {_ip_text(e): e for e in eps if e.remote}
             for ip, (mac, pa) in sorted(local.items()):
                 if pa == h.host_ip or ip in mine:
                     continue
                 old = have.get(ip)
-                if old is not None and (old["MacAddress"], old["ProviderAddress"]) == (mac, pa):
+                if old is not None and (_mac_text(old), old.pa) == (mac, pa):
                     continue
-                if old is not None and old["Name"].startswith(_PUBLISHED):
-                    h.service.hcn_call("HcnDeleteEndpoint", old["ID"])
+                if old is not None and old.name.startswith(_PUBLISHED):
+                    h.service.hcn_call("HcnDeleteEndpoint", old.id)
                     deleted += 1
                 elif old is not None:
                     continue  # someone else's remote endpoint: left alone
@@ -186,9 +196,9 @@ class Cluster:
                                   "Settings": {"ProviderAddress": pa}}],
                 }))
                 created += 1
-            for ip, row in have.items():
-                if row["Name"].startswith(_PUBLISHED) and ip not in local:
-                    h.service.hcn_call("HcnDeleteEndpoint", row["ID"])
+            for addr, e in have.items():
+                if e.name.startswith(_PUBLISHED) and addr not in local:
+                    h.service.hcn_call("HcnDeleteEndpoint", e.id)
                     deleted += 1
         return created, deleted
 
