@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,11 +86,17 @@ def ip4(text: Any) -> int | None:
     return ip_of_version(text, 4)
 
 
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(?:[-:][0-9A-Fa-f]{2}){5}")
+
+
 def _mac(text: Any) -> int | None:
     if not text:
         return None
+    value = str(text)
+    if _MAC.fullmatch(value):  # the stored spelling; a third of parse_mac's cost
+        return int(value.replace("-", "").replace(":", ""), 16)
     try:
-        return parse_mac(str(text))
+        return parse_mac(value)
     except ValueError:
         return None
 
