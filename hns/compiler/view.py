@@ -18,12 +18,14 @@ from hns.model.read import (
     Endpoint,
     LoadBalancer,
     Network,
+    ReadCache,
     Route,
     ip4,
     read_endpoint,
     read_load_balancer,
     read_network,
     read_route,
+    stored_key,
 )
 from hns.store.state import ObjectChange
 
@@ -45,8 +47,9 @@ class View:
         #: DSR to a remote backend keeps the VIP and encapsulates to the backend's PA
         #: (Compiler option; needs the host to deliver such frames by VIP, see compiler.py)
         self.dsr_keeps_vip = dsr_keeps_vip
-        #: per kind and key: the stored dict last read, and what it read to
-        self._read: dict[str, dict[str, tuple[Json, Obj]]] = {kind: {} for kind in READERS}
+        #: per kind: the typed object of each stored dict read (hns/model/read.py)
+        self._read: dict[str, ReadCache[Obj]] = {kind: ReadCache(reader)
+                                                 for kind, reader in READERS.items()}
         self._clear()
 
     def _clear(self) -> None:
@@ -92,35 +95,28 @@ class View:
     def load(self, stored: dict[str, list[Json]]) -> None:
         """Mirror every stored object (the service's `stored()`), keeping the typed object
         of every dict that is the very one read before."""
-        before = self._read
-        self._read = {kind: {} for kind in READERS}
         self._clear()
-        for kind, items in stored.items():
-            reader = READERS.get(kind)
-            if reader is None:
-                continue
-            known = before[kind]
-            for raw in items:
-                key = str(raw["ID"]).upper()
-                seen = known.get(key)
-                obj = seen[1] if seen is not None and seen[0] is raw else reader(raw)
-                self._read[kind][key] = (raw, obj)
-                self._index(key, obj)
+        for kind, cache in self._read.items():
+            keys = []
+            for raw in stored.get(kind, ()):
+                key = stored_key(raw)
+                keys.append(key)
+                self._index(key, cache.read(key, raw))
+            cache.keep_only(keys)
 
     def apply(self, change: ObjectChange) -> tuple[Obj | None, Obj | None]:
         """Apply one change; (the typed object before, after), None where there is none."""
-        reader = READERS.get(change.kind)
-        if reader is None:
+        cache = self._read.get(change.kind)
+        if cache is None:
             return None, None
         old: Obj | None = None
         new: Obj | None = None
         if change.old is not None:
-            seen = self._read[change.kind].pop(change.key, None)
-            old = seen[1] if seen is not None and seen[0] is change.old else reader(change.old)
+            old = cache.read(change.key, change.old)
             self._unindex(change.key, old)
+            cache.forget(change.key)
         if change.new is not None:
-            new = reader(change.new)
-            self._read[change.kind][change.key] = (change.new, new)
+            new = cache.read(change.key, change.new)
             self._index(change.key, new)
         return old, new
 

@@ -25,7 +25,7 @@ from hns.hosts.index import (
 )
 from hns.hosts.nat import NatFlows
 from hns.hosts.results import Delivery, Hop
-from hns.model.read import read_endpoint, read_network
+from hns.model.read import ReadCache, read_endpoint, read_network, stored_key
 from hns.profiles import DEFAULT_PROFILE
 from hns.service import HnsService
 from vxlan.underlay import outer_destination
@@ -103,6 +103,9 @@ class HostBase:
         #: translated flows by their answer's 5-tuple: which port un-NATs the answer
         self._nat = NatFlows()
         self._index = Index()
+        #: the typed objects the index was built from (hns/model/read.py)
+        self._nets = ReadCache(read_network)
+        self._eps = ReadCache(read_endpoint)
         self._guests: dict[str, vxlan.GuestStack] = {}
         self._received: dict[str, deque[bytes]] = {}
         self._queue: deque[tuple[str, bytes]] = deque()  # (endpoint key, frame it sends)
@@ -140,11 +143,13 @@ class HostBase:
             return
         for change in changes:
             if change.kind == "network":
-                self._index.put_net(None if change.new is None else read_network(change.new),
-                                    change.key)
+                self._nets.forget(change.key)
+                self._index.put_net(None if change.new is None else
+                                    self._nets.read(change.key, change.new), change.key)
             elif change.kind == "endpoint":
-                self._index.put_ep(None if change.new is None else read_endpoint(change.new),
-                                   change.key)
+                self._eps.forget(change.key)
+                self._index.put_ep(None if change.new is None else
+                                   self._eps.read(change.key, change.new), change.key)
                 if change.new is None:
                     self._guests.pop(change.key, None)
                     self._received.pop(change.key, None)
@@ -152,10 +157,14 @@ class HostBase:
     def _reindex(self) -> None:
         objects = self.service.stored()  # read only; no deep copy (issue 11)
         self._index.clear()
-        for net in map(read_network, objects.get("network", [])):
+        for net_raw in objects.get("network", []):
+            net = self._nets.read(stored_key(net_raw), net_raw)
             self._index.put_net(net, net.key)
-        for ep in map(read_endpoint, objects.get("endpoint", [])):
+        for ep_raw in objects.get("endpoint", []):
+            ep = self._eps.read(stored_key(ep_raw), ep_raw)
             self._index.put_ep(ep, ep.key)
+        self._nets.keep_only(self._index.nets)
+        self._eps.keep_only(self._index.eps)
         live = set(self._index.eps)
         for key in [k for k in self._guests if k not in live]:
             del self._guests[key]

@@ -24,8 +24,9 @@ import functools
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from hns.model.common import EP_REMOTE, LB_DSR, LB_IPV6, PM_ILB
 from hns.ports import host_port_id, host_port_name, port_id_of
@@ -41,9 +42,9 @@ Ranges = tuple[tuple[int, int], ...]
 PM_PRESERVE_DIP = 8
 
 __all__ = ["PM_PRESERVE_DIP", "Acl", "Endpoint", "LbPortMapping", "LoadBalancer", "Network",
-           "OutboundNat", "PortMap", "Prefix", "Ranges", "RemoteSubnetRoute", "Route",
+           "OutboundNat", "PortMap", "Prefix", "Ranges", "ReadCache", "RemoteSubnetRoute", "Route",
            "SdnRoute", "Subnet", "ip4", "ip_of_version", "parse_range", "read_endpoint",
-           "read_load_balancer", "read_network", "read_route"]
+           "read_load_balancer", "read_network", "read_route", "stored_key"]
 
 
 # -- addresses ---------------------------------------------------------------------------
@@ -546,3 +547,41 @@ def read_route(route: Json) -> Route:
     return Route(str(route["ID"]), str(route["ID"]).upper(),
                  tuple(str(e).upper() for e in route.get("HostComputeEndpoints") or ()),
                  tuple(_sdn_route(r) for r in route.get("Routes") or ()))
+
+
+# -- reading once ------------------------------------------------------------------------------
+def stored_key(raw: Json) -> str:
+    """The key a stored object is kept under (its ID, upper case)."""
+    return str(raw["ID"]).upper()
+
+
+_T = TypeVar("_T")
+
+
+class ReadCache(Generic[_T]):
+    """Typed objects by key, each read again only when its stored dict is not the very one
+    read before (the service replaces a stored dict on every change and never mutates it),
+    so a full re-read after a reset, load or rollback costs a lookup per unchanged object."""
+
+    __slots__ = ("_reader", "_seen")
+
+    def __init__(self, reader: Callable[[Json], _T]) -> None:
+        self._reader = reader
+        self._seen: dict[str, tuple[Json, _T]] = {}
+
+    def read(self, key: str, raw: Json) -> _T:
+        seen = self._seen.get(key)
+        if seen is not None and seen[0] is raw:
+            return seen[1]
+        obj = self._reader(raw)
+        self._seen[key] = (raw, obj)
+        return obj
+
+    def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+    def keep_only(self, keys: Iterable[str]) -> None:
+        """Forget every key but these (what a full re-read found)."""
+        wanted = set(keys)
+        for key in [k for k in self._seen if k not in wanted]:
+            del self._seen[key]

@@ -140,8 +140,22 @@ def _string_key_reads(path: Path) -> list[str]:
 
 
 def test_compiler_and_hosts_read_no_hns_field_by_string_key() -> None:
-    """Only hns/model/read.py and the mirror's key (the stored ID) read stored dicts."""
+    """Only hns/model/read.py reads stored dicts."""
     files = sorted([*(ROOT / "hns" / "compiler").glob("*.py"),
                     *(ROOT / "hns" / "hosts").glob("*.py")])
     found = [f for path in files for f in _string_key_reads(path)]
-    assert found == ["hns/compiler/view.py ID"]
+    assert found == []
+
+
+def test_read_cache_reads_a_stored_dict_once_and_forgets_what_is_gone() -> None:
+    from hns.model.read import ReadCache
+    cache = ReadCache(read_endpoint)
+    raw = {"ID": "E1", "IpConfigurations": [{"IpAddress": "10.0.0.5"}]}
+    first = cache.read("E1", raw)
+    assert cache.read("E1", raw) is first
+    changed = dict(raw, IpConfigurations=[{"IpAddress": "10.0.0.6"}])
+    second = cache.read("E1", changed)
+    assert second is not first
+    assert second.ipv4 == _ip("10.0.0.6")
+    cache.keep_only([])
+    assert cache.read("E1", changed) is not second
