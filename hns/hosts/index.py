@@ -6,7 +6,6 @@ parsers the host modules share."""
 from __future__ import annotations
 
 import ipaddress
-import socket
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -92,12 +91,11 @@ def net_info(net: Network) -> NetInfo:
 
 
 def ep_info(ep: Endpoint) -> EpInfo:
-    pa = ep.provider_address
     return EpInfo(
         key=ep.key, id=ep.id, name=ep.name, net=ep.network or "", ip=ep.ipv4,
         prefix_len=ep.prefix_len, mac=_mac(ep.mac) or synthetic_mac(ep.id),
         gateway=ep.gateway, remote=ep.remote,
-        pa=None if pa is None else socket.inet_ntoa(pa.to_bytes(4, "big")),
+        pa=ep.provider_address_text,
     )
 
 

@@ -297,6 +297,8 @@ class Endpoint:
     gateway: str | None
     #: its ProviderAddress policy (the last one; IPv4): where a remote endpoint lives
     provider_address: int | None
+    #: that policy's address as stored (IPv6 too), for the hosts' endpoint table
+    provider_address_text: str | None
     acls: tuple[Acl, ...]
     outbound_nats: tuple[OutboundNat, ...]
     port_maps: tuple[PortMap, ...]
@@ -344,6 +346,7 @@ def read_endpoint(ep: Json) -> Endpoint:
     maps: tuple[PortMap, ...] = ()
     routes: tuple[SdnRoute, ...] = ()
     pa: int | None = None
+    pa_text: str | None = None
     overhead: int | None = None
     if ep.get("Policies"):
         by_type = _by_type(ep)
@@ -352,7 +355,9 @@ def read_endpoint(ep: Json) -> Endpoint:
         maps = tuple(_port_map(s) for s in by_type.get("portmapping", ()))
         routes = tuple(_sdn_route(s) for s in by_type.get("sdnroute", ()))
         for s in by_type.get("provideraddress", ()):
-            pa = ip4(s.get("ProviderAddress"))
+            given = s.get("ProviderAddress")
+            pa = ip4(given)
+            pa_text = given if isinstance(given, str) else pa_text
         overhead = next((v for s in by_type.get("encapoverhead", ())
                          if isinstance(v := s.get("Overhead"), int) and v > 0), None)
     return Endpoint(
@@ -360,8 +365,8 @@ def read_endpoint(ep: Json) -> Endpoint:
         port_id=port_id_of(ep), network=str(net).upper() if net else None,
         remote=bool(int(ep.get("Flags") or 0) & EP_REMOTE), mac=_mac(ep.get("MacAddress")),
         ipv4_text=text4, ipv4=ip, prefix_len=plen, ipv6=ip6, gateway=_gateway(ep),
-        provider_address=pa, acls=acls, outbound_nats=nats, port_maps=maps,
-        sdn_routes=routes, encap_overhead=overhead)
+        provider_address=pa, provider_address_text=pa_text, acls=acls, outbound_nats=nats,
+        port_maps=maps, sdn_routes=routes, encap_overhead=overhead)
 
 
 # -- network -------------------------------------------------------------------------------
