@@ -17,6 +17,13 @@ Prints progress lines, then ONE JSON object on its last line with:
   cross_host_fast_pps, cross_host_first_pps   the rates behind that ratio
   ports_only_fast_vs_first_packet  the same two compiled ports without the hosts' vSwitch:
                                    vfp.process(A, OUT) then vfp.process(B, IN) per frame
+  node_compile_cpu_s               CPU seconds of a cold `Compiler(service, switch)` over the
+                                   kube-proxy-scale node of bench/support/scale_node.py
+                                   (110 local pods, 10,000 remote endpoints, 5,000 load
+                                   balancers) loaded from a state dump, as at a restart:
+                                   reading every stored object and programming every port
+                                   (the fastest of the repetitions)
+  node_resync_cpu_s                then a full `sync()` over the same objects
 Compiler time is the time the compiler's change listener runs for the operation. `--quick`
 keeps every size and cuts repetitions.
 """
@@ -34,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent / "support"))
 
 import vfp
 from hns.compiler import Compiler
@@ -244,6 +252,40 @@ def ports_only(n: int) -> tuple[float, float]:
         return n / fast, n / first
 
 
+def node_compile(reps: int, local: int = 110, remote: int = 10_000,
+                 lbs: int = 5_000) -> tuple[float, float]:
+    """(cold compile, full resync) CPU seconds over the scale node, fastest of `reps`."""
+    import gc
+
+    import scale_node as node
+
+    svc = HnsService()
+    net = create(svc, "Network", node.network())
+    loc = [create(svc, "Endpoint", node.local_endpoint(i, net)) for i in range(local)]
+    rem = [create(svc, "Endpoint", node.remote_endpoint(i, net)) for i in range(remote)]
+    for i in range(lbs):
+        create(svc, "LoadBalancer", node.load_balancer(i, loc, rem))
+    dump = svc.dump()
+    svc.close()
+    cold: list[float] = []
+    resync: list[float] = []
+    for _ in range(reps):
+        restarted = HnsService()
+        restarted.load(dump)
+        gc.collect()
+        started = time.process_time()
+        compiler = Compiler(restarted, vfp.Switch())
+        cold.append(time.process_time() - started)
+        started = time.process_time()
+        compiler.sync()
+        resync.append(time.process_time() - started)
+        assert len(compiler.endpoints()) == local
+        assert not compiler.errors
+        compiler.close()
+        restarted.close()
+    return min(cold), min(resync)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="same sizes, fewer repetitions")
@@ -263,6 +305,9 @@ def main() -> None:
     pfast, pfirst = ports_only(2000 if args.quick else 10000)
     print(f"the two ports alone: fast path {pfast:.0f} frames/s, first packets "
           f"{pfirst:.0f} frames/s", flush=True)
+    node_cold, node_resync = node_compile(1 if args.quick else 3)
+    print(f"scale node: cold compile {node_cold:.2f} s CPU, full resync {node_resync:.2f} s CPU",
+          flush=True)
     print(json.dumps({
         "lb_add_growth_5000_vs_50": round(c5k / c50, 3),
         "lb_add_growth_5000_vs_50_end_to_end": round(t5k / t50, 3),
@@ -276,6 +321,8 @@ def main() -> None:
         "ports_only_fast_vs_first_packet": round(pfast / pfirst, 3),
         "ports_only_fast_pps": round(pfast),
         "ports_only_first_pps": round(pfirst),
+        "node_compile_cpu_s": round(node_cold, 3),
+        "node_resync_cpu_s": round(node_resync, 3),
     }))
 
 

@@ -32,3 +32,6 @@ def test_bench_pieces_run_at_small_sizes() -> None:
     assert first > 0
     fast, first = bench.ports_only(20)  # exits if a frame does not cross
     assert fast > 0
+    cold, resync = bench.node_compile(1, local=3, remote=10, lbs=5)  # asserts every port
+    assert cold > 0
+    assert resync > 0
