@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import socket
 import sys
@@ -20,8 +21,10 @@ from typing import Any
 
 import uvicorn
 
+from api import collector
 from api.detail import LOGGER
 from api.limits import DEFAULT_READ_TIMEOUT
+from api.stalls import StallMonitor, start_from_env
 from api.tooling import version
 from api.transport import uvicorn_options
 
@@ -48,11 +51,14 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self._state = state
         self._profile = profile
+        self._stalls: StallMonitor | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.should_exit:
             return
+        # opt-in: HNS_EMULATOR_DEBUG_STALLS=PATH logs every event-loop stall (api/stalls.py)
+        self._stalls = start_from_env(asyncio.get_running_loop())
         port = self.config.port
         for server in getattr(self, "servers", []):
             for sock in server.sockets or ():
@@ -60,6 +66,11 @@ class _Server(uvicorn.Server):
                 break
         sys.stdout.write(banner(_url(self.config.host, port), self._state, self._profile) + "\n")
         sys.stdout.flush()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._stalls is not None:
+            self._stalls.stop()  # the summary line
+        await super().shutdown(sockets)
 
 
 def _configure_logging(level: str) -> None:
@@ -89,4 +100,6 @@ def serve_app(app: Any, ns: argparse.Namespace, profile: str) -> None:
     # default) lets health checks in between a long compile's bytecodes promptly. Set here,
     # where the process becomes a server, not as a side effect of reading options.
     sys.setswitchinterval(0.001)
+    # A full collection walks only what was promoted since the last one (api/collector.py).
+    collector.install()
     _Server(config, str(ns.state), profile).run()

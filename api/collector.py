@@ -1,0 +1,48 @@
+"""The cyclic garbage collector's policy in a server process: no survivor is walked twice.
+
+A full (generation 2) collection holds the GIL while it walks every object the collector
+tracks that is not frozen, and so stops the event loop and the call threads for as long.
+What a server builds and keeps (stored objects, compiled rules, shared VFP groups) is
+almost all long-lived, and every load balancer created through HTTP adds thousands of
+such objects; at kube-proxy scale one full collection walked the 5,000 load balancers'
+objects for 100-250 ms (bench/scale.py with HNS_EMULATOR_DEBUG_STALLS, api/stalls.py),
+which set both the worst health latency and the LB create p99.
+
+So after every full collection the survivors are frozen (``gc.freeze()``): they have just
+been proved reachable, and the next full collection walks only what was promoted since.
+Young collections (generations 0 and 1) run as before and still free the short-lived
+cycles a request leaves behind.  What frozen objects later drop is still freed by
+reference counting; only a cycle among frozen objects waits for ``gc.unfreeze()`` (the
+bulk operations already freeze their results the same way: api/app.py, api/cli.py).
+
+``install()`` is called once by the server (api/serving.py), not by ``create_app``: a
+test process that builds apps keeps the interpreter's default behaviour.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+__all__ = ["freeze_after_full", "install", "installed", "uninstall"]
+
+
+def freeze_after_full(phase: str, info: dict[str, Any]) -> None:
+    """``gc.callbacks`` hook: freeze the survivors of a full collection once it ends."""
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
+
+
+def install() -> None:
+    """Freeze the survivors of every full collection from now on (idempotent)."""
+    if freeze_after_full not in gc.callbacks:
+        gc.callbacks.append(freeze_after_full)
+
+
+def uninstall() -> None:
+    if freeze_after_full in gc.callbacks:
+        gc.callbacks.remove(freeze_after_full)
+
+
+def installed() -> bool:
+    return freeze_after_full in gc.callbacks
