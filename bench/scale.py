@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -48,7 +49,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -92,8 +93,9 @@ def build_dump(local: int, remote: int) -> tuple[dict[str, Any], list[str], list
 
 
 class Server:
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, stalls: Path | None = None) -> None:
         self.state = state
+        self.stalls = stalls
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -101,10 +103,13 @@ class Server:
     def start(self, timeout: float = 900.0) -> float:
         """Spawn; seconds from spawn to the first answer."""
         started = time.monotonic()
+        env = dict(os.environ)
+        if self.stalls is not None:  # the server's own loop-lag log (api/stalls.py)
+            env["HNS_EMULATOR_DEBUG_STALLS"] = str(self.stalls)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port),
              "--state", str(self.state), "--log-level", "warning"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         while time.monotonic() - started < timeout:
             try:
                 if httpx.get(self.url + "/_emulator/health", timeout=1.0).status_code == 200:
@@ -133,8 +138,16 @@ class Server:
         return time.monotonic() - started
 
 
-def _pinger(url: str, stop: Any, worst: Any, count: Any) -> None:
+#: The bench's phases, in order; the pinger keeps its worst latency per phase.
+PHASES: Final = ("idle", "node_load", "lb_first_100", "lb_bulk", "lb_last_100", "mixed")
+
+
+def _pinger(url: str, stop: Any, worst: Any, count: Any, phase: Any, by_phase: Any) -> None:
     """A separate process: GET health every 10 ms, keep the worst latency (ms)."""
+    # Forked from the bench with the node's dump on its heap: without this, the pinger's
+    # own first full collection walked that heap (302 ms measured) and was counted as the
+    # server's latency (the "idle baseline" of 184-337 ms).
+    gc.freeze()
     with httpx.Client(timeout=60.0) as http:
         while not stop.is_set():
             started = time.perf_counter()
@@ -142,6 +155,7 @@ def _pinger(url: str, stop: Any, worst: Any, count: Any) -> None:
                 http.get(url + "/_emulator/health")
             took = (time.perf_counter() - started) * 1000
             worst.value = max(worst.value, took)
+            by_phase[phase.value] = max(by_phase[phase.value], took)
             count.value += 1
             time.sleep(max(0.0, 0.01 - took / 1000))
 
@@ -201,17 +215,65 @@ def mixed_load(url: str, seconds: float, loc: list[str], rem: list[str],
             "5xx": errors_5xx, "requests": len(lat)}
 
 
+class _ClientGc:
+    """The worst cyclic-gc pause of this (client) process, so it is never mistaken for the
+    server's (the figures time requests from here)."""
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.worst_ms = max(self.worst_ms, (time.perf_counter() - self._started) * 1000)
+
+
+def _stall_figures(log: Path) -> dict[str, Any]:
+    """The server's own view (api/stalls.py) of its first run: loop lag and its causes."""
+    summary: dict[str, Any] = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            doc = json.loads(line)
+            if "Summary" in doc:
+                summary = doc["Summary"]
+                break
+    if not summary:
+        return {}
+    return {"server_loop_lag_worst_ms": summary["LoopLagWorstMs"],
+            "server_loop_lags_over_20ms": summary["LoopLagsOver20Ms"],
+            "server_loop_lags_over_50ms": summary["LoopLagsOver50Ms"],
+            "server_gc_ms_by_generation": summary["GcMsByGeneration"],
+            "server_gc_worst_ms_by_generation": summary["GcWorstMsByGeneration"],
+            "server_worst_late": summary["WorstLate"][:3],
+            "server_worst_stalls": summary["WorstStalls"][:3],
+            "server_stall_log": str(log)}
+
+
 def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[str, Any]:
     t0 = time.monotonic()
     dump, loc, rem = build_dump(local, remote)
+    # The dump and the id lists live as long as the run: out of this process's own full
+    # collections, which otherwise paused the clients timing the server for up to ~300 ms.
+    gc.freeze()
+    client_gc = _ClientGc()
     print(f"# dump of {local} local + {remote} remote built in "
           f"{time.monotonic() - t0:.1f} s", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    server = Server(workdir / "hns.sqlite")
+    stalls = workdir / "stalls.jsonl"
+    server = Server(workdir / "hns.sqlite", stalls)
     server.start()
     ctx = multiprocessing.get_context("fork")
     stop, worst, count = ctx.Event(), ctx.Value("d", 0.0), ctx.Value("i", 0)
-    pinger = ctx.Process(target=_pinger, args=(server.url, stop, worst, count), daemon=True)
+    phase, by_phase = ctx.Value("i", 0), ctx.Array("d", len(PHASES))
+
+    def enter(name: str) -> None:
+        phase.value = PHASES.index(name)
+
+    pinger = ctx.Process(target=_pinger, args=(server.url, stop, worst, count, phase, by_phase),
+                         daemon=True)
     pinger.start()
     out: dict[str, Any] = {}
     try:
@@ -220,11 +282,13 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
         time.sleep(5.0)
         out["health_worst_ms_idle_baseline"] = round(worst.value, 1)
         with httpx.Client(base_url=server.url, timeout=600.0) as http:
+            enter("node_load")
             started = time.monotonic()
             http.put("/_emulator/state", json=dump).raise_for_status()
             out["node_load_s"] = round(time.monotonic() - started, 2)
             print(f"# node loaded in {out['node_load_s']} s", flush=True)
             ids: list[str] = []
+            enter("lb_first_100")
             for i in range(50):
                 ids.append(create_lb(http, node.load_balancer(i, loc, rem))[1])
             at_50 = []
@@ -238,11 +302,13 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
                 with httpx.Client(base_url=server.url, timeout=600.0) as c:
                     return create_lb(c, node.load_balancer(i, loc, rem))[1]
 
+            enter("lb_bulk")
             started = time.monotonic()
             with ThreadPoolExecutor(max_workers=4) as pool:
                 ids += list(pool.map(bulk, range(100, lbs - tail)))
             print(f"# {lbs - tail - 100} LBs in {time.monotonic() - started:.1f} s", flush=True)
             at_full = []
+            enter("lb_last_100")
             for i in range(lbs - tail, lbs):
                 took, ident = create_lb(http, node.load_balancer(i, loc, rem))
                 at_full.append(took)
@@ -254,6 +320,7 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
                 statistics.median(at_full) / statistics.median(at_50), 3)
             out["rss_mb_node"] = round(server.rss_mb(), 1)
             print(f"# LB creates done: {out}", flush=True)
+            enter("mixed")
             mixed = mixed_load(server.url, mixed_s, loc, rem, ids)
             out["mixed_load_req_per_s"] = mixed["req_per_s"]
             out["mixed_load_p99_ms"] = mixed["p99_ms"]
@@ -263,6 +330,8 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
             stop.set()
             pinger.join(timeout=10)
             out["health_worst_ms"] = round(worst.value, 1)
+            out["health_worst_ms_by_phase"] = {
+                name: round(by_phase[i], 1) for i, name in enumerate(PHASES)}
             out["health_polls"] = count.value
             started = time.monotonic()
             http.post("/_emulator/service", json={"Action": "restart"}).raise_for_status()
@@ -274,6 +343,8 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
             after = len(http.get("/hcn/loadbalancers").json())
         out["lbs_after_restart_match"] = after == have
         server.stop()
+        out.update(_stall_figures(stalls))
+        out["client_gc_worst_ms"] = round(client_gc.worst_ms, 1)
     finally:
         stop.set()
         if server.proc is not None and server.proc.poll() is None:
