@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.bigjson import BigJSONResponse
 from api.bridge import register as register_bridge
 from api.calls import CallRunner
 from api.detail import StrictMode, refused
@@ -333,7 +334,8 @@ def _add_emulator_routes(
 
     # A whole state is tens of MiB at kube-proxy scale: parsed and rendered off the loop.
     async def dump(request: Request) -> Response:
-        return await bulk(lambda: JSONResponse(service.dump()))  # type: ignore[no-any-return]
+        # rendered in pieces (api/bigjson.py): one json.dumps held the GIL throughout
+        return await bulk(lambda: BigJSONResponse(service.dump()))  # type: ignore[no-any-return]
 
     async def load(request: Request) -> Response:
         body = await read_request_body(request, max(max_body, MAX_STATE_BODY))

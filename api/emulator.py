@@ -35,6 +35,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api import bigjson
+from api.bigjson import BigJSONResponse
 from api.limits import read_body
 from api.wire import KINDS, hcn_function
 from hns.calllog import load_recording, replay
@@ -66,8 +68,16 @@ async def _object(request: Request, *, required: bool = True,
         if required:
             raise InvalidJson(detail="empty body")
         return {}
+    if len(raw) < bigjson.SMALL:
+        return _parse(raw)
+    # A recording can be hundreds of MiB: parsed off the loop, and in pieces so the
+    # parse does not hold the GIL throughout either (api/bigjson.py).
+    return await run_in_threadpool(_parse, raw)
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
+        doc = bigjson.loads(raw.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidJson(detail="body is not JSON") from None
     if not isinstance(doc, dict):
@@ -164,9 +174,9 @@ def register(app: FastAPI, host: Any) -> None:
 
     async def get_calls(request: Request, since: int = Query(0, ge=0),
                         state: bool = Query(True)) -> Response:
-        doc = await run_in_threadpool(
-            lambda: service.calls.recording(since=since, with_state=state))
-        return JSONResponse(doc)
+        # built and rendered off the loop, in pieces: it holds state dumps (api/bigjson.py)
+        return await run_in_threadpool(
+            lambda: BigJSONResponse(service.calls.recording(since=since, with_state=state)))
 
     async def clear_calls(request: Request) -> Response:
         await run_in_threadpool(service.calls.clear)

@@ -11,6 +11,7 @@ from typing import Any, Final, Protocol
 from fastapi import Request
 from fastapi.responses import Response
 
+from api import bigjson
 from api.limits import read_body
 from api.wire import (
     ZERO_GUID,
@@ -69,7 +70,7 @@ def json_object(body: bytes) -> dict[str, Any]:
     if text is None:
         raise InvalidJson()
     try:
-        value = json.loads(text)
+        value = bigjson.loads(text)  # a state body in pieces: the loop runs in between
     except (ValueError, RecursionError):
         raise InvalidJson() from None
     if not isinstance(value, dict):
