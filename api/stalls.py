@@ -65,17 +65,19 @@ class StallMonitor:
         self._beat = self._started = time.perf_counter()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._gc_started = 0.0
+        self._gc_started = self._gc_cpu = 0.0
         # (end, gen, ms, collected); appended by the gc callback without a lock: a
         # collection can start inside any allocation, also one made under our own lock.
         self._gcs: deque[tuple[float, int, float, int]] = deque(maxlen=200)
         self.lags: list[float] = []  # ms late, every heartbeat over 5 ms late
         self.stalls: list[dict[str, Any]] = []
-        # (seconds since start, ms late, [(generation, gc ms)]): heartbeats over threshold
-        self.late: list[tuple[float, float, list[tuple[int, float]]]] = []
+        # (seconds since start, ms late, process CPU ms meanwhile, [(generation, gc ms)]):
+        # the heartbeats later than the threshold
+        self.late: list[tuple[float, float, float, list[tuple[int, float]]]] = []
         self.gc_ms: dict[int, float] = {}
         self.gc_count: Counter[int] = Counter()
         self.gc_worst: dict[int, float] = {}
+        self.gc_worst_cpu: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
 
@@ -108,8 +110,14 @@ class StallMonitor:
             "GcMsByGeneration": {g: round(ms, 1) for g, ms in sorted(self.gc_ms.items())},
             "GcCountByGeneration": dict(sorted(self.gc_count.items())),
             "GcWorstMsByGeneration": {g: round(ms, 1) for g, ms in sorted(self.gc_worst.items())},
-            "WorstLate": [{"At": at, "Ms": late, "Gc": gcs}
-                          for at, late, gcs in sorted(self.late, key=lambda x: -x[1])[:5]],
+            "GcWorstCpuMsByGeneration": {g: round(ms, 1)
+                                         for g, ms in sorted(self.gc_worst_cpu.items())},
+            # the worst lag the process could have caused: each lag capped at the CPU the
+            # process used meanwhile (a starved process uses none)
+            "LoopLagWorstOnCpuMs": round(max((min(late, cpu) for _, late, cpu, _ in self.late),
+                                             default=0.0), 1),
+            "WorstLate": [{"At": at, "Ms": late, "CpuMs": cpu, "Gc": gcs} for at, late, cpu, gcs
+                          in sorted(self.late, key=lambda x: -x[1])[:5]],
             "WorstStalls": [{"At": s["At"], "Ms": s["Ms"], "Gc": s["Gc"], "Where": s["Where"]}
                             for s in worst],
         }
@@ -119,6 +127,7 @@ class StallMonitor:
     async def _heartbeat(self) -> None:
         while True:
             due = time.perf_counter() + BEAT_S
+            cpu = time.process_time()
             await asyncio.sleep(BEAT_S)
             now = time.perf_counter()
             self._beat = now
@@ -127,9 +136,13 @@ class StallMonitor:
                 self.lags.append(late)
             if late > self._threshold * 1000:
                 # The loop's own record: it also sees the stalls the watchdog cannot
-                # sample (a collection or a C call holding the GIL throughout).
+                # sample (a collection or a C call holding the GIL throughout).  The CPU
+                # the process used meanwhile tells the server's own work (CPU close to
+                # the lag) from a machine that did not run it (CPU far below the lag).
+                used = (time.process_time() - cpu) * 1000
                 gcs = [(g, round(ms, 1)) for end, g, ms, _ in list(self._gcs) if end >= due]
-                self.late.append((round(now - self._started, 3), round(late, 1), gcs))
+                self.late.append((round(now - self._started, 3), round(late, 1),
+                                  round(used, 1), gcs))
 
     # -- in the watchdog thread ------------------------------------------------------
 
@@ -173,10 +186,13 @@ class StallMonitor:
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         now = time.perf_counter()
         if phase == "start":
-            self._gc_started = now
+            self._gc_started, self._gc_cpu = now, time.thread_time()
             return
         gen = int(info.get("generation", -1))
         ms = (now - self._gc_started) * 1000
+        # CPU of the collecting thread: the collection's own cost, whatever the machine
+        cpu = (time.thread_time() - self._gc_cpu) * 1000
+        self.gc_worst_cpu[gen] = max(self.gc_worst_cpu.get(gen, 0.0), cpu)
         self.gc_ms[gen] = self.gc_ms.get(gen, 0.0) + ms
         self.gc_count[gen] += 1
         self.gc_worst[gen] = max(self.gc_worst.get(gen, 0.0), ms)

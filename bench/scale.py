@@ -243,10 +243,12 @@ def _stall_figures(log: Path) -> dict[str, Any]:
     if not summary:
         return {}
     return {"server_loop_lag_worst_ms": summary["LoopLagWorstMs"],
+            "server_loop_lag_worst_on_cpu_ms": summary["LoopLagWorstOnCpuMs"],
             "server_loop_lags_over_20ms": summary["LoopLagsOver20Ms"],
             "server_loop_lags_over_50ms": summary["LoopLagsOver50Ms"],
             "server_gc_ms_by_generation": summary["GcMsByGeneration"],
             "server_gc_worst_ms_by_generation": summary["GcWorstMsByGeneration"],
+            "server_gc_worst_cpu_ms_by_generation": summary["GcWorstCpuMsByGeneration"],
             "server_worst_late": summary["WorstLate"][:3],
             "server_worst_stalls": summary["WorstStalls"][:3],
             "server_stall_log": str(log)}

@@ -48,6 +48,23 @@ def policy() -> Iterator[None]:
         gc.unfreeze()  # back to the interpreter's default for the rest of the session
 
 
+def test_a_full_collection_may_follow_every_second_young_one(policy: None) -> None:
+    assert gc.get_threshold()[2] == collector.FULL_AFTER == 1
+
+
+def test_uninstall_restores_the_thresholds() -> None:
+    before = gc.get_threshold()
+    was = collector.installed()
+    if was:
+        collector.uninstall()
+        before = gc.get_threshold()
+    collector.install()
+    collector.uninstall()
+    assert gc.get_threshold() == before
+    if was:
+        collector.install()
+
+
 def test_a_full_collection_freezes_its_survivors(policy: None) -> None:
     kept = _cycles(1000)
     gc.collect()
