@@ -19,7 +19,17 @@ Figures (the last line of output is one JSON object with these keys):
   60 s (15 s with ``--quick``) of LB create / query / modify / delete and endpoint query.
 
 Also reported: ``health_worst_ms_idle_baseline`` (the same poll against the idle server
-for 5 s before the load: what the machine's own load costs), ``sigterm_s`` (SIGTERM to
+for 5 s before the load: what the machine's own load costs), ``health_worst_ms_by_phase``
+(idle, node_load, lb_first_100, lb_bulk, lb_last_100, mixed), the server's own view
+from its stall log (api/stalls.py, ``HNS_EMULATOR_DEBUG_STALLS``): ``server_loop_lag_worst_ms``
+(how late the event loop ran), ``server_loop_lag_worst_on_cpu_ms`` (each lag capped at the
+CPU the process used meanwhile: a lag with no CPU is the machine not running the server),
+the gc pauses by generation (wall and CPU) and the worst stalls with their stacks' top;
+``lb_create_in_service_p99_ms`` (the call log's DurationMs of the same 100 creates: the
+service's part of the p99), ``client_gc_worst_ms`` (this process's own worst collection:
+client time the figures must not be confused with; the pinger and this process
+``gc.freeze()`` the node's dump, whose walk in the pinger once counted 302 ms as health
+latency), ``sigterm_s`` (SIGTERM to
 exit), ``service_restart_s`` (``POST /_emulator/service {"Action":"restart"}``: rehydrate
 and recompile), ``node_load_s`` (the
 endpoints arrive as one ``PUT /_emulator/state``: the dump is built in this process
@@ -310,12 +320,21 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
                 ids += list(pool.map(bulk, range(100, lbs - tail)))
             print(f"# {lbs - tail - 100} LBs in {time.monotonic() - started:.1f} s", flush=True)
             at_full = []
+            # the call log's LastSeq, so the server's own durations of the last 100 can
+            # be read back (DurationMs: from the call's start in the service to its end)
+            seq = http.get("/_emulator/calls", params={"since": 1 << 40, "state": "false"}
+                           ).json()["LastSeq"]
             enter("lb_last_100")
             for i in range(lbs - tail, lbs):
                 took, ident = create_lb(http, node.load_balancer(i, loc, rem))
                 at_full.append(took)
                 ids.append(ident)
             out["lb_create_p99_ms"] = round(_pct(at_full, 0.99), 2)
+            logged = http.get("/_emulator/calls", params={"since": seq, "state": "false"}
+                              ).json()["Calls"]
+            in_service = [c["DurationMs"] for c in logged
+                          if c.get("Function") == "HcnCreateLoadBalancer"]
+            out["lb_create_in_service_p99_ms"] = round(_pct(in_service, 0.99), 2)
             out["lb_create_median_ms_50"] = round(statistics.median(at_50), 2)
             out["lb_create_median_ms_full"] = round(statistics.median(at_full), 2)
             out["lb_create_growth_5000_vs_50"] = round(
