@@ -83,12 +83,16 @@ def test_the_server_process_installs_the_policy(monkeypatch: pytest.MonkeyPatch)
     was = collector.installed()
     collector.uninstall()
     monkeypatch.setattr(serving._Server, "run", lambda self: None)
-    monkeypatch.setattr(serving.sys, "setswitchinterval", lambda interval: None)
+    intervals: list[float] = []
+    monkeypatch.setattr(serving.sys, "setswitchinterval", intervals.append)
     ns = type("NS", (), {"host": "127.0.0.1", "port": 0, "log_level": "warning",
                          "access_log": False, "read_timeout": 5.0, "state": ":memory:"})()
     try:
         serving.serve_app(object(), ns, "ws2025")  # type: ignore[arg-type]
         assert collector.installed()
+        # the loop waits at most this long for a busy call thread to drop the GIL
+        assert intervals == [serving.SWITCH_INTERVAL]
+        assert serving.SWITCH_INTERVAL <= 0.0005
     finally:
         if not was:
             collector.uninstall()
