@@ -1,9 +1,10 @@
 """Opt-in stall diagnostics: who held the event loop (or the GIL) when it did not run.
 
 ``HNS_EMULATOR_DEBUG_STALLS=PATH`` (api/serving.py starts it when the server listens)
-appends one JSON line to PATH for every time the event loop went more than
-``HNS_EMULATOR_STALL_MS`` (20 by default) without running, and one summary line when the
-server stops:
+appends JSON lines to PATH for every time the event loop went more than
+``HNS_EMULATOR_STALL_MS`` (20 by default) without running (``Late``: the loop's own
+record; ``Stall``: the watchdog's, with stacks), and one summary line when the server
+stops.  ``At`` is seconds since the server started listening.
 
 - a heartbeat task on the loop wakes every 2 ms and records when it last ran, and how
   late each wake-up was (the loop's own lag, measured in the server, whatever the
@@ -11,9 +12,14 @@ server stops:
 - a watchdog thread notices a heartbeat older than the threshold and takes
   ``sys._current_frames()`` of every thread (up to ``SAMPLES`` per stall), so the line
   says what the loop thread and the call threads were doing while the loop did not run;
-- ``gc.callbacks`` time every cyclic collection (generation, ms, objects collected):
-  a collection stops every thread, the loop included, and holds the GIL throughout,
-  so the watchdog cannot sample it; the stall line lists the collections inside it.
+- ``gc.callbacks`` time every cyclic collection (generation, wall and CPU ms, objects
+  collected): a collection stops every thread, the loop included, and holds the GIL
+  throughout, so the watchdog cannot sample it; the stall line lists the collections
+  inside it;
+- a heartbeat later than the threshold is also kept with the process CPU used meanwhile:
+  on a shared machine a long lag with little CPU is the machine not running the server,
+  a lag with CPU close to it is the server's own work (the summary's
+  ``LoopLagWorstOnCpuMs`` caps each lag at that CPU).
 
 Off by default: nothing here runs unless the variable is set.  The benchmark
 (bench/scale.py) sets it and reports the summary next to its wall-clock figures.
@@ -61,6 +67,7 @@ class StallMonitor:
 
     def __init__(self, log: TextIO, threshold_ms: float = 20.0) -> None:
         self._log = log
+        self.owns_log = False  # start_from_env opened it: stop() closes it
         self._threshold = threshold_ms / 1000
         self._beat = self._started = time.perf_counter()
         self._stop = threading.Event()
@@ -98,6 +105,8 @@ class StallMonitor:
             self._thread.join(timeout=1.0)
         summary = self.summary()
         self._write({"Summary": summary})
+        if self.owns_log:
+            self._log.close()
         return summary
 
     def summary(self) -> dict[str, Any]:
@@ -141,8 +150,10 @@ class StallMonitor:
                 # the lag) from a machine that did not run it (CPU far below the lag).
                 used = (time.process_time() - cpu) * 1000
                 gcs = [(g, round(ms, 1)) for end, g, ms, _ in list(self._gcs) if end >= due]
-                self.late.append((round(now - self._started, 3), round(late, 1),
-                                  round(used, 1), gcs))
+                entry = (round(now - self._started, 3), round(late, 1), round(used, 1), gcs)
+                self.late.append(entry)
+                self._write({"Late": {"At": entry[0], "Ms": entry[1], "CpuMs": entry[2],
+                                      "Gc": gcs}})
 
     # -- in the watchdog thread ------------------------------------------------------
 
@@ -208,5 +219,6 @@ def start_from_env(loop: asyncio.AbstractEventLoop) -> StallMonitor | None:
     threshold = float(os.environ.get(THRESHOLD_ENV, "20"))
     log = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by the server's stop
     monitor = StallMonitor(log, threshold)
+    monitor.owns_log = True
     monitor.start(loop)
     return monitor

@@ -241,19 +241,41 @@ class _ClientGc:
             self.worst_ms = max(self.worst_ms, (time.perf_counter() - self._started) * 1000)
 
 
-def _stall_figures(log: Path) -> dict[str, Any]:
-    """The server's own view (api/stalls.py) of its first run: loop lag and its causes."""
+def _stall_figures(log: Path, phases: list[tuple[str, float]], end: float) -> dict[str, Any]:
+    """The server's own view (api/stalls.py) of its first run: loop lag and its causes.
+
+    ``phases`` are (name, seconds since the server answered) and ``end`` the end of the
+    health window; the server's ``At`` counts from when it started listening, a few ms
+    earlier, so a lag is put in a phase within that much.
+    """
     summary: dict[str, Any] = {}
+    late: list[dict[str, Any]] = []
     if log.exists():
         for line in log.read_text().splitlines():
             doc = json.loads(line)
+            if "Late" in doc:
+                late.append(doc["Late"])
             if "Summary" in doc:
                 summary = doc["Summary"]
                 break
     if not summary:
         return {}
-    return {"server_loop_lag_worst_ms": summary["LoopLagWorstMs"],
-            "server_loop_lag_worst_on_cpu_ms": summary["LoopLagWorstOnCpuMs"],
+    by_phase: dict[str, float] = {name: 0.0 for name, _ in phases}
+    on_cpu: dict[str, float] = {name: 0.0 for name, _ in phases}
+    for lag in late:
+        began = lag["At"] - lag["Ms"] / 1000
+        if began > end:
+            continue  # after the health window (the service restart)
+        name = phases[0][0]
+        for phase_name, start in phases:
+            if start <= began:
+                name = phase_name
+        by_phase[name] = max(by_phase[name], lag["Ms"])
+        on_cpu[name] = max(on_cpu[name], min(lag["Ms"], lag["CpuMs"]))
+    return {"server_loop_lag_worst_ms": max(by_phase.values()),
+            "server_loop_lag_worst_ms_by_phase": by_phase,
+            "server_loop_lag_worst_on_cpu_ms": max(on_cpu.values()),
+            "server_loop_lag_worst_on_cpu_ms_by_phase": on_cpu,
             "server_loop_lags_over_20ms": summary["LoopLagsOver20Ms"],
             "server_loop_lags_over_50ms": summary["LoopLagsOver50Ms"],
             "server_gc_ms_by_generation": summary["GcMsByGeneration"],
@@ -281,8 +303,13 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
     stop, worst, count = ctx.Event(), ctx.Value("d", 0.0), ctx.Value("i", 0)
     phase, by_phase = ctx.Value("i", 0), ctx.Array("d", len(PHASES))
 
+    ready = time.monotonic()
+    starts: list[tuple[str, float]] = [("idle", 0.0)]
+    window_end = float("inf")
+
     def enter(name: str) -> None:
         phase.value = PHASES.index(name)
+        starts.append((name, time.monotonic() - ready))
 
     pinger = ctx.Process(target=_pinger, args=(server.url, stop, worst, count, phase, by_phase),
                          daemon=True)
@@ -349,6 +376,7 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
             out["mixed_load_requests"] = mixed["requests"]
             out["rss_mb_after_mixed"] = round(server.rss_mb(), 1)
             stop.set()
+            window_end = time.monotonic() - ready
             pinger.join(timeout=10)
             out["health_worst_ms"] = round(worst.value, 1)
             out["health_worst_ms_by_phase"] = {
@@ -364,7 +392,7 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
             after = len(http.get("/hcn/loadbalancers").json())
         out["lbs_after_restart_match"] = after == have
         server.stop()
-        out.update(_stall_figures(stalls))
+        out.update(_stall_figures(stalls, starts, window_end))
         out["client_gc_worst_ms"] = round(client_gc.worst_ms, 1)
     finally:
         stop.set()

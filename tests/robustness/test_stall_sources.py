@@ -120,3 +120,20 @@ def test_the_watchdog_names_what_blocked_the_loop() -> None:
     main_stacks = [s["Samples"][0]["MainThread"] for s in stalls if s["Samples"]]
     assert any("block_the_loop_on_purpose" in " ".join(stack) for stack in main_stacks)
     assert "Summary" in lines[-1]
+
+
+def test_a_server_with_the_stall_log_writes_its_summary_on_sigterm(tmp_path: Any) -> None:
+    """The opt-in log reaches its summary line when serve stops (the monitor's own gc
+    callback once deadlocked the shutdown by taking a lock the writer held)."""
+    import httpx
+
+    from hns.testing.server import EmulatorServer
+
+    log = tmp_path / "stalls.jsonl"
+    with EmulatorServer(env={"HNS_EMULATOR_DEBUG_STALLS": str(log)}) as srv:
+        for _ in range(20):
+            assert httpx.get(srv.url + "/_emulator/health", timeout=120).status_code == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "Summary" in lines[-1]
+    assert set(lines[-1]["Summary"]) >= {"LoopLagWorstMs", "LoopLagWorstOnCpuMs",
+                                         "GcWorstCpuMsByGeneration", "WorstLate"}
