@@ -337,14 +337,26 @@ def run(local: int, remote: int, lbs: int, mixed_s: float, quick: bool) -> dict[
                 ids.append(ident)
             tail = 100
 
+            # One keep-alive client per thread, as a real client holds one HNS handle: a
+            # new httpx.Client per LB cost this process 22.6 ms of CPU (an SSL context,
+            # for plain HTTP), about 110 s in all at full size, taken from the 2 cores the
+            # server and the health poll share.
+            local_clients = threading.local()
+            clients: list[httpx.Client] = []
+
             def bulk(i: int) -> str:
-                with httpx.Client(base_url=server.url, timeout=600.0) as c:
-                    return create_lb(c, node.load_balancer(i, loc, rem))[1]
+                c = getattr(local_clients, "http", None)
+                if c is None:
+                    c = local_clients.http = httpx.Client(base_url=server.url, timeout=600.0)
+                    clients.append(c)
+                return create_lb(c, node.load_balancer(i, loc, rem))[1]
 
             enter("lb_bulk")
             started = time.monotonic()
             with ThreadPoolExecutor(max_workers=4) as pool:
                 ids += list(pool.map(bulk, range(100, lbs - tail)))
+            for c in clients:
+                c.close()
             print(f"# {lbs - tail - 100} LBs in {time.monotonic() - started:.1f} s", flush=True)
             at_full = []
             # the call log's LastSeq, so the server's own durations of the last 100 can
