@@ -221,15 +221,36 @@ def _text(value: Any) -> str | None:
     return repr(value)
 
 
+_SCALARS: Final = (str, int, float, bool, type(None))
+#: Deeper than this is logged as text (no HNS document nests a tenth as deep).
+_MAX_DEPTH: Final = 200
+
+
 def _loggable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, dict | list):
         try:
-            json.dumps(value)
-        except (TypeError, ValueError, RecursionError):
-            return repr(value)
-        return value
+            plain = _plain_json(value, 0)
+        except RecursionError:  # called with a deep stack already
+            plain = False
+        return value if plain else repr(value)
     return _text(value)
+
+
+def _plain_json(value: Any, depth: int) -> bool:
+    """Whether ``json.dumps`` takes ``value``, found by a walk in Python: a ``load``
+    event's request is a whole state, and one ``json.dumps`` of it held the GIL for
+    about 120 ms (bench/scale.py node_load phase), stopping the server's event loop."""
+    if isinstance(value, _SCALARS):
+        return True
+    if depth > _MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(key, _SCALARS) and _plain_json(item, depth + 1)
+                   for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain_json(item, depth + 1) for item in value)
+    return False
 
 
