@@ -23,7 +23,6 @@ are optional everywhere (hcsshim sends ``/networks/``, PowerShell ``/networks``)
 
 from __future__ import annotations
 
-import gc
 import hmac
 import importlib
 import importlib.util
@@ -37,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import collector
 from api.bigjson import BigJSONResponse
 from api.bridge import register as register_bridge
 from api.calls import CallRunner
@@ -207,12 +207,14 @@ def create_app(
 
     async def bulk(fn: Callable[..., Any], *args: Any) -> Any:
         # Whole-state operations (dump, load, import) can take seconds on a big store:
-        # off the event loop, so health checks still answer meanwhile.
-        result = await run_in_threadpool(fn, *args)
-        # What they built is long-lived; a collection walking millions of objects stops
-        # every thread, the event loop included, for seconds (api/calls.py).
-        gc.freeze()
-        return result
+        # off the event loop, so health checks still answer meanwhile.  What they build
+        # is long-lived; a collection walking it stops every thread, the event loop
+        # included: none runs meanwhile, and it is frozen before any can (api/collector.py).
+        def run() -> Any:
+            with collector.whole_state():
+                return fn(*args)
+
+        return await run_in_threadpool(run)
 
     _add_error_handlers(app)
     add_v1_routes(app, service, call, max_body)

@@ -20,8 +20,9 @@ A backend without ``faults`` (the wire tests' fake) simply has its calls run in 
 The loop shares the GIL with those threads, and the cyclic garbage collector stops them all:
 at kube-proxy scale a full collection walks millions of compiled objects for seconds.  So
 what a whole-state operation (startup, state load, service restart) built is moved out of
-the collector's reach with ``gc.freeze()`` (api/cli.py, api/app.py, api/emulator.py); it
-is still freed by reference counting when it goes.
+the collector's reach with ``gc.freeze()`` (api/cli.py; api/collector.py's
+``whole_state`` for the routes), and the server freezes the survivors of every full
+collection (api/collector.py); frozen objects are still freed by reference counting.
 """
 
 from __future__ import annotations

@@ -30,10 +30,14 @@ test process that builds apps keeps the interpreter's default behaviour.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import threading
+from collections.abc import Iterator
 from typing import Any, Final
 
-__all__ = ["FULL_AFTER", "freeze_after_full", "install", "installed", "uninstall"]
+__all__ = ["FULL_AFTER", "freeze_after_full", "install", "installed", "uninstall",
+           "whole_state"]
 
 
 def freeze_after_full(phase: str, info: dict[str, Any]) -> None:
@@ -66,3 +70,34 @@ def uninstall() -> None:
 
 def installed() -> bool:
     return freeze_after_full in gc.callbacks
+
+
+_pause_lock = threading.Lock()
+_pauses = [0, True]  # [operations running, whether the collector was enabled before]
+
+
+@contextlib.contextmanager
+def whole_state() -> Iterator[None]:
+    """Around a whole-state operation (state load, reset, restart, import): no collection
+    while it runs, and what it built is frozen *before* collection resumes.
+
+    A full sync already pauses the collector (hns/compiler/fresh.py), but re-enabling it
+    left the sync's hundreds of thousands of new objects in the youngest generation,
+    whose count was far past its threshold: the next allocation started a collection of
+    all of them (108 ms of CPU after a service restart at full size, stall log), before
+    the caller could freeze them.  Nested and concurrent uses count; the last one out
+    freezes and restores the collector as it found it."""
+    with _pause_lock:
+        if _pauses[0] == 0:
+            _pauses[1] = gc.isenabled()
+            gc.disable()
+        _pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses[0] -= 1
+            if _pauses[0] == 0:
+                gc.freeze()  # also resets the youngest generation's count
+                if _pauses[1]:
+                    gc.enable()

@@ -27,7 +27,6 @@ house's PascalCase, errors in the HCN shape with HTTP statuses by category, as e
 
 from __future__ import annotations
 
-import gc
 import json
 from typing import Any, Final
 
@@ -35,7 +34,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import bigjson
+from api import bigjson, collector
 from api.bigjson import BigJSONResponse
 from api.limits import read_body
 from api.wire import KINDS, hcn_function
@@ -161,9 +160,13 @@ def register(app: FastAPI, host: Any) -> None:
         hresult = _hresult(doc)
         if action == "restart":
             down = _number(doc, "DownSeconds", 0.0)
-            # Off the event loop: coming back up re-reads the whole store.
-            await run_in_threadpool(lambda: service.restart_service(down, hresult=hresult))
-            gc.freeze()  # the rehydrated state is long-lived (see api/app.py's bulk)
+            # Off the event loop: coming back up re-reads the whole store; what it builds
+            # is long-lived, frozen before any collection walks it (api/collector.py).
+            def restart() -> None:
+                with collector.whole_state():
+                    service.restart_service(down, hresult=hresult)
+
+            await run_in_threadpool(restart)
         elif action == "stop":
             await run_in_threadpool(lambda: service.stop_service(hresult=hresult))
         elif action == "start":

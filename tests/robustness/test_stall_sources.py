@@ -137,3 +137,49 @@ def test_a_server_with_the_stall_log_writes_its_summary_on_sigterm(tmp_path: Any
     assert "Summary" in lines[-1]
     assert set(lines[-1]["Summary"]) >= {"LoopLagWorstMs", "LoopLagWorstOnCpuMs",
                                          "GcWorstCpuMsByGeneration", "WorstLate"}
+
+
+def test_no_collection_walks_what_a_state_load_built() -> None:
+    """PUT /_emulator/state: no collection runs while the state is built, and the first
+    one afterwards starts with a small youngest generation (on the old code it walked
+    every object the full sync had allocated with the collector paused)."""
+    import sys
+    from pathlib import Path
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from hns.service import HnsService
+
+    sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "support"))
+    import scale_node as node
+
+    seed = HnsService()
+    net = seed.hcn_call("HcnCreateNetwork", None, json.dumps(node.network()))["ID"]
+    for i in range(20):
+        seed.hcn_call("HcnCreateEndpoint", None, json.dumps(node.local_endpoint(i, net)))
+    for i in range(300):
+        seed.hcn_call("HcnCreateEndpoint", None, json.dumps(node.remote_endpoint(i, net)))
+    dump = seed.dump()
+    seed.close()
+
+    starts: list[int] = []
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            starts.append(len(gc.get_objects(generation=0)))
+
+    app = create_app(HnsService())
+    try:
+        with TestClient(app) as http:
+            gc.callbacks.append(on_gc)
+            assert http.put("/_emulator/state", json=dump).status_code == 204
+            for _ in range(2000):  # allocate until a young collection has run
+                _cycles(5)
+            gc.callbacks.remove(on_gc)
+    finally:
+        if on_gc in gc.callbacks:
+            gc.callbacks.remove(on_gc)
+        gc.unfreeze()
+    assert starts, "no collection ran at all"
+    assert max(starts) < 5000
