@@ -44,7 +44,6 @@ from api.detail import StrictMode, refused
 from api.hcn_routes import add_hcncall_mirror, add_v2_routes
 from api.hnscall_routes import add_hnscall_mirror, add_v1_routes
 from api.limits import Refused
-from api.openapi import install as install_openapi
 from api.routing import (
     Call,
     Handler,
@@ -175,6 +174,21 @@ def _host_of(host_or_service: Any) -> tuple[HnsBackend, Any]:
     return host_or_service, BareHost(host_or_service)
 
 
+def _install_openapi_lazily(app: FastAPI) -> None:
+    """api/openapi.py's document on the first ``app.openapi()`` (/openapi.json, /docs):
+    its body models cost ~60 ms of imports, paid by every start (issue 11: restart
+    time) though serving never needs them. The document is the same either way."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        from api.openapi import install
+
+        app.openapi = original  # type: ignore[method-assign]
+        install(app)
+        return app.openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
 def create_app(
     host_or_service: Any,
     *,
@@ -226,7 +240,7 @@ def create_app(
     register_vfp_routes(app, host)
     _add_extension_routes(app, host)
     _add_surface_routes(app, host)
-    install_openapi(app)  # HNS schemas in the document (api/openapi.py)
+    _install_openapi_lazily(app)  # HNS schemas in the document (api/openapi.py)
 
     app.add_middleware(StrictMode, default=strict)
     app.add_middleware(_StripTrailingSlash)

@@ -19,10 +19,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: What ``serve`` never uses: the HTTP client and the console tools' dependencies, the
-#: test and scenario machinery.
+#: What ``serve`` never uses before a request asks: the HTTP client and the console tools'
+#: dependencies, the test and scenario machinery, the OpenAPI document's body models.
 NOT_FOR_SERVE = ("httpx", "httpcore", "rich", "hypothesis", "pytest", "api.client",
-                 "hns.scenarios", "hns.testing", "api.testing")
+                 "hns.scenarios", "hns.testing", "api.testing", "api.openapi")
 
 _PROBE = textwrap.dedent("""
     import gc, json, sys
