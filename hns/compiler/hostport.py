@@ -32,6 +32,7 @@ import ipaddress
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from hns.compiler.actions import pa_nic_mac
 from hns.compiler.hostrules import (
@@ -49,7 +50,7 @@ from hns.compiler.hostrules import (
 from hns.compiler.layers import GroupDef, LayerDef
 from hns.compiler.rules import SNAT_BLOCK, SNAT_BLOCKS, SNAT_FIRST_PORT
 from hns.compiler.view import View
-from hns.model.read import Network
+from hns.model.read import LoadBalancer, Network
 from hns.ports import host_port_id, host_port_name
 from vfp import DEFAULT_ALLOW, IN, OUT, Group, Layer, NatRange, Port, Switch
 
@@ -93,6 +94,20 @@ class _HostPort:
     #: (protocol or 0, VIP, external port or 0) -> rules matching it, and HairPin ones
     routes: Counter[tuple[int, int, int]] = field(default_factory=Counter)
     hairpins: Counter[tuple[int, int, int]] = field(default_factory=Counter)
+    #: load balancer key -> the objects its rules were computed from (`_inputs`)
+    inputs: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+def _inputs(view: View, net_key: str, lb: LoadBalancer) -> tuple[Any, ...]:
+    """Everything `host_lb_items(view, net_key, lb)` reads: the load balancer, the network,
+    the host's address and each backend endpoint (None when missing)."""
+    return (lb, view.networks.get(net_key), view.host_ip,
+            *(view.endpoints.get(b) for b in lb.backends))
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """The same inputs: the same objects, or (re-read from the store) equal ones."""
+    return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b, strict=True))
 
 
 def _route_keys(spec: HostRuleSpec) -> list[tuple[int, int, int]]:
@@ -108,6 +123,8 @@ class HostPorts:
 
     def __init__(self, switch: Switch) -> None:
         self.switch = switch
+        #: How many times a load balancer's host-side rules were computed (for tests).
+        self.computed = 0
         #: network key (upper-case ID) -> its host port
         self.ports: dict[str, Port] = {}
         self._state: dict[str, _HostPort] = {}
@@ -187,6 +204,15 @@ class HostPorts:
             todo = set(view.lbs) | set(st.contrib) if full is None or key in full else lbs
             for lb_key in sorted(todo):
                 lb = view.lbs.get(lb_key)
+                inputs = None if lb is None else _inputs(view, key, lb)
+                seen = st.inputs.pop(lb_key, None)
+                if inputs is not None:
+                    st.inputs[lb_key] = inputs
+                    if seen is not None and _same(seen, inputs):
+                        # A full sync (start, service restart, state load) re-reads every
+                        # object: equal inputs give the rules already on the port.
+                        continue
+                self.computed += 1
                 new = {} if lb is None else {s.key: s for s in host_lb_items(view, key, lb)}
                 old = st.contrib.get(lb_key, {})
                 if new != old:

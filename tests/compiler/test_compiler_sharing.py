@@ -157,3 +157,25 @@ def test_new_ports_taking_the_template_compile_what_port_by_port_compiles() -> N
     assert at_once.compiler.errors == incremental.compiler.errors
     svc_new.restart_service()  # rehydrate: the ports holding the template skip it
     assert _compiled(at_once) == _compiled(incremental)
+
+
+# -- issue 11 (h11r): a restart re-reads equal objects, so nothing is computed again --------
+def test_a_restart_with_the_same_state_computes_no_contribution_again() -> None:
+    svc = HnsService()
+    _objects(svc, 6, 8, 12)
+    host = Host(service=svc)
+    compiled = _compiled(host)
+    shared, host_side = host.compiler._shared.computed, host.compiler.host_ports.computed
+    assert host_side == 12  # each LB's host vNIC rules once (one network, one host port)
+    svc.restart_service()  # every object re-read from the store: equal, not the same
+    assert host.compiler._shared.computed == shared
+    assert host.compiler.host_ports.computed == host_side
+    assert _compiled(host) == compiled
+    svc.hcn_call("HcnDeleteLoadBalancer", _guid(4, 3), None)
+    assert host.compiler.host_ports.computed == host_side + 1  # that one LB, alone
+    svc.restart_service()
+    assert host.compiler.host_ports.computed == host_side + 1
+    fresh = HnsService()
+    _objects(fresh, 6, 8, 12)
+    fresh.hcn_call("HcnDeleteLoadBalancer", _guid(4, 3), None)
+    assert _compiled(host) == _compiled(Host(service=fresh))
