@@ -42,6 +42,9 @@ class Template:
     """The shared start of every new port of one slot."""
 
     contrib: dict[Source, Contribution] = field(default_factory=dict)
+    #: the sources of ``contrib``, as a set: ``apply_to`` asks "all in the port's sources?"
+    #: of every new port, and a set answers it without hashing each source again
+    sources: frozenset[Source] = frozenset()
     rules: dict[tuple[str, str], SharedRules] = field(default_factory=dict)
     mappings: SharedMappings = field(default_factory=lambda: SharedMappings([]))
 
@@ -73,7 +76,7 @@ class Template:
             return sources, None
         if contrib:
             return sources.difference(self.unchanged(contrib, own)), None
-        if not self.contrib.keys() <= sources:
+        if not self.sources <= sources:
             return sources, None
         taken, rules, mappings = self.start(own)
         for (layer_id, group_id), group_rules in rules.items():
@@ -124,6 +127,7 @@ def build_template(
             else:
                 return None  # pools, default-deny, published rules: the port's own
         t.contrib[source] = items
+    t.sources = frozenset(t.contrib)
     try:
         for (layer, group), listed in rules.items():
             version = next(g.version for g in L.LAYER_BY_ID[layer].groups if g.id == group)
