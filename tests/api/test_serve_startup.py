@@ -85,3 +85,24 @@ def test_serve_start_runs_no_collection_and_freezes_the_state(tmp_path: Path) ->
     assert [c for c in report["collections"] if not c[1]] == []
     assert report["enabled"] is True  # and the collector is back on for what follows
     assert report["frozen"] > 10_000  # the loaded state sits in the permanent generation
+
+
+def test_the_restart_probe_times_a_start_phase_by_phase(tmp_path: Path) -> None:
+    """bench/support/restart_probe.py at a tiny size: it builds, starts, answers, reports."""
+    probe = ROOT / "bench" / "support" / "restart_probe.py"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    state = str(tmp_path / "node.sqlite")
+
+    def run(*args: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, str(probe), *args, "--state", state],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        last: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+        if args[0] == "time":
+            assert "host (compile)" in done.stdout  # the phases were timed
+        return last
+
+    assert run("build", "--local", "3", "--remote", "5", "--lbs", "4")["size"]["lbs"] == 4
+    timed = run("time", "--runs", "1", "--phases")
+    assert timed["runs"] == 1
+    assert timed["restart_cpu_s_median"] > 0
