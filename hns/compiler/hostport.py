@@ -19,12 +19,12 @@ OUI MAC of the port) and the host-side layers and groups. The port's GUID and na
 from hns/ports.py, which also reports them in the network's V1 `Resources`. The rules on
 it come from hns/compiler/hostrules.py (load balancers); this module programs them,
 diffing per load balancer (and computing a load balancer's rules again only when the
-objects they are computed from differ: a full sync re-reads equal ones), deposits the port's two SNAT pools (HOST, HAIRPIN: a block of
-ports each, taken from the top of the port range so they never meet the pod ports'
-blocks, which count up from the bottom) and indexes what the vSwitch asks: which host
-port takes a frame to a host-side VIP (`route`). Which port an answer belongs to, and
-which way it runs through it, the vSwitch knows from the flows it saw translated
-(hns/hosts/nat.py).
+objects they are computed from differ: a full sync re-reads equal ones), deposits the
+port's two SNAT pools (HOST, HAIRPIN: a block of ports each, taken from the top of the
+port range so they never meet the pod ports' blocks, which count up from the bottom) and
+indexes what the vSwitch asks: which host port takes a frame to a host-side VIP
+(`route`). Which port an answer belongs to, and which way it runs through it, the vSwitch
+knows from the flows it saw translated (hns/hosts/nat.py).
 """
 
 from __future__ import annotations
