@@ -37,6 +37,7 @@ What this module owns: the rule and pool specs of one load balancer on one host 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,7 @@ _DISTRIBUTION = {0: LB_PER_FLOW, 1: LB_SOURCE_IP_PROTOCOL, 2: LB_SOURCE_IP}
 PRI_HOST_LB = 100
 
 
+@functools.lru_cache(maxsize=1024)  # two per load balancer per full sync, the same few
 def pool_id(kind: str, ip: int) -> str:
     """`SLB_NATPOOL_IPV4_<HOST|HAIRPIN>_<ip>` (our naming, after the pod ports' pools)."""
     return f"SLB_NATPOOL_IPV4_{kind}_{ipaddress.IPv4Address(ip)}"
@@ -159,6 +161,12 @@ def lb_networks(view: View, lb: LoadBalancer) -> set[str]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
+def _ip4_str(value: int) -> str:
+    """Cached: a NodePort's VIP is the host's address on thousands of load balancers."""
+    return str(ipaddress.IPv4Address(value))
+
+
 def _vips(view: View, lb: LoadBalancer) -> list[int]:
     """FrontendVIPs; none at all: the host's management address (a NodePort)."""
     if lb.node_port:
@@ -204,7 +212,7 @@ def host_lb_items(view: View, net_key: str, lb: LoadBalancer) -> list[HostRuleSp
         hairpin = HostLbNat(dips, distribution,
                             "" if svip is None else pool_id(HAIRPIN_POOL, svip), encap, src_pa)
         for vip in _vips(view, lb):
-            vip_text = str(ipaddress.IPv4Address(vip))
+            vip_text = _ip4_str(vip)
             cond = Conditions(protocols=(proto,) if proto else (),
                               dst_ips=((vip, vip),),
                               dst_ports=((external, external),) if external else ())

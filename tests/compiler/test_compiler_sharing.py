@@ -179,3 +179,16 @@ def test_a_restart_with_the_same_state_computes_no_contribution_again() -> None:
     _objects(fresh, 6, 8, 12)
     fresh.hcn_call("HcnDeleteLoadBalancer", _guid(4, 3), None)
     assert _compiled(host) == _compiled(Host(service=fresh))
+
+
+def test_host_rules_format_each_address_once_per_sync() -> None:
+    from hns.compiler import hostrules
+
+    for cached in (hostrules._ip4_str, hostrules.pool_id):
+        cached.cache_clear()
+    _svc, host = _node(3, 10, 40)
+    assert host.compiler.host_ports.computed == 40
+    texts = hostrules._ip4_str.cache_info()
+    assert texts.misses <= 40  # each VIP once (the NodePorts share the host's address)
+    assert texts.hits > 0
+    assert hostrules.pool_id.cache_info().misses <= 2  # HOST and HAIRPIN of one address
