@@ -154,7 +154,8 @@ def parse_network(body: Any, profile: Profile, *, v1: bool) -> Json:
     net = _obj(InvalidJson, body, "network")
     # Through the typed models: the fields V1 and V2 share, V2's MAC pool, DNS and address
     # plan, V1's MacPools, Subnets and DNS (V1Network, after the policies as before); V1's
-    # flat policy fields and every policy by hand (hns/policies.py).
+    # flat policy fields and every policy through the policy models (hns/policies.py over
+    # hns/schema/policy.py).
     typed = parse_request(HostComputeNetwork, net, error=InvalidNetwork, what="network",
                           fields=_TYPED_V1 if v1 else _TYPED_V2)
     name = typed.name or ""
