@@ -2,7 +2,8 @@
 
 Division of labour:
     hns/model/         parses V1/V2 JSON into the stored form and renders it back.
-    hns/policies.py    policy types, settings validation and V1 <-> V2 policy mapping.
+    hns/policies.py    policy types (settings parsed by hns/schema/policy.py's models),
+                       the stored policy array and V1 <-> V2 policy mapping.
     hns/ipam.py        next free IP / MAC allocators.
     hns/store/         SQLite (one transaction per operation); the objects in memory,
                        their indexes, and _apply (SQLite first).
