@@ -44,12 +44,10 @@ class OwnerIndex:
                         if self.portmaps.get((proto, lo, port)) == key:
                             del self.portmaps[(proto, lo, port)]
 
-    def pool_owner(self, proto: int, ip: int, port: int, *, svip_only: bool = False
-                   ) -> str | None:
-        """The endpoint whose pool of this protocol covers (ip, port): any pool, or with
-        `svip_only` a load balancer's SourceVIP pool only."""
-        for pool, (owner, pool_proto, ranges) in self.pools.items():
-            if pool_proto == proto and (not svip_only or "_SVIP_" in pool) and any(
+    def pool_owner(self, proto: int, ip: int, port: int) -> str | None:
+        """The endpoint whose pool of this protocol covers (ip, port)."""
+        for owner, pool_proto, ranges in self.pools.values():
+            if pool_proto == proto and any(
                     a == ip and lo <= port <= hi for a, lo, hi in ranges):
                 return owner
         return None
