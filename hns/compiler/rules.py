@@ -62,7 +62,6 @@ from vfp.actions import (
 Source = tuple[str, str]
 ItemKey = tuple[str, ...]
 
-PM_LOCAL_ROUTED_VIP = 2
 _DISTRIBUTION = {0: LB_PER_FLOW, 1: LB_SOURCE_IP_PROTOCOL, 2: LB_SOURCE_IP}
 _PROTO_NAME = {6: "TCP", 17: "UDP", 1: "ICMP"}
 #: Ports of the host IP handed to one endpoint's OutBoundNAT pools (a block per endpoint).
