@@ -23,8 +23,15 @@ from hns.errors import (
     PortAlreadyExists,
     RequestUnsupported,
 )
+from hns.model.service_read import (
+    StoredNetwork,
+    StoredSubnet,
+    policy_types,
+    port_mappings,
+    stored_endpoint,
+    stored_network,
+)
 from hns.policies import ENDPOINT_POLICY_TYPES, parse_policies
-from hns.schema.policy import PortMappingSettings
 from hns.service.base import Json, _key, _merge_policies
 from hns.service.network import Networks
 
@@ -33,46 +40,52 @@ class Endpoints(Networks):
     """Endpoint creation, addresses, reservations, attach and detach."""
 
     def _endpoint_v1(self, ep: Json) -> Json:
-        net = self._objs["network"].get(_key(ep.get("HostComputeNetwork") or ""))
+        net = self._objs["network"].get(_key(stored_endpoint(ep).network or ""))
         return model.endpoint_v1(ep, net, version=self._version())
 
     def _create_endpoint(self, body: Any, *, v1: bool, upper: bool = True,
                          replace: Json | None = None) -> Json:
         def by_name(name: str) -> str | None:
             key = self._net_by_name.get(name.casefold())
-            return None if key is None else str(self._objs["network"][key]["ID"])
+            return None if key is None else stored_network(self._objs["network"][key]).id
 
         ep = model.parse_endpoint(body, self._profile, v1=v1, network_by_name=by_name)
-        if replace is not None:
-            ep["ID"] = replace["ID"]
-            ep["HostComputeNetwork"] = ep["HostComputeNetwork"] or replace["HostComputeNetwork"]
+        # The request as the stored form it was parsed into, and the endpoint it replaces.
+        given = stored_endpoint(ep)
+        old = None if replace is None else stored_endpoint(replace)
+        net_ref = given.network
+        if replace is not None and old is not None:
+            ep["ID"] = old.id
+            net_ref = ep["HostComputeNetwork"] = given.network or old.network
             for keep in ("HostComputeNamespace", "State", "SharedContainers"):
                 if keep in replace:
                     ep[keep] = replace[keep]
-        elif ep["ID"] is None:
+        elif given.id is None:
             ep["ID"] = model.new_guid(upper=upper)
-        elif _key(ep["ID"]) in self._objs["endpoint"]:
-            raise AlreadyExists(detail=f"endpoint {ep['ID']} exists")
-        if not ep["Name"]:
-            ep["Name"] = (replace or {}).get("Name") or defaults.DEFAULT_ENDPOINT_NAME
-        if ep["HostComputeNetwork"] is None:
+        elif given.key in self._objs["endpoint"]:
+            raise AlreadyExists(detail=f"endpoint {given.id} exists")
+        if not given.name:
+            ep["Name"] = (old.name if old is not None else "") or defaults.DEFAULT_ENDPOINT_NAME
+        if net_ref is None:
             raise InvalidEndpoint(detail="endpoint names no network")
-        net_key = _key(ep["HostComputeNetwork"])
-        net = self._objs["network"].get(net_key)
-        if net is None:
-            raise NetworkNotFound(detail=ep["HostComputeNetwork"])
-        ep["HostComputeNetwork"] = net["ID"]
-        self_key = None if replace is None else _key(replace["ID"])
-        remote = bool(ep["Flags"] & model.EP_REMOTE)
-        if replace is not None and not any(c.get("IpAddress") for c in ep["IpConfigurations"]):
-            # An update that names no address keeps the one the endpoint has.
+        net_key = _key(net_ref)
+        raw_net = self._objs["network"].get(net_key)
+        if raw_net is None:
+            raise NetworkNotFound(detail=net_ref)
+        net = stored_network(raw_net)
+        ep["HostComputeNetwork"] = net.id
+        self_key = None if old is None else old.key
+        remote = given.remote
+        if replace is not None and not given.ip_addresses:
+            # An update that names no address keeps the one the endpoint has (the stored
+            # configurations, copied as they are).
             ep["IpConfigurations"] = copy.deepcopy(replace.get("IpConfigurations", []))
-        if replace is not None and remote != bool(replace.get("Flags", 0) & model.EP_REMOTE):
+        if old is not None and remote != old.remote:
             raise InvalidRemoteEndpointOperation(detail="cannot change IsRemoteEndpoint")
-        if remote and any(p["Type"] == "PortMapping" for p in ep["Policies"]):
+        if remote and "PortMapping" in given.policy_types:
             raise InvalidRemoteEndpointOperation(detail="port mappings on a remote endpoint")
         self._assign_ips(ep, net, net_key, remote, self_key)
-        self._assign_mac(ep, net, net_key, self_key)
+        self._assign_mac(ep, given.mac, net_key, self_key)
         if not remote:
             ep[ports.PORT_KEY] = (replace or {}).get(ports.PORT_KEY) or \
                 ports.captured_port_id(body) or ports.new_port_id()
@@ -84,10 +97,11 @@ class Endpoints(Networks):
         self._apply([("endpoint", ep)])
         return ep
 
-    def _assign_ips(self, ep: Json, net: Json, net_key: str, remote: bool,
+    def _assign_ips(self, ep: Json, net: StoredNetwork, net_key: str, remote: bool,
                     self_key: str | None) -> None:
         index = self._remote_ips if remote else self._local_ips
-        subnets = [s for s in model.subnets_of(net) if s.get("IpAddressPrefix")]
+        subnets = [s for s in net.subnets if s.prefix]
+        # The configurations being written: each given address gets its PrefixLength.
         configs = ep["IpConfigurations"]
         seen = set()
         for config in configs:
@@ -102,33 +116,31 @@ class Endpoints(Networks):
                 raise ObjectAlreadyExists(detail=f"{ip} is taken by endpoint {owner}")
             if remote or not subnets:
                 continue
-            subnet = next((s for s in subnets if model.ip_in_subnet(ip, s["IpAddressPrefix"])),
-                          None)
+            subnet = next((s for s in subnets if model.ip_in_subnet(ip, _prefix(s))), None)
             if subnet is None:
                 raise InvalidIp(detail=f"{ip} is in no subnet of the network")
-            pool = self._pools.get((net_key, subnet["ID"]))
+            pool = self._pools.get((net_key, subnet.id))
             if pool is not None and int(ipaddress.ip_address(ip)) in pool.reserved:
-                raise AddrInvalidOrReserved(
-                    detail=f"{ip} is reserved in {subnet['IpAddressPrefix']}")
+                raise AddrInvalidOrReserved(detail=f"{ip} is reserved in {subnet.prefix}")
             if "PrefixLength" not in config:
-                config["PrefixLength"] = _prefix_len(subnet["IpAddressPrefix"])
+                config["PrefixLength"] = _prefix_len(_prefix(subnet))
             self._default_gateway(ep, subnet)
         if any(c.get("IpAddress") for c in configs) or remote or not subnets:
             return
         configs.clear()  # IP-less configurations ask for an address
-        v4 = next((s for s in subnets if ":" not in s["IpAddressPrefix"]), None)
-        v6 = next((s for s in subnets if ":" in s["IpAddressPrefix"]), None)
+        v4 = next((s for s in subnets if ":" not in _prefix(s)), None)
+        v6 = next((s for s in subnets if ":" in _prefix(s)), None)
         wanted = [s for s in (v4, v6) if s is not None]
         if v4 is not None and v6 is not None and not self._profile.supports("IPv6DualStack"):
             wanted = [v4]
         for subnet in wanted:
             self._allocate_ip(ep, subnet, net_key)
 
-    def _allocate_ip(self, ep: Json, subnet: Json, net_key: str) -> None:
-        pool = self._pools.get((net_key, subnet["ID"]))
+    def _allocate_ip(self, ep: Json, subnet: StoredSubnet, net_key: str) -> None:
+        pool = self._pools.get((net_key, subnet.id))
         if pool is None:
             return
-        version = ipaddress.ip_network(subnet["IpAddressPrefix"], strict=False).version
+        version = ipaddress.ip_network(_prefix(subnet), strict=False).version
         make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
 
         def used(value: int) -> bool:
@@ -136,25 +148,27 @@ class Endpoints(Networks):
 
         value = pool.peek(used)
         if value is None:
-            raise InvalidIp(detail=f"subnet {subnet['IpAddressPrefix']} has no free address")
+            raise InvalidIp(detail=f"subnet {subnet.prefix} has no free address")
         ep["IpConfigurations"].append({"IpAddress": str(make(value)),
-                                       "PrefixLength": _prefix_len(subnet["IpAddressPrefix"])})
+                                       "PrefixLength": _prefix_len(_prefix(subnet))})
         self._default_gateway(ep, subnet)
 
     @staticmethod
-    def _default_gateway(ep: Json, subnet: Json) -> None:
-        gateway = model.subnet_gateway(subnet)
+    def _default_gateway(ep: Json, subnet: StoredSubnet) -> None:
+        gateway = subnet.gateway
         if not gateway:
             return
         default = "::/0" if ":" in gateway else "0.0.0.0/0"
+        # The routes being written: one default route per address family.
         if not any(r.get("DestinationPrefix") == default for r in ep["Routes"]):
             ep["Routes"].append({"NextHop": gateway, "DestinationPrefix": default})
 
-    def _assign_mac(self, ep: Json, net: Json, net_key: str, self_key: str | None) -> None:
-        if ep.get("MacAddress"):
+    def _assign_mac(self, ep: Json, given: str | None, net_key: str,
+                    self_key: str | None) -> None:
+        if given:
             return
         if self_key is not None:
-            old = self._objs["endpoint"][self_key].get("MacAddress")
+            old = stored_endpoint(self._objs["endpoint"][self_key]).mac
             if old:
                 ep["MacAddress"] = old
                 return
@@ -175,7 +189,7 @@ class Endpoints(Networks):
         """The host ports the endpoint's port mappings publish (protocol 0 meaning TCP, no
         VIP every address) are free or already its own."""
         wanted: list[tuple[int, int, str]] = []
-        for mapping in _port_mappings(policies):
+        for mapping in port_mappings(policies):
             if mapping.external_port:
                 wanted.append((mapping.protocol or 6, mapping.external_port, mapping.vip or ""))
         self._check_reservations(wanted, self_key)
@@ -198,7 +212,8 @@ class Endpoints(Networks):
             seen.add((proto, port, vip))
 
     def _modify_endpoint(self, ep: Json, rtype: str, req: str, settings: Any) -> None:
-        remote = bool(ep.get("Flags", 0) & model.EP_REMOTE)
+        stored = stored_endpoint(ep)
+        remote = stored.remote
         if rtype == "Port":
             if remote:
                 raise InvalidRemoteEndpointOperation(detail="VM port on a remote endpoint")
@@ -220,23 +235,24 @@ class Endpoints(Networks):
         else:
             new = parse_policies(raw, ENDPOINT_POLICY_TYPES, self._profile, v1=False)
             changed = dict(ep, Policies=_merge_policies(ep.get("Policies", []), new, req))
-        if remote and any(p["Type"] == "PortMapping" for p in new):
+        if remote and "PortMapping" in policy_types(new):
             raise InvalidRemoteEndpointOperation(detail="port mappings on a remote endpoint")
-        self._check_port_policies(changed["Policies"], _key(ep["ID"]))
+        self._check_port_policies(changed["Policies"], stored.key)
         self._apply([("endpoint", changed)])
 
     def _attach(self, ep: Json, body: Json) -> None:
-        if ep.get("Flags", 0) & model.EP_REMOTE:
+        stored = stored_endpoint(ep)
+        if stored.remote:
             raise InvalidRemoteEndpointOperation(detail="attach of a remote endpoint")
         system = body.get("SystemType", "Container")
         if system not in ("Container", "VirtualMachine", "Host"):
             raise InvalidArg(detail=f"SystemType {system!r}")
-        containers = list(ep.get("SharedContainers", []))
+        containers = list(stored.shared_containers)
         cid = body.get("ContainerId") or body.get("VirtualMachineId")
         cid = cid if isinstance(cid, str) and cid else None
-        attached = ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING)
+        attached = stored.state in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING)
         if attached and (cid is None or cid in containers or not containers):
-            raise EndpointAlreadyAttached(detail=ep["ID"])
+            raise EndpointAlreadyAttached(detail=stored.id)
         if cid is not None and cid not in containers:
             # A second container on an attached endpoint shares it (Docker's
             # --network container:, a pod's containers): hcsshim's AttachedSharing (3).
@@ -245,12 +261,13 @@ class Endpoints(Networks):
         self._apply([("endpoint", changed)])
 
     def _detach(self, ep: Json, body: Json) -> None:
-        if ep.get("Flags", 0) & model.EP_REMOTE:
+        stored = stored_endpoint(ep)
+        if stored.remote:
             raise InvalidRemoteEndpointOperation(detail="detach of a remote endpoint")
-        if ep.get("State") not in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
-            raise EndpointNotAttached(detail=ep["ID"])
+        if stored.state not in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
+            raise EndpointNotAttached(detail=stored.id)
         cid = body.get("ContainerId")
-        containers = [c for c in ep.get("SharedContainers", []) if c != cid] if cid else []
+        containers = [c for c in stored.shared_containers if c != cid] if cid else []
         state = _attach_state(containers) if containers else model.STATE_DETACHED
         self._apply([("endpoint", dict(ep, State=state, SharedContainers=containers))])
 
@@ -263,8 +280,6 @@ def _prefix_len(prefix: str) -> int:
     return ipaddress.ip_network(prefix, strict=False).prefixlen
 
 
-def _port_mappings(policies: list[Json]) -> list[PortMappingSettings]:
-    """The settings of the PortMapping policies among ``policies`` (stored form, so
-    already checked when they were parsed), as their model."""
-    return [PortMappingSettings.model_validate(p["Settings"]) for p in policies
-            if p["Type"] == "PortMapping"]
+def _prefix(subnet: StoredSubnet) -> str:
+    """The prefix of a subnet kept for having one."""
+    return subnet.prefix or ""
