@@ -10,6 +10,7 @@ from hns.errors import (
     EndpointNotFound,
     NetworkNotFound,
 )
+from hns.model.service_read import stored_load_balancer
 from hns.service.base import Json, _key
 from hns.service.endpoint import Endpoints
 
@@ -22,19 +23,21 @@ class LoadBalancers(Endpoints):
 
     def _create_lb_parsed(self, lb: Json, *, upper: bool, replace: Json | None = None,
                           check_refs: bool = True) -> Json:
-        if replace is not None:
-            lb["ID"] = replace["ID"]
-        elif lb["ID"] is None:
+        # The request as the stored form it was parsed into, and the one it replaces.
+        given = stored_load_balancer(lb)
+        old = None if replace is None else stored_load_balancer(replace)
+        if old is not None:
+            lb["ID"] = old.id
+        elif given.id is None:
             lb["ID"] = model.new_guid(upper=upper)
-        elif _key(lb["ID"]) in self._objs["loadbalancer"] or _key(lb["ID"]) in self._objs["route"]:
-            raise AlreadyExists(detail=f"load balancer {lb['ID']} exists")
+        elif given.key in self._objs["loadbalancer"] or given.key in self._objs["route"]:
+            raise AlreadyExists(detail=f"load balancer {given.id} exists")
         if check_refs:
-            lb["HostComputeEndpoints"] = self._resolve_endpoints(lb["HostComputeEndpoints"])
-        net = lb.get("HostComputeNetwork")
-        if net and _key(net) not in self._objs["network"]:
-            raise NetworkNotFound(detail=net)
+            lb["HostComputeEndpoints"] = self._resolve_endpoints(list(given.endpoints))
+        if given.network and _key(given.network) not in self._objs["network"]:
+            raise NetworkNotFound(detail=given.network)
         self._check_reservations(self._lb_reservations(lb),
-                                 None if replace is None else _key(replace["ID"]))
+                                 None if old is None else old.key)
         if replace is not None and "_v1" in replace and "_v1" not in lb:
             lb["_v1"] = replace["_v1"]
         self._apply([("loadbalancer", lb)])
@@ -50,12 +53,12 @@ class LoadBalancers(Endpoints):
         return out
 
     def _create_route_parsed(self, route: Json, *, upper: bool, check_refs: bool = True) -> Json:
-        if route["ID"] is None:
+        given = stored_load_balancer(route)
+        if given.id is None:
             route["ID"] = model.new_guid(upper=upper)
-        elif _key(route["ID"]) in self._objs["route"] or \
-                _key(route["ID"]) in self._objs["loadbalancer"]:
-            raise AlreadyExists(detail=f"route {route['ID']} exists")
+        elif given.key in self._objs["route"] or given.key in self._objs["loadbalancer"]:
+            raise AlreadyExists(detail=f"route {given.id} exists")
         if check_refs:
-            route["HostComputeEndpoints"] = self._resolve_endpoints(route["HostComputeEndpoints"])
+            route["HostComputeEndpoints"] = self._resolve_endpoints(list(given.endpoints))
         self._apply([("route", route)])
         return route
