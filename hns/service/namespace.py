@@ -16,6 +16,7 @@ from hns.errors import (
     InvalidArg,
     InvalidRemoteEndpointOperation,
 )
+from hns.model.service_read import stored_endpoint, stored_namespace
 from hns.service.base import Json, _eq, _key
 from hns.service.loadbalancer import LoadBalancers
 
@@ -25,16 +26,18 @@ class Namespaces(LoadBalancers):
 
     def _create_namespace(self, body: Any, *, v1: bool) -> Json:
         ns = model.parse_namespace(body, v1=v1)
-        if ns["ID"] is None:
+        given = stored_namespace(ns)  # the request as the stored form it was parsed into
+        if given.id is None:
             ns["ID"] = model.new_guid(upper=v1)
-        elif _key(ns["ID"]) in self._objs["namespace"]:
-            raise AlreadyExists(detail=f"namespace {ns['ID']} exists")
-        if ns["Type"] in ("HostDefault", "GuestDefault"):
-            if any(n["Type"] == ns["Type"] for n in self._objs["namespace"].values()):
-                raise GcnDefaultnamespaceExists(detail=ns["Type"])
+        elif given.key in self._objs["namespace"]:
+            raise AlreadyExists(detail=f"namespace {given.id} exists")
+        stored = [stored_namespace(n) for n in self._objs["namespace"].values()]
+        if given.type in ("HostDefault", "GuestDefault"):
+            if any(n.type == given.type for n in stored):
+                raise GcnDefaultnamespaceExists(detail=given.type)
             ns.setdefault("NamespaceId", 1)
         if "NamespaceId" not in ns:
-            used = {n.get("NamespaceId", 0) for n in self._objs["namespace"].values()}
+            used = {n.compartment or 0 for n in stored}
             compartment = 2
             while compartment in used:
                 compartment += 1
@@ -47,31 +50,40 @@ class Namespaces(LoadBalancers):
             raise InvalidArg(detail=f"resource type {rtype!r}")
         if not isinstance(rid, str) or not rid:
             raise InvalidArg(detail="resource without an id")
-        resources = list(ns.get("Resources", []))
-        present = [r for r in resources if r["Type"] == rtype and _eq(r["ID"], rid)]
+        stored = stored_namespace(ns)
+        present = [(t, i) for t, i in stored.resources if t == rtype and _eq(i, rid)]
+        # The changed namespace's Resources, written as (Type, ID) members.
+        members = list(stored.resources)
         if rtype == "Container":
             if add and not present:
-                resources.append({"Type": "Container", "ID": rid})
+                members.append(("Container", rid))
             elif not add:
                 if not present:
                     raise ElementNotFound(detail=f"container {rid} not in namespace")
-                resources = [r for r in resources if r not in present]
-            self._apply([("namespace", dict(ns, Resources=resources))])
+                members = [m for m in members if m not in present]
+            self._apply([("namespace", dict(ns, Resources=_resources(members)))])
             return
         self._check_guid(rid)
         ep = self._objs["endpoint"].get(_key(rid))
         if ep is None:
             raise EndpointNotFound(detail=rid)
-        if ep.get("Flags", 0) & model.EP_REMOTE:
+        member = stored_endpoint(ep)
+        if member.remote:
             raise InvalidRemoteEndpointOperation(detail="namespace membership of a remote endpoint")
         if add:
-            if ep.get("HostComputeNamespace"):
-                raise EndpointNamespaceAlreadyExists(detail=ep["HostComputeNamespace"])
-            resources.append({"Type": "Endpoint", "ID": ep["ID"]})
-            new_ep = dict(ep, HostComputeNamespace=ns["ID"])
+            if member.namespace:
+                raise EndpointNamespaceAlreadyExists(detail=member.namespace)
+            members.append(("Endpoint", str(member.id)))
+            new_ep = dict(ep, HostComputeNamespace=stored.id)
         else:
             if not present:
                 raise ElementNotFound(detail=f"endpoint {rid} not in namespace")
-            resources = [r for r in resources if r not in present]
+            members = [m for m in members if m not in present]
             new_ep = {k: v for k, v in ep.items() if k != "HostComputeNamespace"}
-        self._apply([("namespace", dict(ns, Resources=resources)), ("endpoint", new_ep)])
+        self._apply([("namespace", dict(ns, Resources=_resources(members))),
+                     ("endpoint", new_ep)])
+
+
+def _resources(members: list[tuple[str, str]]) -> list[Json]:
+    """A namespace's Resources in stored form."""
+    return [{"Type": rtype, "ID": rid} for rtype, rid in members]
