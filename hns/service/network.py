@@ -22,6 +22,7 @@ from hns.errors import (
     SwitchExtensionNotFound,
 )
 from hns.model.network import _dns, _subnet_v2
+from hns.model.service_read import stored_network
 from hns.policies import NETWORK_POLICY_TYPES, parse_policies
 from hns.schema.modify import SwitchExtensionSetting
 from hns.schema.request import parse_request
@@ -29,7 +30,6 @@ from hns.service.base import (
     Json,
     ServiceBase,
     _eq,
-    _key,
     _merge_policies,
 )
 
@@ -40,28 +40,26 @@ class Networks(ServiceBase):
     """Network creation and modification."""
 
     def _network_v1(self, net: Json) -> Json:
-        count = len(self._net_eps.get(_key(net["ID"]), ()))
+        count = len(self._net_eps.get(stored_network(net).key, ()))
         return model.network_v1(net, endpoint_count=count, version=self._version())
 
     def _create_network(self, body: Any, *, v1: bool, upper: bool = True,
                         imported: bool = False) -> Json:
         net = model.parse_network(body, self._profile, v1=v1)
-        if net["ID"] is None:
+        # The request as the stored form it was parsed into.
+        given = stored_network(net)
+        if given.id is None:
             net["ID"] = model.new_guid(upper=upper)
-        elif _key(net["ID"]) in self._objs["network"]:
-            raise AlreadyExists(detail=f"network {net['ID']} exists")
-        if net["Name"].casefold() in self._net_by_name:
-            raise NetworkAlreadyExists(detail=net["Name"])
+        elif given.key in self._objs["network"]:
+            raise AlreadyExists(detail=f"network {given.id} exists")
+        if given.name.casefold() in self._net_by_name:
+            raise NetworkAlreadyExists(detail=given.name)
         self._check_subnets(net)
-        seen: set[str] = set()
-        for subnet in model.subnets_of(net):
-            if subnet["ID"].upper() in seen:
-                subnet["ID"] = model.new_guid(upper=True)
-            seen.add(subnet["ID"].upper())
-        if not net["MacPool"]["Ranges"]:
+        self._unique_subnet_ids(net)
+        if given.mac_pool_start is None:
             net["MacPool"] = {"Ranges": [self._default_mac_range()]}
-        if not imported and net["Type"] in _ADAPTER_TYPES and \
-                not any(p["Type"] == "ProviderAddress" for p in net["Policies"]):
+        if not imported and given.type in _ADAPTER_TYPES and \
+                "ProviderAddress" not in given.policy_types:
             # HNS fills in the management IP of the adapter the network is bound to;
             # flannel waits for this policy before it goes on.
             net["Policies"].append({"Type": "ProviderAddress",
@@ -74,19 +72,28 @@ class Networks(ServiceBase):
         extras = net.setdefault("_v1", {})
         extras.setdefault("ActivityId", model.new_guid(upper=True))
         extras.setdefault("LayeredOn", model.new_guid(upper=True))
-        if net["Type"] in ("NAT", "ICS") and "NatName" not in extras:
-            extras["NatName"] = f"{net['Type']}{model.new_guid(upper=True)}"
-        if net["Type"] == "NAT" and "Extensions" not in extras:
+        if given.type in ("NAT", "ICS") and "NatName" not in extras:
+            extras["NatName"] = f"{given.type}{model.new_guid(upper=True)}"
+        if given.type == "NAT" and "Extensions" not in extras:
             extras["Extensions"] = copy.deepcopy(model.DEFAULT_EXTENSIONS)
         self._apply([("network", net)])
         return net
 
     def _check_subnets(self, net: Json) -> None:
-        for subnet in model.subnets_of(net):
-            prefix = subnet.get("IpAddressPrefix")
-            gateway = model.subnet_gateway(subnet)
+        for subnet in stored_network(net).subnets:
+            prefix, gateway = subnet.prefix, subnet.gateway
             if prefix and gateway and not model.ip_in_subnet(gateway, prefix):
                 raise InvalidSubnet(detail=f"gateway {gateway} is outside {prefix}")
+
+    @staticmethod
+    def _unique_subnet_ids(net: Json) -> None:
+        """Writing the subnets of a network being created: a subnet ID given twice gets a
+        new one the second time."""
+        seen: set[str] = set()
+        for subnet in model.subnets_of(net):
+            if subnet["ID"].upper() in seen:
+                subnet["ID"] = model.new_guid(upper=True)
+            seen.add(subnet["ID"].upper())
 
     def _default_mac_range(self) -> Json:
         used = {self._mac_range_id(n) for n in self._objs["network"].values()}
@@ -101,10 +108,10 @@ class Networks(ServiceBase):
 
     @staticmethod
     def _mac_range_id(net: Json) -> tuple[int, int] | None:
-        ranges = net.get("MacPool", {}).get("Ranges") or []
-        if not ranges:
+        start = stored_network(net).mac_pool_start
+        if start is None:
             return None
-        value = model.mac_to_int(ranges[0]["StartMacAddress"])
+        value = model.mac_to_int(start)
         return ((value >> 16) & 0xFF, (value >> 12) & 0xF)
 
     def _toggle_extension(self, net: Json, settings: Any) -> Json:

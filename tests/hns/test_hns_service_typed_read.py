@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: The converted modules: every read of an HNS field by name in them is listed here, by
 #: (module, function), with why it is not a decision on a stored object.
-CONVERTED = ["hns/service/endpoint.py"]
+CONVERTED = ["hns/service/endpoint.py", "hns/service/network.py",
+             "hns/service/loadbalancer.py", "hns/service/namespace.py"]
 ALLOWED: dict[tuple[str, str], set[str]] = {
     # The endpoint being created: an update that names no address keeps the stored
     # configurations (copied as they are), and the port mappings being written are checked
@@ -42,6 +43,17 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # The request body of an attach / detach (a Port modify or a V1 attach), no stored object.
     ("hns/service/endpoint.py", "_attach"): {"SystemType", "ContainerId", "VirtualMachineId"},
     ("hns/service/endpoint.py", "_detach"): {"ContainerId"},
+    # Writing the network being created: the ProviderAddress and DR MAC policies HNS adds
+    # are appended to its policy array; a subnet ID given twice is replaced.
+    ("hns/service/network.py", "_create_network"): {"Policies"},
+    ("hns/service/network.py", "_unique_subnet_ids"): {"ID"},
+    # Writing the V1 switch extensions (the stored form's _v1 extras) of a toggle.
+    ("hns/service/network.py", "_toggle_extension"): {"Extensions", "Id"},
+    # Writing the changed network of a modify request (its policy array, its Ipams with a
+    # subnet added or removed by prefix) from the request body's Policies and Subnets; the
+    # result is checked through the typed read (_check_subnets).
+    ("hns/service/network.py", "_modify_network"): {"Policies", "Subnets", "Ipams",
+                                                     "IpAddressPrefix"},
 }
 
 
