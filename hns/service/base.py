@@ -38,6 +38,7 @@ from hns.faults import (
     SERVICE_DOWN_HRESULT,
     FaultSet,
 )
+from hns.model.service_read import stored_endpoint, stored_namespace
 from hns.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from hns.service.calllog import CallLog
 from hns.store.sqlite import KINDS, Store
@@ -257,7 +258,7 @@ class ServiceBase(IndexedState):
         elif kind == "endpoint":
             self._plan_endpoint_delete(obj, puts, deletes)
         elif kind == "namespace":
-            if any(r["Type"] == "Endpoint" for r in obj.get("Resources", [])):
+            if stored_namespace(obj).holds("Endpoint"):
                 raise EntityHasReferences(detail="namespace still holds endpoints")
             deletes.append(("namespace", key))
         else:
@@ -272,7 +273,8 @@ class ServiceBase(IndexedState):
 
     def _plan_endpoint_delete(self, ep: Json, puts: list[tuple[str, Json]],
                               deletes: list[tuple[str, str]]) -> None:
-        ns_id = ep.get("HostComputeNamespace")
+        stored = stored_endpoint(ep)
+        ns_id = stored.namespace
         if ns_id:
             ns_key = _key(ns_id)
             pending = next((o for k, o in puts if k == "namespace" and _key(o["ID"]) == ns_key),
@@ -280,9 +282,9 @@ class ServiceBase(IndexedState):
             ns = pending or self._objs["namespace"].get(ns_key)
             if ns is not None:
                 kept = [r for r in ns.get("Resources", [])
-                        if not (r["Type"] == "Endpoint" and _eq(r["ID"], ep["ID"]))]
+                        if not (r["Type"] == "Endpoint" and _eq(r["ID"], stored.id))]
                 puts.append(("namespace", dict(ns, Resources=kept)))
-        deletes.append(("endpoint", _key(ep["ID"])))
+        deletes.append(("endpoint", stored.key))
 
 
 def _dedupe(puts: list[tuple[str, Json]],

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The converted modules: every read of an HNS field by name in them is listed here, by
 #: (module, function), with why it is not a decision on a stored object.
 CONVERTED = ["hns/service/endpoint.py", "hns/service/network.py",
-             "hns/service/loadbalancer.py", "hns/service/namespace.py"]
+             "hns/service/loadbalancer.py", "hns/service/namespace.py", "hns/service/base.py"]
 ALLOWED: dict[tuple[str, str], set[str]] = {
     # The endpoint being created: an update that names no address keeps the stored
     # configurations (copied as they are), and the port mappings being written are checked
@@ -54,6 +54,16 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # result is checked through the typed read (_check_subnets).
     ("hns/service/network.py", "_modify_network"): {"Policies", "Subnets", "Ipams",
                                                      "IpAddressPrefix"},
+    # The store's plumbing: the key each loaded, deleted or planned object is kept under.
+    ("hns/service/base.py", "__init__"): {"ID"},
+    ("hns/service/base.py", "_delete"): {"ID"},
+    ("hns/service/base.py", "_dedupe"): {"ID"},
+    # Writing the namespace an endpoint leaves on delete: its Resources without the
+    # endpoint, from a change planned in this operation (matched by ID) or the stored one.
+    ("hns/service/base.py", "_plan_endpoint_delete"): {"ID", "Resources", "Type"},
+    # Writing a merged policy array (Add / Remove / Update of a modify request).
+    ("hns/service/base.py", "_same_policy"): {"Type", "Settings"},
+    ("hns/service/base.py", "_merge_policies"): {"Type"},
 }
 
 
