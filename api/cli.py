@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_READ_TIMEOUT:g})",
     )
     serve.add_argument(
-        "--loop",
+        "--event-loop",
         default="auto",
         choices=("auto", "uvloop", "asyncio"),
         help="event loop (default auto: uvloop where installed, else asyncio)",

@@ -99,7 +99,7 @@ def serve_app(app: Any, ns: argparse.Namespace, profile: str) -> None:
         log_level=ns.log_level,
         access_log=bool(ns.access_log),
         **uvicorn_options(
-            getattr(ns, "read_timeout", DEFAULT_READ_TIMEOUT), getattr(ns, "loop", "auto")
+            getattr(ns, "read_timeout", DEFAULT_READ_TIMEOUT), getattr(ns, "event_loop", "auto")
         ),
     )
     _configure_logging(ns.log_level)

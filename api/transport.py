@@ -39,7 +39,7 @@ from hns.errors import InvalidArg
 
 __all__ = ["LOOPS", "HnsH11Protocol", "event_loop", "read_token_file", "uvicorn_options"]
 
-#: ``serve --loop`` choices: ``auto`` is uvloop when it can be imported, else asyncio.
+#: ``serve --event-loop`` choices: ``auto`` is uvloop when it can be imported, else asyncio.
 LOOPS: Final = ("auto", "uvloop", "asyncio")
 
 #: Seconds SIGTERM waits for requests still running before it closes them.

@@ -1,4 +1,4 @@
-"""The server's event loop (api/transport.py ``event_loop``, ``serve --loop``): uvloop by
+"""The server's event loop (api/transport.py ``event_loop``, ``serve --event-loop``): uvloop by
 default, asyncio where uvloop is missing or asked for, an error where uvloop is asked for
 and missing.  Which loop a real server runs is read from the libraries its process has
 mapped: uvloop's extension module is loaded only when its loop is used."""
@@ -47,7 +47,7 @@ def test_an_unknown_loop_is_refused() -> None:
         event_loop("trio")
 
 
-@pytest.mark.parametrize(("args", "uvloop"), [((), True), (("--loop", "asyncio"), False)])
+@pytest.mark.parametrize(("args", "uvloop"), [((), True), (("--event-loop", "asyncio"), False)])
 def test_a_real_server_runs_the_loop_it_was_given(args: tuple[str, ...], uvloop: bool) -> None:
     with EmulatorServer(extra_args=args) as srv:
         assert srv.pid is not None

@@ -5,7 +5,7 @@ Old code: with any wait rule present, bodies were buffered up to 256 MiB before 
 limit applied; idle and half-sent connections were never closed; a negative
 Content-Length was answered in plain text.
 
-Every test runs on both event loops ``serve --loop`` offers (uvloop, the default, and
+Every test runs on both event loops ``serve --event-loop`` offers (uvloop, the default, and
 asyncio, its fallback): the edge (api/transport.py) must answer the same on either."""
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ LOOPS = ["uvloop", "asyncio"]
 
 @pytest.fixture(scope="module", params=LOOPS)
 def server(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
-    with EmulatorServer(extra_args=("--loop", request.param)) as srv:
+    with EmulatorServer(extra_args=("--event-loop", request.param)) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module", params=LOOPS)
 def timing_out(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
-    args = ("--read-timeout", str(READ_TIMEOUT), "--loop", request.param)
+    args = ("--read-timeout", str(READ_TIMEOUT), "--event-loop", request.param)
     with EmulatorServer(extra_args=args) as srv:
         yield srv
 
