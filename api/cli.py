@@ -138,12 +138,6 @@ def _parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_READ_TIMEOUT:g})",
     )
     serve.add_argument(
-        "--event-loop",
-        default="auto",
-        choices=("auto", "uvloop", "asyncio"),
-        help="event loop (default auto: uvloop where installed, else asyncio)",
-    )
-    serve.add_argument(
         "--underlay",
         default=None,
         metavar="udp:PA[:PORT]",

@@ -98,9 +98,7 @@ def serve_app(app: Any, ns: argparse.Namespace, profile: str) -> None:
         port=ns.port,
         log_level=ns.log_level,
         access_log=bool(ns.access_log),
-        **uvicorn_options(
-            getattr(ns, "read_timeout", DEFAULT_READ_TIMEOUT), getattr(ns, "event_loop", "auto")
-        ),
+        **uvicorn_options(getattr(ns, "read_timeout", DEFAULT_READ_TIMEOUT)),
     )
     _configure_logging(ns.log_level)
     if ns.access_log:

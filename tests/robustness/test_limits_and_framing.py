@@ -3,10 +3,7 @@ real ``hns-emulator serve`` process.
 
 Old code: with any wait rule present, bodies were buffered up to 256 MiB before the 1 MiB
 limit applied; idle and half-sent connections were never closed; a negative
-Content-Length was answered in plain text.
-
-Every test runs on both event loops ``serve --event-loop`` offers (uvloop, the default, and
-asyncio, its fallback): the edge (api/transport.py) must answer the same on either."""
+Content-Length was answered in plain text."""
 
 from __future__ import annotations
 
@@ -28,30 +25,22 @@ READ_TIMEOUT = 1.0
 NET = 120.0
 
 
-LOOPS = ["uvloop", "asyncio"]
-
-
-@pytest.fixture(scope="module", params=LOOPS)
-def server(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
-    with EmulatorServer(extra_args=("--event-loop", request.param)) as srv:
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as srv:
         yield srv
 
 
-@pytest.fixture(scope="module", params=LOOPS)
-def timing_out(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
-    args = ("--read-timeout", str(READ_TIMEOUT), "--event-loop", request.param)
-    with EmulatorServer(extra_args=args) as srv:
+@pytest.fixture(scope="module")
+def timing_out() -> Iterator[EmulatorServer]:
+    with EmulatorServer(extra_args=("--read-timeout", str(READ_TIMEOUT))) as srv:
         yield srv
 
 
 @pytest.fixture(autouse=True)
-def _no_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+def _no_faults(server: EmulatorServer) -> Iterator[None]:
     yield
-    # only where the test used ``server`` (asking for it here would run every
-    # ``timing_out`` test once per loop of ``server`` too)
-    if "server" in request.fixturenames:
-        server: EmulatorServer = request.getfixturevalue("server")
-        httpx.delete(server.url + "/_emulator/faults", timeout=10.0)
+    httpx.delete(server.url + "/_emulator/faults", timeout=10.0)
 
 
 def _hns_error(body: object, code: int = E_INVALIDARG) -> None:
