@@ -20,14 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hns.model.common import EP_REMOTE
+from hns.model.common import EP_REMOTE, NET_ENABLE_NON_PERSISTENT
 from hns.schema.policy import PortMappingSettings
 
 Json = dict[str, Any]
 
 __all__ = ["StoredEndpoint", "StoredLoadBalancer", "StoredNamespace", "StoredNetwork",
            "StoredSubnet", "policy_types", "port_mappings", "stored_endpoint",
-           "stored_load_balancer", "stored_namespace", "stored_network"]
+           "stored_id", "stored_load_balancer", "stored_namespace", "stored_network"]
 
 
 def policy_types(policies: Iterable[Json]) -> tuple[str, ...]:
@@ -40,6 +40,11 @@ def port_mappings(policies: Iterable[Json]) -> list[PortMappingSettings]:
     when they were parsed), as their model."""
     return [PortMappingSettings.model_validate(p["Settings"]) for p in policies
             if p["Type"] == "PortMapping"]
+
+
+def stored_id(obj: Json) -> str:
+    """The ID of a stored object of any kind (the store keeps none without one), as written."""
+    return str(obj["ID"])
 
 
 def _id(obj: Json) -> tuple[str | None, str]:
@@ -86,6 +91,8 @@ class StoredNetwork:
     #: StartMacAddress of its first MacPool range; None: no range
     mac_pool_start: str | None
     policy_types: tuple[str, ...]
+    #: Flags has EnableNonPersistent: it and its endpoints go on a reboot or restart
+    non_persistent: bool = False
 
 
 def stored_network(net: Json) -> StoredNetwork:
@@ -98,7 +105,8 @@ def stored_network(net: Json) -> StoredNetwork:
                                    _gateway(s))
                       for ipam in net.get("Ipams") or () for s in ipam.get("Subnets") or ()),
         mac_pool_start=None if start is None else str(start),
-        policy_types=policy_types(net.get("Policies") or ()))
+        policy_types=policy_types(net.get("Policies") or ()),
+        non_persistent=bool(int(net.get("Flags") or 0) & NET_ENABLE_NON_PERSISTENT))
 
 
 # -- endpoint ------------------------------------------------------------------------------

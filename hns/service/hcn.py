@@ -14,6 +14,7 @@ from hns.errors import (
     InvalidJson,
     RequestUnsupported,
 )
+from hns.model.service_read import stored_endpoint, stored_id, stored_network
 from hns.schema.modify import ModifyRequest, NamespaceResourceSetting
 from hns.schema.request import parse_request
 from hns.service.base import Json, _eq, _guard, _key, parse_json
@@ -58,7 +59,7 @@ class HcnApi(Namespaces):
             flt, _major = model.parse_query(settings)
             # One case for every id, whichever API made the object (hcsshim parses them
             # as GUIDs; hnsdiag prints endpoint and LB ids in lower case).
-            return [str(o["ID"]).lower() for o in self._filter(kind, flt)]
+            return [stored_id(o).lower() for o in self._filter(kind, flt)]
         if verb == "Create":
             return self._hcn_create(kind, id, settings)
         if verb == "Modify" and kind == "route":
@@ -152,16 +153,16 @@ class HcnApi(Namespaces):
         views: list[Json] = [obj]
         for key, want in flt.items():
             if key in ("ID", "Id") and isinstance(want, str):
-                if not _eq(obj["ID"], want):
+                if not _eq(stored_id(obj), want):
                     return False
                 continue
             if kind == "endpoint" and key in ("VirtualNetwork", "HostComputeNetwork"):
-                if not _eq(obj.get("HostComputeNetwork"), want):
+                if not _eq(stored_endpoint(obj).network, want):
                     return False
                 continue
             if kind == "endpoint" and key == "VirtualNetworkName":
-                net = self._objs["network"].get(_key(obj.get("HostComputeNetwork") or ""))
-                if net is None or not _eq(net["Name"], want):
+                net = self._objs["network"].get(_key(stored_endpoint(obj).network or ""))
+                if net is None or not _eq(stored_network(net).name, want):
                     return False
                 continue
             if len(views) == 1:

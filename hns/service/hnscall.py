@@ -14,6 +14,7 @@ from hns.errors import (
     InvalidJson,
     RequestUnsupported,
 )
+from hns.model.service_read import stored_id
 from hns.service.base import Json, _guard, _key, parse_json
 from hns.service.namespace import Namespaces
 
@@ -88,9 +89,9 @@ class HnsCallApi(Namespaces):
         return None
 
     def _v1_endpoint_stats(self, ident: str | None, _req: str | None) -> Any:
-        ep = self._v1_endpoint(ident)
+        ep_id = stored_id(self._v1_endpoint(ident))
         return {"BytesReceived": 0, "BytesSent": 0, "DroppedPacketsIncoming": 0,
-                "DroppedPacketsOutgoing": 0, "EndpointId": ep["ID"], "InstanceId": ep["ID"],
+                "DroppedPacketsOutgoing": 0, "EndpointId": ep_id, "InstanceId": ep_id,
                 "PacketsReceived": 0, "PacketsSent": 0}
 
     def _v1_list_policylists(self, _ident: str | None, _req: str | None) -> Any:

@@ -54,6 +54,7 @@ from hns.faults import (
     v2_call_name,
     whole_object_update,
 )
+from hns.model.service_read import stored_endpoint, stored_network
 from hns.profiles import PROFILES
 from hns.service.base import (
     DUMP_FORMAT,
@@ -120,13 +121,13 @@ class HnsService(HnsCallApi, HcnApi):
         puts: list[tuple[str, Json]] = []
         deletes: list[tuple[str, str]] = []
         for key, net in list(self._objs["network"].items()):
-            if net.get("Flags", 0) & model.NET_ENABLE_NON_PERSISTENT:
+            if stored_network(net).non_persistent:
                 self._plan_network_delete(key, puts, deletes)
         gone = set(deletes)
         for key, ep in self._objs["endpoint"].items():
             if ("endpoint", key) in gone:
                 continue
-            if ep.get("State") in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
+            if stored_endpoint(ep).state in (model.STATE_ATTACHED, model.STATE_ATTACHED_SHARING):
                 # Containers do not survive a reboot; their endpoints stay, detached.
                 changed = dict(ep, State=model.STATE_DETACHED, SharedContainers=[])
                 puts.append(("endpoint", changed))
@@ -272,7 +273,7 @@ class HnsService(HnsCallApi, HcnApi):
         puts: list[tuple[str, Json]] = []
         deletes: list[tuple[str, str]] = []
         for key, net in list(self._objs["network"].items()):
-            if net.get("Flags", 0) & model.NET_ENABLE_NON_PERSISTENT:
+            if stored_network(net).non_persistent:
                 self._plan_network_delete(key, puts, deletes)
         if deletes:
             self._apply(_dedupe(puts, deletes), deletes)

@@ -15,6 +15,7 @@ from typing import Any
 from hns import model
 from hns.capture import classify
 from hns.errors import InvalidJson
+from hns.model.service_read import stored_endpoint, stored_id
 from hns.service.base import Json
 from hns.service.namespace import Namespaces
 
@@ -53,8 +54,10 @@ def _restore_members(service: Namespaces, ns_id: str, obj: Json) -> None:
             continue
         if rtype == "Endpoint":
             ep = service._objs["endpoint"].get(rid.strip("{}").upper())
-            if ep is None or ep.get("Flags", 0) & model.EP_REMOTE \
-                    or ep.get("HostComputeNamespace"):
+            if ep is None:
+                continue
+            stored = stored_endpoint(ep)
+            if stored.remote or stored.namespace is not None:
                 continue
         ns = service._objs["namespace"][ns_id.upper()]
         service._namespace_resource(ns, rtype, rid.strip("{}"), add=True)
@@ -64,7 +67,7 @@ def _import_one(service: Namespaces, obj: Json) -> str:
     kind = classify(obj)
     if kind == "network":
         v1 = model.is_v1_settings(obj, model.NETWORK_V1_KEYS) or "Ipams" not in obj
-        return str(service._create_network(obj, v1=v1, imported=True)["ID"])
+        return stored_id(service._create_network(obj, v1=v1, imported=True))
     if kind == "endpoint":
         v1 = model.is_v1_settings(obj, model.ENDPOINT_V1_KEYS)
         net_id = obj.get("VirtualNetwork") if v1 else obj.get("HostComputeNetwork")
@@ -76,21 +79,21 @@ def _import_one(service: Namespaces, obj: Json) -> str:
         # Namespace membership is read only on create; the namespace's own import puts the
         # endpoint back in it (its Resources / ResourceList name it).
         body = {k: v for k, v in obj.items() if k != "HostComputeNamespace"}
-        return str(service._create_endpoint(body, v1=v1)["ID"])
+        return stored_id(service._create_endpoint(body, v1=v1))
     if kind == "namespace":
         v1 = "ResourceList" in obj or "IsDefault" in obj
         ns = service._create_namespace({k: v for k, v in obj.items()
                                         if k in ("ID", "IsDefault", "Type", "NamespaceId")},
                                        v1=v1)
-        _restore_members(service, str(ns["ID"]), obj)
-        return str(ns["ID"])
+        _restore_members(service, stored_id(ns), obj)
+        return stored_id(ns)
     if kind == "policylist":
         parsed_kind, parsed = model.parse_policy_list(obj, service._profile)
         if parsed_kind == "lb":
-            return str(service._create_lb_parsed(parsed, upper=True, check_refs=False)["ID"])
-        return str(service._create_route_parsed(parsed, upper=True, check_refs=False)["ID"])
+            return stored_id(service._create_lb_parsed(parsed, upper=True, check_refs=False))
+        return stored_id(service._create_route_parsed(parsed, upper=True, check_refs=False))
     if kind == "loadbalancer":
         lb = model.parse_load_balancer(obj, service._profile)
-        return str(service._create_lb_parsed(lb, upper=False, check_refs=False)["ID"])
-    return str(service._create_route_parsed(model.parse_route(obj), upper=False,
-                                           check_refs=False)["ID"])
+        return stored_id(service._create_lb_parsed(lb, upper=False, check_refs=False))
+    return stored_id(service._create_route_parsed(model.parse_route(obj), upper=False,
+                                                  check_refs=False))

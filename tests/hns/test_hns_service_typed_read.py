@@ -15,6 +15,7 @@ import pytest
 
 from hns.model.service_read import (
     stored_endpoint,
+    stored_id,
     stored_load_balancer,
     stored_namespace,
     stored_network,
@@ -25,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The converted modules: every read of an HNS field by name in them is listed here, by
 #: (module, function), with why it is not a decision on a stored object.
 CONVERTED = ["hns/service/endpoint.py", "hns/service/network.py",
-             "hns/service/loadbalancer.py", "hns/service/namespace.py", "hns/service/base.py"]
+             "hns/service/loadbalancer.py", "hns/service/namespace.py", "hns/service/base.py",
+             "hns/service/hcn.py", "hns/service/hnscall.py", "hns/service/hnsservice.py",
+             "hns/service/importing.py"]
 ALLOWED: dict[tuple[str, str], set[str]] = {
     # The endpoint being created: an update that names no address keeps the stored
     # configurations (copied as they are), and the port mappings being written are checked
@@ -64,6 +67,28 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     # Writing a merged policy array (Add / Remove / Update of a modify request).
     ("hns/service/base.py", "_same_policy"): {"Type", "Settings"},
     ("hns/service/base.py", "_merge_policies"): {"Type"},
+    # A V2 query's filter (the request's settings), no stored object: the fields it
+    # names pick the candidates an index can give.
+    ("hns/service/hcn.py", "_filter"): {"ID", "Id", "Name", "VirtualNetwork"},
+    # The envelope of an HcnModify* request body (RequestType given as null, its Settings).
+    ("hns/service/hcn.py", "_hcn_modify"): {"RequestType", "Settings"},
+    # V1 request bodies, no stored objects: a network update's Extensions to toggle, a
+    # namespace resource request's Type and Data (Id or ID of the member).
+    ("hns/service/hnscall.py", "_v1_modify_network"): {"Extensions"},
+    ("hns/service/hnscall.py", "_v1_namespace_resource"): {"Type", "Data", "Id", "ID"},
+    # The store's plumbing on a restart and a state load: the key each object read back
+    # or loaded is kept under (a dump object without a string ID is refused), and the
+    # dump's envelope (Format, Objects, Profile), which is no stored HNS object.
+    ("hns/service/hnsservice.py", "_start"): {"ID"},
+    ("hns/service/hnsservice.py", "load"): {"Format", "Objects", "ID", "Profile"},
+    # A real-host capture as read (hns/capture.py), before it is parsed into the stored
+    # form: an HNS call envelope's Output, an endpoint's network reference and name (a
+    # stub network is created for it), a namespace's members in either schema version.
+    ("hns/service/importing.py", "import_objects"): {"Output"},
+    ("hns/service/importing.py", "_import_one"): {"VirtualNetwork", "HostComputeNetwork",
+                                                  "VirtualNetworkName", "Type"},
+    ("hns/service/importing.py", "_restore_members"): {"ResourceList", "Resources", "Data",
+                                                       "Type", "Id", "ID"},
 }
 
 
@@ -148,6 +173,8 @@ def test_stored_network_reads_subnets_gateways_and_the_mac_pool() -> None:
     assert net.mac_pool_start == "00-15-5D-12-30-00"
     assert net.policy_types == ("ProviderAddress",)
     assert stored_network({"ID": "n2", "MacPool": {"Ranges": []}}).mac_pool_start is None
+    assert not net.non_persistent
+    assert stored_network({"ID": "n3", "Flags": 8}).non_persistent
 
 
 def test_stored_load_balancer_and_namespace_read_their_references() -> None:
@@ -157,4 +184,5 @@ def test_stored_load_balancer_and_namespace_read_their_references() -> None:
                            "Resources": [{"Type": "Endpoint", "ID": "e1"}]})
     assert (ns.type, ns.compartment, ns.resources) == ("HostDefault", 1, (("Endpoint", "e1"),))
     assert ns.holds("Endpoint")
+    assert stored_id({"ID": "AbC"}) == "AbC"
     assert not ns.holds("Container")
