@@ -26,8 +26,9 @@ from hns.schema.policy import PortMappingSettings
 Json = dict[str, Any]
 
 __all__ = ["StoredEndpoint", "StoredLoadBalancer", "StoredNamespace", "StoredNetwork",
-           "StoredSubnet", "policy_types", "port_mappings", "stored_endpoint",
-           "stored_id", "stored_load_balancer", "stored_namespace", "stored_network"]
+           "StoredSubnet", "endpoint_reservations", "lb_reservations", "policy_types",
+           "port_mappings", "stored_endpoint", "stored_id", "stored_load_balancer",
+           "stored_namespace", "stored_network"]
 
 
 def policy_types(policies: Iterable[Json]) -> tuple[str, ...]:
@@ -45,6 +46,26 @@ def port_mappings(policies: Iterable[Json]) -> list[PortMappingSettings]:
 def stored_id(obj: Json) -> str:
     """The ID of a stored object of any kind (the store keeps none without one), as written."""
     return str(obj["ID"])
+
+
+def endpoint_reservations(ep: Json) -> list[tuple[int, int, str]]:
+    """The (Protocol, ExternalPort, VIP or "") host ports an endpoint's PortMapping
+    policies hold (those with an ExternalPort; Protocol 6, TCP, when it names none)."""
+    out = []
+    for policy in ep.get("Policies", []):
+        if policy["Type"] == "PortMapping":
+            s = policy["Settings"]
+            if s.get("ExternalPort"):
+                out.append((s.get("Protocol", 6) or 6, s["ExternalPort"], s.get("VIP", "")))
+    return out
+
+
+def lb_reservations(lb: Json) -> list[tuple[int, int, str]]:
+    """The (Protocol, ExternalPort, frontend VIP or "": any address) a load balancer's
+    PortMappings hold, one per frontend VIP."""
+    vips = lb.get("FrontendVIPs") or [""]
+    return [(pm["Protocol"], pm["ExternalPort"], vip)
+            for pm in lb["PortMappings"] for vip in vips]
 
 
 def _id(obj: Json) -> tuple[str | None, str]:
@@ -93,12 +114,15 @@ class StoredNetwork:
     policy_types: tuple[str, ...]
     #: Flags has EnableNonPersistent: it and its endpoints go on a reboot or restart
     non_persistent: bool = False
+    #: EndMacAddress of its first MacPool range; None: no range
+    mac_pool_end: str | None = None
 
 
 def stored_network(net: Json) -> StoredNetwork:
     ident, key = _id(net)
     ranges = (net.get("MacPool") or {}).get("Ranges") or []
     start = ranges[0].get("StartMacAddress") if ranges else None
+    end = ranges[0].get("EndMacAddress") if ranges else None
     return StoredNetwork(
         id=ident, key=key, name=str(net.get("Name") or ""), type=str(net.get("Type") or ""),
         subnets=tuple(StoredSubnet(str(s.get("ID") or ""), s.get("IpAddressPrefix") or None,
@@ -106,7 +130,8 @@ def stored_network(net: Json) -> StoredNetwork:
                       for ipam in net.get("Ipams") or () for s in ipam.get("Subnets") or ()),
         mac_pool_start=None if start is None else str(start),
         policy_types=policy_types(net.get("Policies") or ()),
-        non_persistent=bool(int(net.get("Flags") or 0) & NET_ENABLE_NON_PERSISTENT))
+        non_persistent=bool(int(net.get("Flags") or 0) & NET_ENABLE_NON_PERSISTENT),
+        mac_pool_end=None if end is None else str(end))
 
 
 # -- endpoint ------------------------------------------------------------------------------

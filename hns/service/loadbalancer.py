@@ -10,7 +10,7 @@ from hns.errors import (
     EndpointNotFound,
     NetworkNotFound,
 )
-from hns.model.service_read import stored_load_balancer
+from hns.model.service_read import lb_reservations, stored_load_balancer
 from hns.service.base import Json, _key
 from hns.service.endpoint import Endpoints
 
@@ -36,7 +36,7 @@ class LoadBalancers(Endpoints):
             lb["HostComputeEndpoints"] = self._resolve_endpoints(list(given.endpoints))
         if given.network and _key(given.network) not in self._objs["network"]:
             raise NetworkNotFound(detail=given.network)
-        self._check_reservations(self._lb_reservations(lb),
+        self._check_reservations(lb_reservations(lb),
                                  None if old is None else old.key)
         if replace is not None and "_v1" in replace and "_v1" not in lb:
             lb["_v1"] = replace["_v1"]

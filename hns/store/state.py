@@ -25,6 +25,13 @@ from typing import Any, NamedTuple
 
 from hns import model
 from hns.ipam import Pool, subnet_pool
+from hns.model.service_read import (
+    endpoint_reservations,
+    lb_reservations,
+    stored_endpoint,
+    stored_id,
+    stored_network,
+)
 from hns.store.sqlite import KINDS, Store
 
 Json = dict[str, Any]
@@ -75,11 +82,6 @@ class IndexedState:
         for listener in list(getattr(self, "_listeners", [])):
             listener(changes)
 
-    def _lb_reservations(self, lb: Json) -> list[tuple[int, int, str]]:
-        vips = lb.get("FrontendVIPs") or [""]
-        return [(pm["Protocol"], pm["ExternalPort"], vip)
-                for pm in lb["PortMappings"] for vip in vips]
-
     def _apply(self, puts: list[tuple[str, Json]],
                deletes: list[tuple[str, str]] | None = None) -> None:
         """Commit to SQLite, then to memory and the indexes (never the other way round)."""
@@ -92,7 +94,7 @@ class IndexedState:
                 self._unindex(kind, old)
                 changes.append(ObjectChange(kind, key, old, None))
         for kind, obj in puts:
-            key = _key(obj["ID"])
+            key = _key(stored_id(obj))
             old = self._objs[kind].get(key)
             if old is not None:
                 self._unindex(kind, old, replaced_by=obj)
@@ -118,48 +120,47 @@ class IndexedState:
                 self._index(kind, obj)
 
     def _index(self, kind: str, obj: Json) -> None:
-        key = _key(obj["ID"])
+        key = _key(stored_id(obj))
         if kind == "network":
-            self._net_by_name[obj["Name"].casefold()] = key
+            net = stored_network(obj)
+            self._net_by_name[net.name.casefold()] = key
             self._net_eps.setdefault(key, set())
-            for subnet in model.subnets_of(obj):
-                prefix = subnet.get("IpAddressPrefix")
-                if prefix and (key, subnet["ID"]) not in self._pools:
-                    pool = subnet_pool(prefix, model.subnet_gateway(subnet))
+            for subnet in net.subnets:
+                if subnet.prefix and (key, subnet.id) not in self._pools:
+                    pool = subnet_pool(subnet.prefix, subnet.gateway)
                     if pool is not None:
-                        self._pools[(key, subnet["ID"])] = pool
-            ranges = obj.get("MacPool", {}).get("Ranges") or []
-            if ranges and key not in self._mac_pools:
-                first = model.mac_to_int(ranges[0]["StartMacAddress"])
-                last = model.mac_to_int(ranges[0]["EndMacAddress"])
+                        self._pools[(key, subnet.id)] = pool
+            if net.mac_pool_start is not None and net.mac_pool_end is not None \
+                    and key not in self._mac_pools:
+                first = model.mac_to_int(net.mac_pool_start)
+                last = model.mac_to_int(net.mac_pool_end)
                 self._mac_pools[key] = Pool(first, last)
         elif kind == "endpoint":
-            net_key = _key(obj["HostComputeNetwork"])
+            ep = stored_endpoint(obj)
+            net_key = _key(ep.network or "")
             self._net_eps.setdefault(net_key, set()).add(key)
-            remote = obj.get("Flags", 0) & model.EP_REMOTE
+            remote = ep.remote
             index = self._remote_ips if remote else self._local_ips
-            for config in obj.get("IpConfigurations", []):
-                ip = config.get("IpAddress")
-                if ip:
-                    index[(net_key, ip)] = key
-                    if not remote:
-                        self._pool_event(net_key, ip, taken=True)
-            mac = obj.get("MacAddress")
+            for ip in ep.ip_addresses:
+                index[(net_key, ip)] = key
+                if not remote:
+                    self._pool_event(net_key, ip, taken=True)
+            mac = ep.mac
             if mac:
                 self._macs[(net_key, mac.upper())] = key
                 pool = self._mac_pools.get(net_key)
                 if pool is not None:
                     pool.taken(model.mac_to_int(mac))
-            for proto, port, vip in self._endpoint_reservations(obj):
+            for proto, port, vip in endpoint_reservations(obj):
                 self._ports.setdefault((proto, port), {})[vip] = key
         elif kind == "loadbalancer":
-            for proto, port, vip in self._lb_reservations(obj):
+            for proto, port, vip in lb_reservations(obj):
                 self._ports.setdefault((proto, port), {})[vip] = key
 
     def _unindex(self, kind: str, obj: Json, replaced_by: Json | None = None) -> None:
-        key = _key(obj["ID"])
+        key = _key(stored_id(obj))
         if kind == "network":
-            self._net_by_name.pop(obj["Name"].casefold(), None)
+            self._net_by_name.pop(stored_network(obj).name.casefold(), None)
             if replaced_by is None:
                 self._net_eps.pop(key, None)
                 self._mac_pools.pop(key, None)
@@ -171,25 +172,25 @@ class IndexedState:
                 if kept.get(subnet["ID"]) != subnet:
                     self._pools.pop((key, subnet["ID"]), None)
         elif kind == "endpoint":
-            net_key = _key(obj["HostComputeNetwork"])
+            ep = stored_endpoint(obj)
+            net_key = _key(ep.network or "")
             self._net_eps.get(net_key, set()).discard(key)
-            remote = obj.get("Flags", 0) & model.EP_REMOTE
+            remote = ep.remote
             index = self._remote_ips if remote else self._local_ips
-            for config in obj.get("IpConfigurations", []):
-                ip = config.get("IpAddress")
-                if ip and index.get((net_key, ip)) == key:
+            for ip in ep.ip_addresses:
+                if index.get((net_key, ip)) == key:
                     del index[(net_key, ip)]
                     if not remote:
                         self._pool_event(net_key, ip, taken=False)
-            mac = obj.get("MacAddress")
+            mac = ep.mac
             if mac and self._macs.get((net_key, mac.upper())) == key:
                 del self._macs[(net_key, mac.upper())]
                 pool = self._mac_pools.get(net_key)
                 if pool is not None:
                     pool.release(model.mac_to_int(mac))
-            self._unreserve(self._endpoint_reservations(obj), key)
+            self._unreserve(endpoint_reservations(obj), key)
         elif kind == "loadbalancer":
-            self._unreserve(self._lb_reservations(obj), key)
+            self._unreserve(lb_reservations(obj), key)
 
     def _unreserve(self, items: list[tuple[int, int, str]], key: str) -> None:
         for proto, port, vip in items:
@@ -199,23 +200,13 @@ class IndexedState:
                 if not holders:
                     del self._ports[(proto, port)]
 
-    @staticmethod
-    def _endpoint_reservations(ep: Json) -> list[tuple[int, int, str]]:
-        out = []
-        for policy in ep.get("Policies", []):
-            if policy["Type"] == "PortMapping":
-                s = policy["Settings"]
-                if s.get("ExternalPort"):
-                    out.append((s.get("Protocol", 6) or 6, s["ExternalPort"], s.get("VIP", "")))
-        return out
-
     def _pool_event(self, net_key: str, ip: str, *, taken: bool) -> None:
         net = self._objs["network"].get(net_key)
         if net is None:
             return
         value = int(ipaddress.ip_address(ip))
-        for subnet in model.subnets_of(net):
-            pool = self._pools.get((net_key, subnet["ID"]))
+        for subnet in stored_network(net).subnets:
+            pool = self._pools.get((net_key, subnet.id))
             if pool is not None and pool.contains(value):
                 if taken:
                     pool.taken(value)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from hns.model.service_read import (
+    endpoint_reservations,
+    lb_reservations,
     stored_endpoint,
     stored_id,
     stored_load_balancer,
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONVERTED = ["hns/service/endpoint.py", "hns/service/network.py",
              "hns/service/loadbalancer.py", "hns/service/namespace.py", "hns/service/base.py",
              "hns/service/hcn.py", "hns/service/hnscall.py", "hns/service/hnsservice.py",
-             "hns/service/importing.py"]
+             "hns/service/importing.py", "hns/store/state.py"]
 ALLOWED: dict[tuple[str, str], set[str]] = {
     # The endpoint being created: an update that names no address keeps the stored
     # configurations (copied as they are), and the port mappings being written are checked
@@ -89,6 +91,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
                                                   "VirtualNetworkName", "Type"},
     ("hns/service/importing.py", "_restore_members"): {"ResourceList", "Resources", "Data",
                                                        "Type", "Id", "ID"},
+    # A modified network keeps the address pools of the subnets it keeps unchanged: the
+    # stored subnets are matched by ID and compared whole (routes included).
+    ("hns/store/state.py", "_unindex"): {"ID"},
 }
 
 
@@ -175,6 +180,7 @@ def test_stored_network_reads_subnets_gateways_and_the_mac_pool() -> None:
     assert stored_network({"ID": "n2", "MacPool": {"Ranges": []}}).mac_pool_start is None
     assert not net.non_persistent
     assert stored_network({"ID": "n3", "Flags": 8}).non_persistent
+    assert net.mac_pool_end == "00-15-5D-12-3F-FF"
 
 
 def test_stored_load_balancer_and_namespace_read_their_references() -> None:
@@ -184,5 +190,20 @@ def test_stored_load_balancer_and_namespace_read_their_references() -> None:
                            "Resources": [{"Type": "Endpoint", "ID": "e1"}]})
     assert (ns.type, ns.compartment, ns.resources) == ("HostDefault", 1, (("Endpoint", "e1"),))
     assert ns.holds("Endpoint")
-    assert stored_id({"ID": "AbC"}) == "AbC"
     assert not ns.holds("Container")
+    assert stored_id({"ID": "AbC"}) == "AbC"
+
+
+def test_the_host_ports_a_load_balancer_and_an_endpoint_hold() -> None:
+    lb = {"FrontendVIPs": ["10.0.0.9", "10.0.0.10"],
+          "PortMappings": [{"Protocol": 17, "ExternalPort": 53}]}
+    assert lb_reservations(lb) == [(17, 53, "10.0.0.9"), (17, 53, "10.0.0.10")]
+    assert lb_reservations({"PortMappings": [{"Protocol": 6, "ExternalPort": 80}]}) == \
+        [(6, 80, "")]
+    ep = {"Policies": [
+        {"Type": "PortMapping", "Settings": {"InternalPort": 80, "ExternalPort": 8080}},
+        {"Type": "PortMapping", "Settings": {"InternalPort": 81, "ExternalPort": 0}},
+        {"Type": "PortMapping", "Settings": {"Protocol": 17, "ExternalPort": 53,
+                                             "VIP": "10.0.0.5"}},
+        {"Type": "OutBoundNAT", "Settings": {}}]}
+    assert endpoint_reservations(ep) == [(6, 8080, ""), (17, 53, "10.0.0.5")]
