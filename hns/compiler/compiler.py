@@ -137,6 +137,13 @@ class Compiler:
         self._shared = SharedContributions()
         #: The sources of each network's ports, built once per change pass (_all_sources).
         self._memo: dict[tuple[str, str | None], frozenset[Source]] = {}
+        # -- issue 11 (h11c): one tuple object per remote endpoint and load balancer source,
+        # kept across passes, so that the 15,000-source sets a full sync builds per port
+        # (and the ports' contribution keys) compare by identity, not by value.
+        self._interned: dict[Source, Source] = {}
+        #: per pass: whether a template a port held (its contrib dict) is the same as this
+        #: pass's one ((their ids) -> (both, the answer); _adopt)
+        self._same_held: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
         #: the host vNIC port of each network
         self.host_ports = HostPorts(switch)
         with service.lock:
@@ -264,6 +271,7 @@ class Compiler:
             self.view.host_ip = self.service.host_ip
             self.view.load(self.service.stored())
             self._shared.retain(self._exists)
+            self._interned = {s: s for s in self._interned if self._exists(s)}
             self._apply_vxlan_port()
             self.host_ports.sync(self.view.networks, self.view.host_ip)
             dirty = self._sync_ports(set(self._ports) | set(self.view.local_endpoints()),
@@ -300,7 +308,7 @@ class Compiler:
                 self._endpoint_changed(ch.key, _endpoint(old), _endpoint(new), touched, full,
                                        sources)
             elif ch.kind == "loadbalancer":
-                sources.add(("lb", ch.key))
+                sources.add(self._intern(("lb", ch.key)))
             elif ch.kind == "route":
                 sources.add(("route", ch.key))
         nets = {ch.key for ch in changes if ch.kind == "network"}
@@ -324,14 +332,14 @@ class Compiler:
             if ep is None:
                 continue
             if ep.remote:
-                sources.add(("remote", key))
+                sources.add(self._intern(("remote", key)))
             else:
                 touched.add(key)
         ip_changed = old is None or new is None or old.ipv4_text != new.ipv4_text
         if ip_changed or (old is not None and old.remote) or (new is not None and new.remote):
             # a backend's IP (or, remote, its PA and MAC for DSR) is in the LB's rules
             for lb in self.view.lbs_of_ep.get(key, set()):
-                sources.add(("lb", lb))
+                sources.add(self._intern(("lb", lb)))
         if ip_changed and new is not None and not new.remote:
             full.add(key)  # the VSID of its subnet, its NAT pools, its backend rules
         if old is not None and new is not None and not new.remote and \
@@ -392,14 +400,16 @@ class Compiler:
         st = self._ports.get(key)
         if st is None:
             return set()
-        out: set[Source] = {("ep", key), *st.contrib}
         # What the ports of one network share (~15,000 sources at kube-proxy scale) is
-        # built once per change pass, not once per port.
-        out |= self._network_sources(st.ep.network)
+        # built once per change pass, not once per port; copied (C speed, stored hashes)
+        # and merged with the port's own sources, which are the same (interned) objects.
+        out: set[Source] = set(self._network_sources(st.ep.network))
         ep = self.view.endpoints.get(key)
         if ep is not None:
             out |= self._lb_sources(ep.network)
-        out |= {("lb", lb) for lb in self.view.lbs_of_ep.get(key, ())}
+        out.update(st.contrib)
+        out.add(("ep", key))
+        out |= {self._intern(("lb", lb)) for lb in self.view.lbs_of_ep.get(key, ())}
         out |= {("route", r) for r in self.view.routes_of_ep.get(key, ())}
         return out
 
@@ -412,7 +422,8 @@ class Compiler:
                 out.add(("net", net))
                 found_net = self.view.networks.get(net)
                 if found_net is not None and found_net.overlay:
-                    out |= {("remote", r) for r in self.view.remote_by_net.get(net, ())}
+                    intern = self._intern
+                    out |= {intern(("remote", r)) for r in self.view.remote_by_net.get(net, ())}
             found = self._memo[("net", net)] = frozenset(out)
         return found
 
@@ -421,8 +432,13 @@ class Compiler:
         found = self._memo.get(("lb", net))
         if found is None:
             lbs = self.view.lbs_global | (self.view.lbs_by_net.get(net, set()) if net else set())
-            found = self._memo[("lb", net)] = frozenset(("lb", lb) for lb in lbs)
+            intern = self._intern
+            found = self._memo[("lb", net)] = frozenset(intern(("lb", lb)) for lb in lbs)
         return found
+
+    def _intern(self, source: Source) -> Source:
+        """The one tuple object of a remote endpoint or load balancer source."""
+        return self._interned.setdefault(source, source)
 
     def _scope(self, source: Source) -> set[str]:
         kind, key = source
@@ -459,6 +475,7 @@ class Compiler:
     # -- diff and apply ----------------------------------------------------------------------
     def _recompute(self, dirty: dict[str, set[Source]]) -> None:
         self._shared.begin_pass()
+        self._same_held.clear()
         shared_items = self._shared.items
         view = self.view
         templates: dict[tuple[str | None, int, str], Template | None] = {}
@@ -494,6 +511,9 @@ class Compiler:
                     contrib[source] = new
                 else:
                     del contrib[source]
+                held = st.held
+                if held is not None and source in held[0] and source not in held[1]:
+                    st.held = None  # no longer the template's contribution
             if removed or added or adopted:
                 apply_items(st, removed, added, self._owners)
                 self.recompiles[st.ep.id] += 1
@@ -515,8 +535,22 @@ class Compiler:
         template = templates[slot]
         if template is None:
             return sources, False
-        own = {("lb", lb) for lb in self.view.lbs_of_ep.get(st.key, ())}
-        sources, taken = template.apply_to(st.port, st.contrib, sources, own)
+        own = {self._intern(("lb", lb)) for lb in self.view.lbs_of_ep.get(st.key, ())}
+        # -- issue 11 (h11c): a port known to hold an earlier pass's template, the very
+        # contributions this pass's one has, skips the shared ones without looking at each
+        # (a full sync over re-read equal objects: 15,000 per port at kube-proxy scale).
+        held = st.held
+        if held is not None and st.contrib and held[1] == own:
+            pair = (id(held[0]), id(template.contrib))
+            known = self._same_held.get(pair)
+            if known is None:  # (the pair is kept: no id is reused during the pass)
+                known = self._same_held[pair] = (held[0], template.contrib,
+                                                 template.same_as(held[0]))
+            if known[2]:
+                st.held = (template.contrib, held[1])
+                return template.rest(sources, own), False
+        sources, taken, holds = template.apply_to(st.port, st.contrib, sources, own)
+        st.held = (template.contrib, frozenset(own)) if holds else None
         if taken is None:
             return sources, False
         st.contrib = taken

@@ -68,22 +68,44 @@ class Template:
         return contrib, rules, self.mappings.without(cas)
 
     def apply_to(self, port: Port, contrib: dict[Source, Contribution], sources: set[Source],
-                 own: set[Source]) -> tuple[set[Source], dict[Source, Contribution] | None]:
+                 own: set[Source]
+                 ) -> tuple[set[Source], dict[Source, Contribution] | None, bool]:
         """On a port holding nothing yet, program the template (minus `own`) and return
-        (the sources still to compute, the port's new contributions); on a port holding
-        contributions, the sources whose shared contribution it does not hold yet, None."""
+        (the sources still to compute, the port's new contributions, True); on a port
+        holding contributions, (the sources whose shared contribution it does not hold yet,
+        None, whether it holds every one). The last answer is what :meth:`holds` records."""
         if not self.contrib:
-            return sources, None
+            return sources, None, False
         if contrib:
-            return sources.difference(self.unchanged(contrib, own)), None
+            same = self.unchanged(contrib, own)
+            return sources.difference(same), None, isinstance(same, dict)
         if not self.sources <= sources:
-            return sources, None
+            return sources, None, False
         taken, rules, mappings = self.start(own)
         for (layer_id, group_id), group_rules in rules.items():
             port.get_layer(layer_id).get_group(group_id).adopt(group_rules)
         if mappings.mappings:
             port.add_mappings(L.VNET_SPACE, mappings)
-        return sources.difference(taken), taken  # (a dict argument: C speed)
+        return sources.difference(taken), taken, True  # (a dict argument: C speed)
+
+    def rest(self, sources: set[Source], own: set[Source]) -> set[Source]:
+        """What ``apply_to`` answers for a port known to hold every shared contribution of
+        this template but its `own` (``Held``), without looking at each one: the sources
+        outside the template, and its own ones."""
+        out = sources.difference(self.sources)
+        out.update(own.intersection(sources))
+        return out
+
+    def same_as(self, contrib: dict[Source, Contribution]) -> bool:
+        """Whether ``contrib`` (an earlier pass's template) holds exactly these
+        contributions, the very objects: a port holding that one holds this one."""
+        mine = self.contrib
+        if contrib is mine:
+            return True
+        if len(contrib) != len(mine):
+            return False
+        get = mine.get
+        return all(get(s) is c for s, c in contrib.items())
 
     def unchanged(self, contrib: dict[Source, Contribution],
                   own: set[Source]) -> Iterable[Source]:

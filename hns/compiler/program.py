@@ -27,7 +27,7 @@ __all__ = ["PortState", "add_layers", "apply_items", "refusal", "set_default"]
 class PortState:
     """One compiled port: its endpoint, what each source contributed, its SNAT block."""
 
-    __slots__ = ("contrib", "ep", "key", "port", "signature", "snat_block")
+    __slots__ = ("contrib", "ep", "held", "key", "port", "signature", "snat_block")
 
     def __init__(self, key: str, ep: Endpoint, port: Port, signature: tuple[Any, ...],
                  snat_block: int) -> None:
@@ -37,6 +37,10 @@ class PortState:
         self.signature = signature
         self.snat_block = snat_block
         self.contrib: dict[Source, dict[ItemKey, Item]] = {}
+        #: (a template's contributions, the port's own sources) when the port holds every
+        #: one of those contributions but its own, the very objects (hns/compiler/fresh.py):
+        #: a full sync then skips them without looking at each; None when unknown
+        self.held: tuple[dict[Source, dict[ItemKey, Item]], frozenset[Source]] | None = None
 
 
 def add_layers(port: Port, overlay: bool) -> None:
