@@ -67,9 +67,12 @@ class SharedContributions:
         # compute it on their own (its backends; every port when it has a SourceVIP).
         self._verified: dict[tuple[Source, tuple[Any, ...]], Contribution] = {}
         self._own: dict[Source, frozenset[str]] = {}
+        #: per load balancer, per port computing it on its own: (its inputs, contribution)
+        self._own_entries: dict[Source, dict[str, tuple[tuple[Any, ...], Contribution]]] = {}
 
     def clear(self) -> None:
         self._entries.clear()
+        self._own_entries.clear()
         self.begin_pass()
 
     def begin_pass(self) -> None:
@@ -83,6 +86,8 @@ class SharedContributions:
         but keeps what is still valid, so equal contributions stay the same objects)."""
         for source in [s for s in self._entries if not alive(s)]:
             del self._entries[source]
+        for source in [s for s in self._own_entries if not alive(s)]:
+            del self._own_entries[source]
 
     def items(self, source: Source, t: Target, view: View,
               compute: Callable[[], tuple[Contribution, bool]]) -> Contribution:
@@ -109,7 +114,7 @@ class SharedContributions:
                 own = _NEVER if lb.source_vip is not None else frozenset(lb.backends)
                 self._own[source] = own
             if own is _NEVER or t.key in own:
-                return compute()[0], False
+                return self._port_own(source, t, net, view, compute), False
             slot: tuple[Any, ...] = (net_key, scope)
         else:
             slot = (net_key, mss)
@@ -150,6 +155,33 @@ class SharedContributions:
             slots.pop(slot, None)
         return new, all_valid
 
+    # -- issue 11 (h11c): a load balancer's contribution to its own backend's port (and
+    # every port's, with a SourceVIP) is that port's alone, but its inputs are the shared
+    # ones plus the port's endpoint and SNAT block: kept per port, a full sync over the same
+    # (or re-read equal, hns/compiler/view.py) objects computes none of them again (5,000
+    # at kube-proxy scale) and hands the port the very contribution it holds.
+    def _port_own(self, source: Source, t: Target, net: Any, view: View,
+                  compute: Callable[[], tuple[Contribution, bool]]) -> Contribution:
+        if not t.key:  # the template's "any port" (hns/compiler/fresh.py) never takes it
+            return {}
+        objects = self._inputs(source, net, view)
+        if objects is None:
+            return compute()[0]
+        objects = (*objects, t.ep, t.snat_block)
+        ports = self._own_entries.setdefault(source, {})
+        cached = ports.get(t.key)
+        if cached is not None and len(cached[0]) == len(objects) \
+                and all(a is b for a, b in zip(cached[0], objects, strict=True)):
+            self.hits += 1
+            return cached[1]
+        new, all_valid = compute()
+        self.computed += 1
+        if all_valid:
+            ports[t.key] = (objects, new)
+        else:
+            ports.pop(t.key, None)
+        return new
+
     def _inputs(self, source: Source, net: Any, view: View) -> tuple[Any, ...] | None:
         """The objects a shared contribution is computed from (compared by identity), or
         None when the source is gone."""
@@ -184,3 +216,4 @@ class SharedContributions:
 
     def _drop(self, source: Source) -> None:
         self._entries.pop(source, None)
+        self._own_entries.pop(source, None)

@@ -80,3 +80,33 @@ def test_every_source_is_one_object_on_every_port_and_pass() -> None:
     held = [s for st in compiler._ports.values() for s in st.contrib if s[0] in ("lb", "remote")]
     assert len(set(held)) == 8 + 12
     assert {id(s) for s in held} <= {id(s) for s in scope}  # the same objects, not equal ones
+
+
+def test_a_restart_computes_no_contribution_again_not_even_a_backends_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from hns.compiler import rules
+
+    svc = HnsService()
+    _objects(svc, 6, 8, 12)  # every 4th LB has a SourceVIP: each port computes it alone
+    host = Host(service=svc)
+    compiled = _compiled(host)
+    typed = dict(host.compiler.view.endpoints)
+    calls: list[tuple[str, str]] = []
+    original = rules.contribute
+
+    def counting(source: Any, t: Any, view: Any) -> Any:
+        if source[0] in ("lb", "remote"):
+            calls.append(source)
+        return original(source, t, view)
+
+    monkeypatch.setattr(rules, "contribute", counting)
+    svc.restart_service()  # every stored dict re-read: equal, other objects
+    assert calls == []
+    assert all(host.compiler.view.endpoints[k] is ep for k, ep in typed.items())
+    assert _compiled(host) == compiled
+    svc.hcn_call("HcnDeleteEndpoint", _guid(2, 0), None)  # a backend port goes
+    compiled = _compiled(host)  # (its SNAT block stays free: not a fresh compile's)
+    calls.clear()
+    svc.restart_service()
+    assert calls == []
+    assert _compiled(host) == compiled
