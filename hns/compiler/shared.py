@@ -32,6 +32,9 @@ and one mapping, not one per port.
 A compiler pass over many ports checks each shared contribution's inputs once per pass
 (``begin_pass``), and a full sync that re-reads equal objects keeps the equal contribution
 object itself, so the ports holding it see "unchanged" by identity, not by comparing items.
+A load balancer's contribution to a port that computes it on its own (its backend's, or
+any port's with a SourceVIP) is kept per port too, with that port's endpoint and SNAT block
+among its inputs, so a full sync over the same objects computes nothing again.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ load balancers by backend, routes by endpoint ...).
 Each stored dict the change listener is handed is read once into its typed object; a full
 sync that re-reads the very same dict (the service replaces stored dicts on every change,
 never mutates them) keeps the typed object it already has, so the shared contributions
-(hns/compiler/shared.py), which compare their inputs by identity, stay valid.
+(hns/compiler/shared.py), which compare their inputs by identity, stay valid.  So does one
+that re-reads an equal dict (a service restart or a state load reads every object back from
+the store): the dict read before stands in for it, and its typed object with it.
 """
 
 from __future__ import annotations
