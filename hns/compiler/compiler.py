@@ -322,6 +322,10 @@ class Compiler:
             for key in self._holders(source) | self._scope(source):
                 dirty[key].add(source)
         self._recompute(dirty)
+        for ch in changes:  # a deleted source's one tuple object goes with it (no port
+            if ch.new is None and ch.kind in ("loadbalancer", "endpoint"):  # holds it now)
+                self._interned.pop(("lb" if ch.kind == "loadbalancer" else "remote", ch.key),
+                                   None)
         # the host vNIC ports' load balancer rules (hns/compiler/hostport.py)
         self.host_ports.refresh(self.view, {k for kind, k in sources if kind == "lb"},
                                 None if host_ip_moved else nets)
@@ -395,6 +399,7 @@ class Compiler:
         for items in st.contrib.values():
             for item in items.values():
                 self._owners.unindex(st.key, item)
+        self._shared.forget_port(st.key, st.contrib)
 
     def _all_sources(self, key: str) -> set[Source]:
         st = self._ports.get(key)

@@ -39,7 +39,7 @@ among its inputs, so a full sync over the same objects computes nothing again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hns.compiler.rules import Item, ItemKey, Source, Target, encap_overhead
@@ -184,6 +184,14 @@ class SharedContributions:
         else:
             ports.pop(t.key, None)
         return new
+
+    def forget_port(self, key: str, sources: Iterable[Source]) -> None:
+        """A port is gone: its own contributions are no longer kept."""
+        own = self._own_entries
+        for source in sources:
+            ports = own.get(source)
+            if ports is not None:
+                ports.pop(key, None)
 
     def _inputs(self, source: Source, net: Any, view: View) -> tuple[Any, ...] | None:
         """The objects a shared contribution is computed from (compared by identity), or

@@ -5,6 +5,9 @@ Counted, never timed; the compiled state is compared with a fresh compile."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,9 @@ from test_compiler_sharing import _compiled, _guid, _objects
 from hns.compiler import fresh
 from hns.hosts import Host
 from hns.service import HnsService
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "support"))
+import scale_node as node
 
 
 @pytest.fixture
@@ -110,3 +116,21 @@ def test_a_restart_computes_no_contribution_again_not_even_a_backends_own(
     svc.restart_service()
     assert calls == []
     assert _compiled(host) == compiled
+
+
+def test_what_is_kept_for_a_source_or_port_goes_with_it() -> None:
+    svc = HnsService()
+    _objects(svc, 6, 8, 12)
+    host = Host(service=svc)
+    compiler = host.compiler
+    interned, own = len(compiler._interned), compiler._shared._own_entries
+    held_by = {k for ports in own.values() for k in ports}
+    assert _guid(2, 0).upper() in held_by
+    for i in range(5):  # churn between full syncs
+        ident = _guid(5, i)
+        svc.hcn_call("HcnCreateLoadBalancer", ident, json.dumps(
+            {**node.load_balancer(100 + i, [_guid(2, 0)], [_guid(3, 0)]), "ID": ident}))
+        svc.hcn_call("HcnDeleteLoadBalancer", ident, None)
+    assert len(compiler._interned) == interned
+    svc.hcn_call("HcnDeleteEndpoint", _guid(2, 0), None)
+    assert _guid(2, 0).upper() not in {k for ports in own.values() for k in ports}
