@@ -92,12 +92,7 @@ def _pct(values: list[float], q: float) -> float:
 def build_dump(local: int, remote: int) -> tuple[dict[str, Any], list[str], list[str]]:
     """The node's network and endpoints as a state dump (no compiler: fast)."""
     svc = HnsService()
-    call = svc.hcn_call
-    net = call("HcnCreateNetwork", None, json.dumps(node.network()))["ID"]
-    loc = [call("HcnCreateEndpoint", None, json.dumps(node.local_endpoint(i, net)))["ID"]
-           for i in range(local)]
-    rem = [call("HcnCreateEndpoint", None, json.dumps(node.remote_endpoint(i, net)))["ID"]
-           for i in range(remote)]
+    loc, rem = node.populate(svc.hcn_call, local, remote)
     dump = svc.dump()
     svc.close()
     return dump, loc, rem
@@ -437,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     remote = ns.remote if ns.remote is not None else (
         QUICK_REMOTE if ns.quick else node.REMOTE_ENDPOINTS)
     lbs = ns.lbs if ns.lbs is not None else (QUICK_LBS if ns.quick else node.LOAD_BALANCERS)
+    if lbs < 200:  # 100 timed at 50 present, 100 timed at the full count
+        parser.error("--lbs must be at least 200")
     result = run(ns.local, remote, lbs, 15.0 if ns.quick else 60.0, ns.quick)
     print(json.dumps(result))
     return 0

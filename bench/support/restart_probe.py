@@ -52,14 +52,7 @@ def build(state: Path, local: int, remote: int, lbs: int) -> dict[str, Any]:
     started = time.monotonic()
     svc = HnsService(state=str(state))
     svc.calls.enabled = False
-    call = svc.hcn_call
-    net = call("HcnCreateNetwork", None, json.dumps(node.network()))["ID"]
-    loc = [call("HcnCreateEndpoint", None, json.dumps(node.local_endpoint(i, net)))["ID"]
-           for i in range(local)]
-    rem = [call("HcnCreateEndpoint", None, json.dumps(node.remote_endpoint(i, net)))["ID"]
-           for i in range(remote)]
-    for i in range(lbs):
-        call("HcnCreateLoadBalancer", None, json.dumps(node.load_balancer(i, loc, rem)))
+    node.populate(svc.hcn_call, local, remote, lbs)
     svc.close()
     return {"built_s": round(time.monotonic() - started, 1),
             "size": {"local": local, "remote": remote, "lbs": lbs}}

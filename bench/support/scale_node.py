@@ -1,4 +1,5 @@
-"""The kube-proxy-scale Windows node bench/scale.py builds: request bodies only.
+"""The kube-proxy-scale Windows node bench/scale.py builds: its request bodies, and
+``populate`` to create it through an ``HnsService.hcn_call``-shaped function.
 
 One Overlay network as flannel's vxlan backend makes it (VSID 4096, this host's PA), 110
 local pod endpoints, 10,000 remote endpoints (``Flags`` 1 and a ProviderAddress policy, as
@@ -9,6 +10,8 @@ VIP, ``LocalRoutedVIP`` port mapping) mixed, every tenth one DSR (``Flags`` 1).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 V2 = {"Major": 2, "Minor": 0}
@@ -68,3 +71,17 @@ def load_balancer(i: int, local_ids: list[str], remote_ids: list[str]) -> dict[s
     if i % 10 == 0:
         lb["Flags"] = 1
     return lb
+
+
+def populate(call: Callable[[str, str | None, str], dict[str, Any]], local: int, remote: int,
+             lbs: int = 0) -> tuple[list[str], list[str]]:
+    """Create the node (network, endpoints, then ``lbs`` load balancers) through ``call``
+    (``HnsService.hcn_call``); returns the local and the remote endpoint IDs."""
+    net = call("HcnCreateNetwork", None, json.dumps(network()))["ID"]
+    loc = [call("HcnCreateEndpoint", None, json.dumps(local_endpoint(i, net)))["ID"]
+           for i in range(local)]
+    rem = [call("HcnCreateEndpoint", None, json.dumps(remote_endpoint(i, net)))["ID"]
+           for i in range(remote)]
+    for i in range(lbs):
+        call("HcnCreateLoadBalancer", None, json.dumps(load_balancer(i, loc, rem)))
+    return loc, rem

@@ -22,14 +22,7 @@ import scale_node as node
 
 def _node(local: int, remote: int, lbs: int) -> tuple[HnsService, Host]:
     svc = HnsService()
-    call = svc.hcn_call
-    net = call("HcnCreateNetwork", None, json.dumps(node.network()))["ID"]
-    loc = [call("HcnCreateEndpoint", None, json.dumps(node.local_endpoint(i, net)))["ID"]
-           for i in range(local)]
-    rem = [call("HcnCreateEndpoint", None, json.dumps(node.remote_endpoint(i, net)))["ID"]
-           for i in range(remote)]
-    for i in range(lbs):
-        call("HcnCreateLoadBalancer", None, json.dumps(node.load_balancer(i, loc, rem)))
+    node.populate(svc.hcn_call, local, remote, lbs)
     return svc, Host(service=svc)
 
 
