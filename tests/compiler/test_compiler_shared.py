@@ -18,6 +18,7 @@ from hns.service import HnsService
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "bench" / "support"))
 import scale_node as node
+from test_compiler_sharing import _compiled  # rule by rule, names and flags included
 
 
 def _guid(kind: int, i: int) -> str:
@@ -83,21 +84,6 @@ def test_ports_share_remote_mappings_and_lb_rule_specs() -> None:
         spaces = [next(iter(p.spaces.values())).mappings for p in ports]
     for ca, mapping in spaces[0].items():
         assert all(s[ca] is mapping for s in spaces[1:])
-
-
-def _compiled(host: Host) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for port in host.switch.ports.values():
-        out[port.name] = (  # port ids are fresh GUIDs; names are the endpoints' own
-            {lid: (layer.flags, {gid: sorted((r.id, r.priority, repr(r.action),
-                                              repr(r.conditions), r.flags, r.ttl)
-                                             for r in group.rules.values())
-                                 for gid, group in layer.groups.items()})
-             for lid, layer in port.layers.items()},
-            {sid: sorted((m.ca, m.pa, m.mac, m.vni) for m in space.mappings.values())
-             for sid, space in port.spaces.items()},
-            sorted((name, repr(pool)) for name, pool in port.nat_pools.items()))
-    return out
 
 
 def test_sharing_changes_no_compiled_rule(monkeypatch: pytest.MonkeyPatch) -> None:
